@@ -1,0 +1,14 @@
+//! Discrete wavelet transforms with PyWavelets' conventions: coefficient order,
+//! lengths, modes and filter orientation.
+
+pub mod extend;
+pub mod kernel;
+pub mod len;
+mod plan1d;
+mod cols;
+mod plan2d;
+pub mod reference;
+
+pub use len::{dwt_coeff_len, dwt_max_level, idwt_output_len};
+pub use plan1d::{dwt, idwt, wavedec, waverec, Coeffs1d, Plan1d, Scratch};
+pub use plan2d::{wavedec2, waverec2, Coeffs2d, Plan2d};

@@ -1,0 +1,428 @@
+//! Multilevel 1-D transforms (pywt `wavedec`/`waverec`, and `dwt`/`idwt` as
+//! the one-level case) on batches of signals, parallel over the batch.
+
+use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
+use rayon::prelude::*;
+
+use super::kernel::{analysis_row, synthesis_row, Taps};
+use super::len::{dwt_max_level, idwt_output_len, level_lengths};
+use crate::error::{check_finite, Error, Result};
+use crate::{Mode, Wavelet};
+
+/// Reusable buffers for one thread: a training epoch allocates nothing.
+#[derive(Debug, Default, Clone)]
+pub struct Scratch {
+    kernel: Vec<f64>,
+    ping: Vec<f64>,
+    pong: Vec<f64>,
+}
+
+/// A planned multilevel 1-D transform: fixed wavelet, mode, levels and
+/// lengths. Coefficients of one signal are packed in pywt order
+/// `[cA_J, cD_J, ..., cD_1]` into one row of `total_len()` values.
+#[derive(Debug, Clone)]
+pub struct Plan1d {
+    wavelet: Wavelet,
+    taps: Taps,
+    mode: Mode,
+    /// Coefficient lengths in pywt order `[cA_J, cD_J, ..., cD_1]`.
+    coeff_lens: Vec<usize>,
+    offsets: Vec<usize>,
+    /// Input length (0 when planned from coefficient lengths alone).
+    signal_len: usize,
+    recon_len: usize,
+}
+
+impl Plan1d {
+    /// Plan `levels` levels for signals of length `n`; errors when `levels`
+    /// exceeds pywt's `dwt_max_level` (every coefficient boundary-dominated).
+    pub fn new(n: usize, wavelet: &Wavelet, mode: Mode, levels: usize) -> Result<Self> {
+        let max = dwt_max_level(n, wavelet.filter_len());
+        if levels > max {
+            return Err(Error::LevelTooHigh {
+                level: levels,
+                max,
+                length: n,
+                wavelet: wavelet.name.clone(),
+                filter_length: wavelet.filter_len(),
+            });
+        }
+        Self::with_boundary_levels(n, wavelet, mode, levels)
+    }
+
+    /// Like [`Plan1d::new`] but accepts levels above `dwt_max_level`, as pywt
+    /// does with a warning (AWD's J = 4 on 64-sample signals is such a case).
+    pub fn with_boundary_levels(n: usize, wavelet: &Wavelet, mode: Mode, levels: usize) -> Result<Self> {
+        let f = wavelet.filter_len();
+        if n == 0 {
+            return Err(Error::TooShort { reason: "the signal is empty".into() });
+        }
+        let lens = level_lengths(n, f, mode, levels);
+        if mode == Mode::Reflect {
+            if let Some(j) = lens[..levels].iter().position(|&l| l < 2) {
+                return Err(Error::TooShort {
+                    reason: format!(
+                        "reflect mode needs at least 2 samples, but level {} gets {} \
+                         (signal length {n}); use fewer levels or another mode",
+                        j + 1,
+                        lens[j]
+                    ),
+                });
+            }
+        }
+        let mut coeff_lens = vec![lens[levels]];
+        coeff_lens.extend(lens[1..].iter().rev());
+        if levels == 0 {
+            coeff_lens = vec![n];
+        }
+        let mut plan = Self::from_parts(wavelet, mode, coeff_lens)?;
+        plan.signal_len = n;
+        Ok(plan)
+    }
+
+    /// Plan the inverse of given coefficient lengths in pywt order
+    /// `[cA_J, cD_J, ..., cD_1]`, checking that they fit together.
+    pub fn from_coeff_lens(coeff_lens: &[usize], wavelet: &Wavelet, mode: Mode) -> Result<Self> {
+        if coeff_lens.is_empty() {
+            return Err(Error::ShapeMismatch { reason: "no coefficient arrays".into() });
+        }
+        Self::from_parts(wavelet, mode, coeff_lens.to_vec())
+    }
+
+    fn from_parts(wavelet: &Wavelet, mode: Mode, coeff_lens: Vec<usize>) -> Result<Self> {
+        let f = wavelet.filter_len();
+        let mut offsets = Vec::with_capacity(coeff_lens.len() + 1);
+        let mut acc = 0;
+        for l in &coeff_lens {
+            offsets.push(acc);
+            acc += l;
+        }
+        offsets.push(acc);
+        // Walk the inverse chain once to validate and find the output length.
+        let mut a = coeff_lens[0];
+        for (k, &d) in coeff_lens[1..].iter().enumerate() {
+            if a == d + 1 {
+                a = d;
+            }
+            if a != d {
+                return Err(Error::ShapeMismatch {
+                    reason: format!(
+                        "approximation of {a} samples cannot pair with detail array {} of {d} \
+                         (pywt order [cA_J, cD_J, ..., cD_1])",
+                        k + 1
+                    ),
+                });
+            }
+            a = idwt_output_len(d, f, mode).ok_or_else(|| Error::ShapeMismatch {
+                reason: format!(
+                    "detail array {} has {d} samples, fewer than the {} that {} ({f} taps) needs \
+                     to reconstruct in {mode} mode",
+                    k + 1,
+                    f / 2,
+                    wavelet.name
+                ),
+            })?;
+        }
+        Ok(Plan1d {
+            wavelet: wavelet.clone(),
+            taps: Taps::new(&wavelet.rec_lo, &wavelet.rec_hi),
+            mode,
+            coeff_lens,
+            offsets,
+            signal_len: 0,
+            recon_len: a,
+        })
+    }
+
+    /// Number of levels J.
+    pub fn levels(&self) -> usize {
+        self.coeff_lens.len() - 1
+    }
+    /// The wavelet.
+    pub fn wavelet(&self) -> &Wavelet {
+        &self.wavelet
+    }
+    /// The mode.
+    pub fn mode(&self) -> Mode {
+        self.mode
+    }
+    /// Input signal length (0 for a plan made from coefficient lengths).
+    pub fn signal_len(&self) -> usize {
+        self.signal_len
+    }
+    /// Coefficient lengths in pywt order `[cA_J, cD_J, ..., cD_1]`.
+    pub fn coeff_lens(&self) -> &[usize] {
+        &self.coeff_lens
+    }
+    /// Start of each array in the packed row, plus the total at the end.
+    pub fn offsets(&self) -> &[usize] {
+        &self.offsets
+    }
+    /// Values per packed coefficient row.
+    pub fn total_len(&self) -> usize {
+        *self.offsets.last().expect("offsets")
+    }
+    /// Length of `waverec`'s output: pywt's rule (n + 1 for odd n in every mode).
+    pub fn recon_len(&self) -> usize {
+        self.recon_len
+    }
+    /// Polyphase taps (for kernels built on this plan).
+    pub fn taps(&self) -> &Taps {
+        &self.taps
+    }
+
+    /// Analyse one signal into a packed coefficient row.
+    ///
+    /// # Panics
+    /// If `x.len() != signal_len()` or `out.len() != total_len()`.
+    pub fn wavedec_row(&self, x: &[f64], out: &mut [f64], scratch: &mut Scratch) {
+        assert_eq!(x.len(), self.signal_len, "wavedec_row: input length");
+        assert_eq!(out.len(), self.total_len(), "wavedec_row: output length");
+        let levels = self.levels();
+        if levels == 0 {
+            out.copy_from_slice(x);
+            return;
+        }
+        let mut cur = std::mem::take(&mut scratch.ping);
+        let mut next = std::mem::take(&mut scratch.pong);
+        for j in 1..=levels {
+            // cD_j sits at pywt index levels - j + 1.
+            let k = levels - j + 1;
+            let n_out = self.coeff_lens[k];
+            let (head, tail) = out.split_at_mut(self.offsets[k]);
+            let cd = &mut tail[..n_out];
+            let input: &[f64] = if j == 1 { x } else { &cur };
+            if j == levels {
+                analysis_row(input, &self.taps, self.mode, &mut head[..n_out], cd, &mut scratch.kernel);
+            } else {
+                next.resize(n_out, 0.0);
+                analysis_row(input, &self.taps, self.mode, &mut next, cd, &mut scratch.kernel);
+                std::mem::swap(&mut cur, &mut next);
+            }
+        }
+        scratch.ping = cur;
+        scratch.pong = next;
+    }
+
+    /// Rebuild one signal (`recon_len()` samples) from a packed coefficient row.
+    ///
+    /// # Panics
+    /// If `coeffs.len() != total_len()` or `out.len() != recon_len()`.
+    pub fn waverec_row(&self, coeffs: &[f64], out: &mut [f64], scratch: &mut Scratch) {
+        assert_eq!(coeffs.len(), self.total_len(), "waverec_row: coefficient length");
+        assert_eq!(out.len(), self.recon_len, "waverec_row: output length");
+        let levels = self.levels();
+        if levels == 0 {
+            out.copy_from_slice(coeffs);
+            return;
+        }
+        let f = self.taps.f;
+        let mut cur = std::mem::take(&mut scratch.ping);
+        let mut next = std::mem::take(&mut scratch.pong);
+        for k in 1..=levels {
+            let d = &coeffs[self.offsets[k]..self.offsets[k + 1]];
+            let a: &[f64] = if k == 1 { &coeffs[..self.coeff_lens[0]] } else { &cur };
+            let a = &a[..d.len()]; // pywt drops a trailing sample of a
+            let n_out = idwt_output_len(d.len(), f, self.mode).expect("validated plan");
+            if k == levels {
+                synthesis_row(a, d, &self.taps, self.mode, out, &mut scratch.kernel);
+            } else {
+                next.resize(n_out, 0.0);
+                synthesis_row(a, d, &self.taps, self.mode, &mut next, &mut scratch.kernel);
+                std::mem::swap(&mut cur, &mut next);
+            }
+        }
+        scratch.ping = cur;
+        scratch.pong = next;
+    }
+
+    /// Analyse a batch of signals, one per row of `x` (shape `(batch, n)`),
+    /// in parallel. Non-finite inputs are an error naming the position.
+    pub fn wavedec(&self, x: ArrayView2<'_, f64>) -> Result<Coeffs1d> {
+        if x.ncols() != self.signal_len {
+            return Err(Error::ShapeMismatch {
+                reason: format!("signals have {} samples, the plan expects {}", x.ncols(), self.signal_len),
+            });
+        }
+        check_finite(x)?;
+        let mut data = Array2::zeros((x.nrows(), self.total_len()));
+        self.wavedec_into(x, data.view_mut());
+        Ok(Coeffs1d { data, coeff_lens: self.coeff_lens.clone(), offsets: self.offsets.clone() })
+    }
+
+    /// Analyse into a caller-owned packed array `(batch, total_len)`; no checks
+    /// beyond shapes (hot loops).
+    ///
+    /// # Panics
+    /// If the shapes do not match the plan.
+    pub fn wavedec_into(&self, x: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) {
+        assert_eq!(out.dim(), (x.nrows(), self.total_len()), "wavedec_into: output shape");
+        let x = x.as_standard_layout();
+        par_rows(&x.view(), &mut out.view_mut(), |xr, or, s| self.wavedec_row(xr, or, s));
+    }
+
+    /// Rebuild a batch of signals; output `(batch, recon_len())` (pywt's length).
+    pub fn waverec(&self, coeffs: &Coeffs1d) -> Result<Array2<f64>> {
+        if coeffs.coeff_lens != self.coeff_lens {
+            return Err(Error::ShapeMismatch {
+                reason: format!(
+                    "coefficient lengths {:?} do not match the plan's {:?}",
+                    coeffs.coeff_lens, self.coeff_lens
+                ),
+            });
+        }
+        check_finite(coeffs.data.view())?;
+        let mut out = Array2::zeros((coeffs.data.nrows(), self.recon_len));
+        self.waverec_into(coeffs.data.view(), out.view_mut());
+        Ok(out)
+    }
+
+    /// Rebuild into a caller-owned `(batch, recon_len)` array (hot loops).
+    ///
+    /// # Panics
+    /// If the shapes do not match the plan.
+    pub fn waverec_into(&self, packed: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) {
+        assert_eq!(packed.ncols(), self.total_len(), "waverec_into: coefficient shape");
+        assert_eq!(out.dim(), (packed.nrows(), self.recon_len), "waverec_into: output shape");
+        let packed = packed.as_standard_layout();
+        par_rows(&packed.view(), &mut out.view_mut(), |cr, or, s| self.waverec_row(cr, or, s));
+    }
+}
+
+/// Apply `f(in_row, out_row, scratch)` to every row pair, in parallel.
+fn par_rows<F>(input: &ArrayView2<'_, f64>, out: &mut ArrayViewMut2<'_, f64>, f: F)
+where
+    F: Fn(&[f64], &mut [f64], &mut Scratch) + Sync,
+{
+    let rows = input.nrows();
+    if rows == 0 {
+        return;
+    }
+    let min_len = (4096 / input.ncols().max(1)).max(1);
+    if let Some(out_slice) = out.as_slice_mut() {
+        let in_slice = input.as_slice().expect("standard layout");
+        let (ni, no) = (input.ncols(), out_slice.len() / rows);
+        if ni == 0 || no == 0 {
+            return;
+        }
+        in_slice
+            .par_chunks(ni)
+            .zip(out_slice.par_chunks_mut(no))
+            .with_min_len(min_len)
+            .for_each_init(Scratch::default, |s, (xr, or)| f(xr, or, s));
+    } else {
+        let mut tmp = Array2::zeros(out.dim());
+        par_rows(input, &mut tmp.view_mut(), f);
+        out.assign(&tmp);
+    }
+}
+
+/// Coefficients of a batch of signals, packed one row per signal in pywt
+/// order `[cA_J, cD_J, ..., cD_1]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Coeffs1d {
+    /// Packed coefficients, shape `(batch, total)`.
+    pub data: Array2<f64>,
+    coeff_lens: Vec<usize>,
+    offsets: Vec<usize>,
+}
+
+impl Coeffs1d {
+    /// Build from arrays in pywt order, each `(batch, len_k)`.
+    pub fn from_arrays(arrays: &[ArrayView2<'_, f64>]) -> Result<Self> {
+        let Some(first) = arrays.first() else {
+            return Err(Error::ShapeMismatch { reason: "no coefficient arrays".into() });
+        };
+        let batch = first.nrows();
+        if let Some((k, a)) = arrays.iter().enumerate().find(|(_, a)| a.nrows() != batch) {
+            return Err(Error::ShapeMismatch {
+                reason: format!("array {k} has {} signals, array 0 has {batch}", a.nrows()),
+            });
+        }
+        let coeff_lens: Vec<usize> = arrays.iter().map(|a| a.ncols()).collect();
+        let mut offsets = vec![0];
+        for l in &coeff_lens {
+            offsets.push(offsets.last().expect("non-empty") + l);
+        }
+        let mut data = Array2::zeros((batch, *offsets.last().expect("non-empty")));
+        for (k, a) in arrays.iter().enumerate() {
+            data.slice_mut(s![.., offsets[k]..offsets[k + 1]]).assign(a);
+        }
+        Ok(Coeffs1d { data, coeff_lens, offsets })
+    }
+
+    /// Number of levels J.
+    pub fn levels(&self) -> usize {
+        self.coeff_lens.len() - 1
+    }
+    /// Coefficient lengths in pywt order.
+    pub fn coeff_lens(&self) -> &[usize] {
+        &self.coeff_lens
+    }
+    /// Array `k` in pywt order (0 = `cA_J`, 1 = `cD_J`, ..., J = `cD_1`).
+    pub fn array(&self, k: usize) -> ArrayView2<'_, f64> {
+        self.data.slice(s![.., self.offsets[k]..self.offsets[k + 1]])
+    }
+    /// All arrays in pywt order.
+    pub fn arrays(&self) -> Vec<ArrayView2<'_, f64>> {
+        (0..self.coeff_lens.len()).map(|k| self.array(k)).collect()
+    }
+    /// The approximation `cA_J`.
+    pub fn approx(&self) -> ArrayView2<'_, f64> {
+        self.array(0)
+    }
+    /// The detail at `level` (1 = finest, J = coarsest).
+    ///
+    /// # Panics
+    /// If `level` is 0 or above J.
+    pub fn detail(&self, level: usize) -> ArrayView2<'_, f64> {
+        assert!((1..=self.levels()).contains(&level), "detail level {level} out of 1..={}", self.levels());
+        self.array(self.levels() - level + 1)
+    }
+    /// Number of signals.
+    pub fn batch(&self) -> usize {
+        self.data.len_of(Axis(0))
+    }
+}
+
+/// pywt `dwt`: one analysis level of one signal, any length >= 1.
+pub fn dwt(x: &[f64], wavelet: &Wavelet, mode: Mode) -> Result<(Vec<f64>, Vec<f64>)> {
+    check_finite(ndarray::ArrayView1::from(x))?;
+    let plan = Plan1d::with_boundary_levels(x.len(), wavelet, mode, 1)?;
+    let mut packed = vec![0.0; plan.total_len()];
+    plan.wavedec_row(x, &mut packed, &mut Scratch::default());
+    let d = packed.split_off(plan.coeff_lens()[0]);
+    Ok((packed, d))
+}
+
+/// pywt `idwt` with both channels of equal length.
+pub fn idwt(ca: &[f64], cd: &[f64], wavelet: &Wavelet, mode: Mode) -> Result<Vec<f64>> {
+    if ca.len() != cd.len() {
+        return Err(Error::ShapeMismatch {
+            reason: format!("cA has {} samples and cD {}; they must be equal", ca.len(), cd.len()),
+        });
+    }
+    let coeffs = Coeffs1d::from_arrays(&[
+        ArrayView2::from_shape((1, ca.len()), ca).expect("shape"),
+        ArrayView2::from_shape((1, cd.len()), cd).expect("shape"),
+    ])?;
+    let plan = Plan1d::from_coeff_lens(coeffs.coeff_lens(), wavelet, mode)?;
+    Ok(plan.waverec(&coeffs)?.into_raw_vec_and_offset().0)
+}
+
+/// pywt `wavedec` of one signal: arrays in pywt order. Levels above
+/// `dwt_max_level` are accepted, as in pywt.
+pub fn wavedec(x: &[f64], wavelet: &Wavelet, mode: Mode, levels: usize) -> Result<Vec<Vec<f64>>> {
+    let plan = Plan1d::with_boundary_levels(x.len(), wavelet, mode, levels)?;
+    let c = plan.wavedec(ArrayView2::from_shape((1, x.len()), x).expect("shape"))?;
+    Ok(c.arrays().iter().map(|a| a.row(0).to_vec()).collect())
+}
+
+/// pywt `waverec` of one signal's arrays in pywt order.
+pub fn waverec(coeffs: &[Vec<f64>], wavelet: &Wavelet, mode: Mode) -> Result<Vec<f64>> {
+    let views: Vec<ArrayView2<'_, f64>> =
+        coeffs.iter().map(|c| ArrayView2::from_shape((1, c.len()), c).expect("shape")).collect();
+    let c = Coeffs1d::from_arrays(&views)?;
+    let plan = Plan1d::from_coeff_lens(c.coeff_lens(), wavelet, mode)?;
+    Ok(plan.waverec(&c)?.into_raw_vec_and_offset().0)
+}

@@ -1,0 +1,96 @@
+//! Errors of the core crate: each names the offending value and, where there is
+//! one, the fix.
+
+use thiserror::Error;
+
+/// Result type of the core crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What went wrong at a public edge of the core crate.
+#[derive(Debug, Error, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum Error {
+    /// A wavelet name that is not built in.
+    #[error("unknown wavelet '{name}'{}; run `awd wavelets` for the list", suggestion_text(.suggestion))]
+    UnknownWavelet {
+        /// The name asked for.
+        name: String,
+        /// The closest built-in name, if any is close.
+        suggestion: Option<String>,
+    },
+    /// A custom lowpass filter that cannot define an orthogonal wavelet bank.
+    #[error("invalid lowpass filter: {reason}")]
+    InvalidFilter {
+        /// Why the filter was rejected.
+        reason: String,
+    },
+    /// A signal-extension mode name that is not known.
+    #[error("unknown mode '{name}'; expected one of: {}", crate::Mode::NAMES.join(", "))]
+    UnknownMode {
+        /// The name asked for.
+        name: String,
+    },
+    /// A decomposition level above what the input length allows.
+    #[error(
+        "level {level} exceeds the maximum of {max} for a length-{length} signal with {wavelet} \
+         ({filter_length} taps): every coefficient would be dominated by boundary effects"
+    )]
+    LevelTooHigh {
+        /// Level asked for.
+        level: usize,
+        /// PyWavelets' `dwt_max_level` for this length and filter.
+        max: usize,
+        /// Input length along the transformed axis.
+        length: usize,
+        /// Wavelet name.
+        wavelet: String,
+        /// Filter length.
+        filter_length: usize,
+    },
+    /// An input that is empty or too short for the chosen mode.
+    #[error("input too short: {reason}")]
+    TooShort {
+        /// What is too short and what is needed.
+        reason: String,
+    },
+    /// A NaN or infinite input value.
+    #[error("non-finite value {value} at {location}")]
+    NonFinite {
+        /// The value (NaN, inf or -inf).
+        value: f64,
+        /// Where it is, e.g. `index [3, 17]`.
+        location: String,
+    },
+    /// Coefficient arrays whose shapes do not fit together.
+    #[error("coefficient shapes do not fit: {reason}")]
+    ShapeMismatch {
+        /// What does not fit.
+        reason: String,
+    },
+}
+
+fn suggestion_text(s: &Option<String>) -> String {
+    match s {
+        Some(name) => format!(" (did you mean '{name}'?)"),
+        None => String::new(),
+    }
+}
+
+/// Check that every value is finite; report the first offending index.
+pub fn check_finite<'a, D: ndarray::Dimension>(
+    data: impl Into<ndarray::ArrayView<'a, f64, D>>,
+) -> Result<()> {
+    let view = data.into();
+    let Some((flat, v)) = view.iter().enumerate().find(|(_, v)| !v.is_finite()) else {
+        return Ok(());
+    };
+    // unravel the logical (row-major) position into a multi-index
+    let shape = view.shape();
+    let mut idx = vec![0; shape.len()];
+    let mut rest = flat;
+    for (slot, &dim) in idx.iter_mut().zip(shape).rev() {
+        *slot = rest % dim.max(1);
+        rest /= dim.max(1);
+    }
+    Err(Error::NonFinite { value: *v, location: format!("index {idx:?}") })
+}

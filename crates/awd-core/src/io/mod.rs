@@ -1,0 +1,58 @@
+//! File input and output: NumPy `.npy`/`.npz` arrays and JSON, written
+//! atomically (to a temporary file in the same folder, then renamed) so an
+//! interrupted run never leaves a partial output behind.
+
+mod atomic;
+mod npy;
+
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+pub use atomic::{write_atomic, write_json_atomic};
+pub use npy::{read_npy_f64, read_npz_f64, shape_string, write_npy, write_npz};
+
+/// An input/output failure, always naming the file.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum IoError {
+    /// The file could not be read.
+    #[error("{}: cannot read: {source}", .path.display())]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file could not be written.
+    #[error("{}: cannot write: {source}", .path.display())]
+    Write {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file's content is not what was expected.
+    #[error("{}: {reason}", .path.display())]
+    Format {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong and how to fix it.
+        reason: String,
+    },
+    /// A wavelet or transform error raised while interpreting a file.
+    #[error(transparent)]
+    Core(#[from] crate::Error),
+}
+
+impl IoError {
+    pub(crate) fn read(path: &Path, source: std::io::Error) -> Self {
+        IoError::Read { path: path.to_path_buf(), source }
+    }
+    pub(crate) fn write(path: &Path, source: std::io::Error) -> Self {
+        IoError::Write { path: path.to_path_buf(), source }
+    }
+    pub(crate) fn format(path: &Path, reason: impl Into<String>) -> Self {
+        IoError::Format { path: path.to_path_buf(), reason: reason.into() }
+    }
+}
