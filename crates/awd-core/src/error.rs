@@ -61,6 +61,12 @@ pub enum Error {
         /// Where it is, e.g. `index [3, 17]`.
         location: String,
     },
+    /// An argument outside its valid range.
+    #[error("invalid argument: {reason}")]
+    InvalidArgument {
+        /// What is wrong and what is allowed.
+        reason: String,
+    },
     /// Coefficient arrays whose shapes do not fit together.
     #[error("coefficient shapes do not fit: {reason}")]
     ShapeMismatch {

@@ -64,8 +64,8 @@ fn linspace(stop: f64, len: usize) -> Vec<f64> {
 /// `phi`, `psi` and `x` of `wavelet` at cascade `level` (1..=20), on pywt's grid.
 pub fn wavefun(wavelet: &Wavelet, level: usize) -> Result<WaveFun> {
     if level == 0 || level > MAX_LEVEL {
-        return Err(Error::InvalidFilter {
-            reason: format!("wavefun level {level} is outside 1..={MAX_LEVEL}"),
+        return Err(Error::InvalidArgument {
+            reason: format!("cascade level {level} is outside 1..={MAX_LEVEL}"),
         });
     }
     let f = wavelet.filter_len();

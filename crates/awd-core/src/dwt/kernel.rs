@@ -1,22 +1,25 @@
 //! The filter-bank kernels on one contiguous signal (row).
 //!
-//! Analysis and synthesis both reduce to one polyphase kernel,
-//! `y0[o] = sum_k p00[k] x0[o+k] + p01[k] x1[o+k]` and
-//! `y1[o] = sum_k p10[k] x0[o+k] + p11[k] x1[o+k]`, on contiguous inputs:
+//! Analysis and synthesis both reduce to one polyphase kernel over output
+//! pairs `q`:
+//! `y0[q] = sum_k p00[k] x0[q+k] + p01[k] x1[q+k]`,
+//! `y1[q] = sum_k p10[k] x0[q+k] + p11[k] x1[q+k]`.
 //!
-//! * analysis: the extended signal `e[t] = ext(t - s)` split into even and odd
-//!   samples (`x0`, `x1`) and the taps of `rec_lo`/`rec_hi` split likewise give
-//!   `cA[o] = sum_m rec_lo[m] e[2o+m]` and `cD[o] = sum_m rec_hi[m] e[2o+m]`,
-//!   which is pywt's convolution with `dec_lo`/`dec_hi` (their reverses). The
-//!   shift `s` is `F-2` (periodization: `F/2-1`).
-//! * synthesis: `x0 = cA`, `x1 = cD`; `y0`/`y1` are the even/odd outputs,
-//!   `out[2q+p] = sum_j rec_lo[2j+p] cA[q+u-j] + rec_hi[2j+p] cD[q+u-j]`,
-//!   `u = F/2 - 1` (pywt's "valid" upsampling convolution). Periodization
-//!   first wraps the coefficients and rotates the output by `u mod 2`.
+//! * Analysis: `x0[j] = ext(2j - s)`, `x1[j] = ext(2j + 1 - s)` (the extended
+//!   signal split into even and odd samples), taps = even/odd phases of
+//!   `rec_lo` and `rec_hi`; then `cA[o] = sum_m rec_lo[m] ext(2o + m - s)`,
+//!   which is pywt's convolution with `dec_lo` (the reverse of `rec_lo`). The
+//!   shift `s` is `F-2`, or `F/2-1` in periodization.
+//! * Synthesis: `x0 = cA`, `x1 = cD`, taps = reversed even/odd phases;
+//!   `y0`/`y1` are the even/odd outputs, `out[2q+p] = sum_j rec_lo[2j+p]
+//!   cA[q+u-j] + rec_hi[2j+p] cD[q+u-j]` with `u = F/2 - 1` (pywt's "valid"
+//!   upsampling convolution). Periodization reads the coefficients cyclically
+//!   (offset `floor(u/2)`) and moves the output by `u mod 2`.
 //!
-//! The kernel works in blocks held in registers/L1, is compiled twice (a
-//! portable build and an AVX2 build chosen at run time) and splits long
-//! signals over threads.
+//! Inputs are gathered block by block into small stack buffers (the extension
+//! is never materialised), accumulated in registers/L1, compiled twice (a
+//! portable build and an AVX2 build picked at run time) and long signals are
+//! split over threads.
 
 use rayon::prelude::*;
 
@@ -24,9 +27,11 @@ use super::extend::ext_value;
 use super::len::{dwt_coeff_len, idwt_output_len};
 use crate::Mode;
 
-/// Block of outputs accumulated together.
+/// Output pairs accumulated together.
 const BLOCK: usize = 64;
-/// Outputs per parallel task on long signals.
+/// Largest half filter length the kernels take (filters up to 256 taps).
+pub const MAX_HALF: usize = 128;
+/// Output pairs per parallel task on long signals.
 const PAR_CHUNK: usize = 1 << 14;
 
 /// Polyphase taps of a filter bank for the kernels.
@@ -36,28 +41,31 @@ pub struct Taps {
     pub f: usize,
     /// Analysis taps `[p00, p01, p10, p11]` = rec_lo even/odd, rec_hi even/odd.
     pub analysis: [Vec<f64>; 4],
-    /// Synthesis taps: reversed even/odd phases of rec_lo and rec_hi.
+    /// Synthesis taps: reversed even phases of rec_lo/rec_hi, then odd phases.
     pub synthesis: [Vec<f64>; 4],
 }
 
 impl Taps {
-    /// Taps from `rec_lo` and `rec_hi` (even length `F >= 2`).
+    /// Taps from `rec_lo` and `rec_hi` (even length `2 <= F <= 2 MAX_HALF`).
+    ///
+    /// # Panics
+    /// If the length is odd or outside that range (wavelets are validated).
     pub fn new(rec_lo: &[f64], rec_hi: &[f64]) -> Self {
         let f = rec_lo.len();
+        assert!(f >= 2 && f % 2 == 0 && f / 2 <= MAX_HALF, "filter length {f}");
         let half = f / 2;
-        let even = |v: &[f64]| (0..half).map(|k| v[2 * k]).collect::<Vec<_>>();
-        let odd = |v: &[f64]| (0..half).map(|k| v[2 * k + 1]).collect::<Vec<_>>();
         let u = half - 1;
-        let rev_even = |v: &[f64]| (0..half).map(|r| v[2 * (u - r)]).collect::<Vec<_>>();
-        let rev_odd = |v: &[f64]| (0..half).map(|r| v[2 * (u - r) + 1]).collect::<Vec<_>>();
+        let phase = |v: &[f64], p: usize, rev: bool| -> Vec<f64> {
+            (0..half).map(|k| v[2 * if rev { u - k } else { k } + p]).collect()
+        };
         Taps {
             f,
-            analysis: [even(rec_lo), odd(rec_lo), even(rec_hi), odd(rec_hi)],
-            synthesis: [rev_even(rec_lo), rev_even(rec_hi), rev_odd(rec_lo), rev_odd(rec_hi)],
+            analysis: [phase(rec_lo, 0, false), phase(rec_lo, 1, false), phase(rec_hi, 0, false), phase(rec_hi, 1, false)],
+            synthesis: [phase(rec_lo, 0, true), phase(rec_hi, 0, true), phase(rec_lo, 1, true), phase(rec_hi, 1, true)],
         }
     }
 
-    /// Shift between output and extended-signal indices in analysis.
+    /// Shift `s` between extended-signal and output indices in analysis.
     pub fn analysis_shift(&self, mode: Mode) -> usize {
         match mode {
             Mode::Periodization => self.f / 2 - 1,
@@ -66,60 +74,51 @@ impl Taps {
     }
 }
 
-/// Where the kernel writes: two separate outputs, or interleaved even/odd.
-enum Out<'a> {
-    Split(&'a mut [f64], &'a mut [f64]),
-    Interleaved(&'a mut [f64]),
-}
-
+/// The polyphase kernel over `count` output pairs from `q_start`: `fill`
+/// gathers inputs `j0 .. j0 + len + half - 1`, `emit` takes the outputs.
 #[inline(always)]
-fn corr2x2_body(x0: &[f64], x1: &[f64], p: &[Vec<f64>; 4], out: Out<'_>, o_start: usize) {
-    let n = match &out {
-        Out::Split(y0, _) => y0.len(),
-        Out::Interleaved(y) => y.len() / 2,
-    };
-    let taps = p[0].len();
-    let mut out = out;
-    let mut b0 = 0;
-    while b0 < n {
-        let len = BLOCK.min(n - b0);
+fn run_blocks<Fill, Emit>(q_start: isize, count: usize, p: &[Vec<f64>; 4], mut fill: Fill, mut emit: Emit)
+where
+    Fill: FnMut(isize, &mut [f64], &mut [f64]),
+    Emit: FnMut(isize, &[f64], &[f64]),
+{
+    let half = p[0].len();
+    let mut in0 = [0.0f64; BLOCK + MAX_HALF];
+    let mut in1 = [0.0f64; BLOCK + MAX_HALF];
+    let mut done = 0;
+    while done < count {
+        let len = BLOCK.min(count - done);
+        let q0 = q_start + done as isize;
+        let span = len + half - 1;
+        fill(q0, &mut in0[..span], &mut in1[..span]);
         let mut acc0 = [0.0f64; BLOCK];
         let mut acc1 = [0.0f64; BLOCK];
-        let base = o_start + b0;
-        for k in 0..taps {
+        for k in 0..half {
             let (c00, c01, c10, c11) = (p[0][k], p[1][k], p[2][k], p[3][k]);
-            let s0 = &x0[base + k..base + k + len];
-            let s1 = &x1[base + k..base + k + len];
-            for (((a0, a1), &v0), &v1) in
-                acc0[..len].iter_mut().zip(acc1[..len].iter_mut()).zip(s0).zip(s1)
-            {
+            let s0 = &in0[k..k + len];
+            let s1 = &in1[k..k + len];
+            for (((a0, a1), &v0), &v1) in acc0[..len].iter_mut().zip(acc1[..len].iter_mut()).zip(s0).zip(s1) {
                 *a0 += c00 * v0 + c01 * v1;
                 *a1 += c10 * v0 + c11 * v1;
             }
         }
-        match &mut out {
-            Out::Split(y0, y1) => {
-                y0[b0..b0 + len].copy_from_slice(&acc0[..len]);
-                y1[b0..b0 + len].copy_from_slice(&acc1[..len]);
-            }
-            Out::Interleaved(y) => {
-                for (t, pair) in y[2 * b0..2 * (b0 + len)].chunks_exact_mut(2).enumerate() {
-                    pair[0] = acc0[t];
-                    pair[1] = acc1[t];
-                }
-            }
-        }
-        b0 += len;
+        emit(q0, &acc0[..len], &acc1[..len]);
+        done += len;
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-unsafe fn corr2x2_avx2(x0: &[f64], x1: &[f64], p: &[Vec<f64>; 4], out: Out<'_>, o_start: usize) {
-    corr2x2_body(x0, x1, p, out, o_start)
+unsafe fn run_blocks_avx2<Fill, Emit>(q_start: isize, count: usize, p: &[Vec<f64>; 4], fill: Fill, emit: Emit)
+where
+    Fill: FnMut(isize, &mut [f64], &mut [f64]),
+    Emit: FnMut(isize, &[f64], &[f64]),
+{
+    run_blocks(q_start, count, p, fill, emit)
 }
 
-fn has_avx2() -> bool {
+/// Whether the AVX2 build of the kernels runs on this CPU (checked once).
+pub fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
@@ -131,66 +130,133 @@ fn has_avx2() -> bool {
     }
 }
 
-fn corr2x2(x0: &[f64], x1: &[f64], p: &[Vec<f64>; 4], out: Out<'_>, o_start: usize) {
+/// Run the kernel with the best build for this CPU.
+#[inline]
+fn dispatch<Fill, Emit>(q_start: isize, count: usize, p: &[Vec<f64>; 4], fill: Fill, emit: Emit)
+where
+    Fill: FnMut(isize, &mut [f64], &mut [f64]),
+    Emit: FnMut(isize, &[f64], &[f64]),
+{
     #[cfg(target_arch = "x86_64")]
     if has_avx2() {
-        // SAFETY: the CPU supports AVX2 (checked at run time above).
-        return unsafe { corr2x2_avx2(x0, x1, p, out, o_start) };
+        // SAFETY: the CPU supports AVX2 (checked at run time).
+        return unsafe { run_blocks_avx2(q_start, count, p, fill, emit) };
     }
-    corr2x2_body(x0, x1, p, out, o_start)
+    run_blocks(q_start, count, p, fill, emit)
 }
 
-/// Run the kernel over all outputs, splitting long signals over threads.
-fn corr2x2_par(x0: &[f64], x1: &[f64], p: &[Vec<f64>; 4], out: Out<'_>) {
-    match out {
-        Out::Split(y0, y1) if y0.len() > 2 * PAR_CHUNK => {
-            y0.par_chunks_mut(PAR_CHUNK).zip(y1.par_chunks_mut(PAR_CHUNK)).enumerate().for_each(
-                |(i, (c0, c1))| corr2x2(x0, x1, p, Out::Split(c0, c1), i * PAR_CHUNK),
-            );
+/// Gather `ext(2j - s)` and `ext(2j + 1 - s)` for `j = j0 ..`.
+#[inline(always)]
+fn gather_extended(x: &[f64], mode: Mode, s: isize, j0: isize, even: &mut [f64], odd: &mut [f64]) {
+    let n = x.len() as isize;
+    let m0 = 2 * j0 - s;
+    let m_last = m0 + 2 * even.len() as isize - 1;
+    if m0 >= 0 && m_last < n {
+        let src = &x[m0 as usize..=m_last as usize];
+        for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(src.chunks_exact(2)) {
+            *e = pair[0];
+            *o = pair[1];
         }
-        Out::Interleaved(y) if y.len() > 4 * PAR_CHUNK => {
-            y.par_chunks_mut(2 * PAR_CHUNK).enumerate().for_each(|(i, c)| {
-                corr2x2(x0, x1, p, Out::Interleaved(c), i * PAR_CHUNK)
-            });
+    } else {
+        for (i, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
+            let m = m0 + 2 * i as isize;
+            *e = ext_value(x, m, mode);
+            *o = ext_value(x, m + 1, mode);
         }
-        out => corr2x2(x0, x1, p, out, 0),
     }
+}
+
+/// Analysis over output range `[o0, o0 + ca.len())`.
+fn analysis_range(x: &[f64], taps: &Taps, mode: Mode, o0: usize, ca: &mut [f64], cd: &mut [f64]) {
+    let s = taps.analysis_shift(mode) as isize;
+    let count = ca.len();
+    dispatch(
+        o0 as isize,
+        count,
+        &taps.analysis,
+        |j0, e, o| gather_extended(x, mode, s, j0, e, o),
+        |q0, y0, y1| {
+            let at = q0 as usize - o0;
+            ca[at..at + y0.len()].copy_from_slice(y0);
+            cd[at..at + y1.len()].copy_from_slice(y1);
+        },
+    );
 }
 
 /// One analysis step of one signal (pywt `dwt`): writes `ca` and `cd`, each of
-/// `dwt_coeff_len(x.len())` samples. `scratch` is resized as needed.
+/// `dwt_coeff_len(x.len())` samples. Long signals are split over threads.
 ///
 /// # Panics
 /// If `x` is empty or the output lengths do not follow the length rule (the
 /// plans check both before calling).
-pub fn analysis_row(
-    x: &[f64],
-    taps: &Taps,
-    mode: Mode,
-    ca: &mut [f64],
-    cd: &mut [f64],
-    scratch: &mut Vec<f64>,
-) {
-    let n = x.len();
-    let n_out = dwt_coeff_len(n, taps.f, mode);
-    assert!(n > 0 && ca.len() == n_out && cd.len() == n_out, "analysis_row: bad lengths");
-    let half = taps.f / 2;
-    let len = n_out - 1 + half;
-    scratch.resize(2 * len, 0.0);
-    let (ee, eo) = scratch.split_at_mut(len);
-    let s = taps.analysis_shift(mode) as isize;
-    let ni = n as isize;
-    for k in 0..len {
-        let m = 2 * k as isize - s;
-        if m >= 0 && m + 1 < ni {
-            ee[k] = x[m as usize];
-            eo[k] = x[m as usize + 1];
-        } else {
-            ee[k] = ext_value(x, m, mode);
-            eo[k] = ext_value(x, m + 1, mode);
-        }
+pub fn analysis_row(x: &[f64], taps: &Taps, mode: Mode, ca: &mut [f64], cd: &mut [f64]) {
+    let n_out = dwt_coeff_len(x.len(), taps.f, mode);
+    assert!(!x.is_empty() && ca.len() == n_out && cd.len() == n_out, "analysis_row: bad lengths");
+    if n_out > 2 * PAR_CHUNK {
+        ca.par_chunks_mut(PAR_CHUNK)
+            .zip(cd.par_chunks_mut(PAR_CHUNK))
+            .enumerate()
+            .for_each(|(i, (a, d))| analysis_range(x, taps, mode, i * PAR_CHUNK, a, d));
+    } else {
+        analysis_range(x, taps, mode, 0, ca, cd);
     }
-    corr2x2_par(ee, eo, &taps.analysis, Out::Split(ca, cd));
+}
+
+/// Synthesis of the output samples `[t0, t0 + out.len())`.
+fn synthesis_range(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, t0: usize, out: &mut [f64]) {
+    let nc = ca.len();
+    if mode != Mode::Periodization {
+        // out[2q + p]; t0 is even
+        dispatch(
+            (t0 / 2) as isize,
+            out.len() / 2,
+            &taps.synthesis,
+            |j0, a, d| {
+                let j = j0 as usize;
+                a.copy_from_slice(&ca[j..j + a.len()]);
+                d.copy_from_slice(&cd[j..j + d.len()]);
+            },
+            |q0, y0, y1| {
+                let at = 2 * q0 as usize - t0;
+                for ((pair, &e), &o) in out[at..at + 2 * y0.len()].chunks_exact_mut(2).zip(y0).zip(y1) {
+                    pair[0] = e;
+                    pair[1] = o;
+                }
+            },
+        );
+        return;
+    }
+    // Periodization: coefficients read cyclically; output moved by `shift`.
+    let u = taps.f / 2 - 1;
+    let (off, shift) = ((u / 2) as isize, (u % 2) as isize);
+    let (n2, len) = (2 * nc as isize, out.len() as isize);
+    let t0 = t0 as isize;
+    // pairs q whose outputs 2q + p + shift can land in [t0, t0 + len)
+    let q_first = (t0 - shift).div_euclid(2);
+    let q_last = (t0 + len - 1 - shift).div_euclid(2);
+    let nci = nc as isize;
+    dispatch(
+        q_first,
+        (q_last - q_first + 1) as usize,
+        &taps.synthesis,
+        |j0, a, d| {
+            for (i, (va, vd)) in a.iter_mut().zip(d.iter_mut()).enumerate() {
+                let idx = (j0 + i as isize - off).rem_euclid(nci) as usize;
+                *va = ca[idx];
+                *vd = cd[idx];
+            }
+        },
+        |q0, y0, y1| {
+            for (i, (&e, &o)) in y0.iter().zip(y1).enumerate() {
+                for (p, v) in [(0, e), (1, o)] {
+                    let t = (2 * (q0 + i as isize) + p + shift).rem_euclid(n2) - t0;
+                    if (0..len).contains(&t) {
+                        out[t as usize] = v;
+                    }
+                }
+            }
+        },
+    );
 }
 
 /// One synthesis step of one signal (pywt `idwt` with both channels): `out`
@@ -199,40 +265,15 @@ pub fn analysis_row(
 /// # Panics
 /// If `ca` and `cd` differ in length or `out` has the wrong length (the plans
 /// check before calling).
-pub fn synthesis_row(
-    ca: &[f64],
-    cd: &[f64],
-    taps: &Taps,
-    mode: Mode,
-    out: &mut [f64],
-    scratch: &mut Vec<f64>,
-) {
+pub fn synthesis_row(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, out: &mut [f64]) {
     let nc = ca.len();
     assert!(cd.len() == nc, "synthesis_row: cA has {nc} samples, cD {}", cd.len());
     assert_eq!(Some(out.len()), idwt_output_len(nc, taps.f, mode), "synthesis_row: bad output");
-    let u = taps.f / 2 - 1;
-    if mode != Mode::Periodization {
-        corr2x2_par(ca, cd, &taps.synthesis, Out::Interleaved(out));
-        return;
-    }
-    // Periodization: wrap the coefficients by floor(u/2) and rotate by u mod 2.
-    let len = nc + u;
-    scratch.resize(2 * len + 2 * nc, 0.0);
-    let (wa, rest) = scratch.split_at_mut(len);
-    let (wd, tmp) = rest.split_at_mut(len);
-    let off = u / 2;
-    for k in 0..len {
-        let idx = (k + nc * (off / nc + 1) - off) % nc;
-        wa[k] = ca[idx];
-        wd[k] = cd[idx];
-    }
-    let shift = u % 2;
-    if shift == 0 {
-        corr2x2_par(wa, wd, &taps.synthesis, Out::Interleaved(out));
+    if out.len() > 4 * PAR_CHUNK {
+        out.par_chunks_mut(2 * PAR_CHUNK)
+            .enumerate()
+            .for_each(|(i, o)| synthesis_range(ca, cd, taps, mode, 2 * i * PAR_CHUNK, o));
     } else {
-        corr2x2_par(wa, wd, &taps.synthesis, Out::Interleaved(tmp));
-        let n2 = 2 * nc;
-        out[0] = tmp[n2 - 1];
-        out[1..].copy_from_slice(&tmp[..n2 - 1]);
+        synthesis_range(ca, cd, taps, mode, 0, out);
     }
 }

@@ -12,7 +12,6 @@ use crate::{Mode, Wavelet};
 /// Reusable buffers for one thread: a training epoch allocates nothing.
 #[derive(Debug, Default, Clone)]
 pub struct Scratch {
-    kernel: Vec<f64>,
     ping: Vec<f64>,
     pong: Vec<f64>,
 }
@@ -193,10 +192,10 @@ impl Plan1d {
             let cd = &mut tail[..n_out];
             let input: &[f64] = if j == 1 { x } else { &cur };
             if j == levels {
-                analysis_row(input, &self.taps, self.mode, &mut head[..n_out], cd, &mut scratch.kernel);
+                analysis_row(input, &self.taps, self.mode, &mut head[..n_out], cd);
             } else {
                 next.resize(n_out, 0.0);
-                analysis_row(input, &self.taps, self.mode, &mut next, cd, &mut scratch.kernel);
+                analysis_row(input, &self.taps, self.mode, &mut next, cd);
                 std::mem::swap(&mut cur, &mut next);
             }
         }
@@ -225,10 +224,10 @@ impl Plan1d {
             let a = &a[..d.len()]; // pywt drops a trailing sample of a
             let n_out = idwt_output_len(d.len(), f, self.mode).expect("validated plan");
             if k == levels {
-                synthesis_row(a, d, &self.taps, self.mode, out, &mut scratch.kernel);
+                synthesis_row(a, d, &self.taps, self.mode, out);
             } else {
                 next.resize(n_out, 0.0);
-                synthesis_row(a, d, &self.taps, self.mode, &mut next, &mut scratch.kernel);
+                synthesis_row(a, d, &self.taps, self.mode, &mut next);
                 std::mem::swap(&mut cur, &mut next);
             }
         }
@@ -289,6 +288,21 @@ impl Plan1d {
     }
 }
 
+thread_local! {
+    /// Per-thread buffers, kept between calls so repeated transforms (training
+    /// epochs, benchmarks) do not allocate.
+    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+}
+
+/// Run `f` with this thread's scratch; a nested call (rayon may run another
+/// row on this thread while a long row waits) gets fresh buffers instead.
+fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
+    SCRATCH.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut Scratch::default()),
+    })
+}
+
 /// Apply `f(in_row, out_row, scratch)` to every row pair, in parallel.
 fn par_rows<F>(input: &ArrayView2<'_, f64>, out: &mut ArrayViewMut2<'_, f64>, f: F)
 where
@@ -309,7 +323,7 @@ where
             .par_chunks(ni)
             .zip(out_slice.par_chunks_mut(no))
             .with_min_len(min_len)
-            .for_each_init(Scratch::default, |s, (xr, or)| f(xr, or, s));
+            .for_each(|(xr, or)| with_scratch(|s| f(xr, or, s)));
     } else {
         let mut tmp = Array2::zeros(out.dim());
         par_rows(input, &mut tmp.view_mut(), f);

@@ -34,6 +34,19 @@ struct Scratch2d {
     next: Vec<f64>,
 }
 
+thread_local! {
+    /// Per-thread buffers, kept between calls.
+    static SCRATCH2D: std::cell::RefCell<Scratch2d> = std::cell::RefCell::new(Scratch2d::default());
+}
+
+/// Run `f` with this thread's scratch, or fresh buffers when nested.
+fn with_scratch2d<R>(f: impl FnOnce(&mut Scratch2d) -> R) -> R {
+    SCRATCH2D.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut s) => f(&mut s),
+        Err(_) => f(&mut Scratch2d::default()),
+    })
+}
+
 impl Plan2d {
     /// Plan `levels` levels for `(rows, cols)` images; errors when `levels`
     /// exceeds pywt's `dwt_max_level` of the shorter side.
@@ -253,7 +266,7 @@ impl Plan2d {
             if h * w > 0 && !out.is_empty() {
                 flat.par_chunks(h * w)
                     .zip(out.par_chunks_mut(self.total_len()))
-                    .for_each_init(Scratch2d::default, |s, (xi, oi)| self.wavedec_image(xi, oi, &offs, s));
+                    .for_each(|(xi, oi)| with_scratch2d(|s| self.wavedec_image(xi, oi, &offs, s)));
             }
         }
         Ok(Coeffs2d { data, shapes: self.shapes.clone() })
@@ -277,7 +290,7 @@ impl Plan2d {
             if rh * rw > 0 && batch > 0 {
                 src.par_chunks(self.total_len())
                     .zip(dst.par_chunks_mut(rh * rw))
-                    .for_each_init(Scratch2d::default, |s, (ci, oi)| self.waverec_image(ci, oi, &offs, s));
+                    .for_each(|(ci, oi)| with_scratch2d(|s| self.waverec_image(ci, oi, &offs, s)));
             }
         }
         Ok(out)
@@ -286,27 +299,21 @@ impl Plan2d {
 
 /// Analysis along axis 1 of every row of an `rows x w` matrix.
 fn rows_analysis(x: &[f64], w: usize, taps: &Taps, mode: Mode, ca: &mut [f64], cd: &mut [f64], w1: usize) {
-    let job = |s: &mut Vec<f64>, ((xr, a), d): ((&[f64], &mut [f64]), &mut [f64])| {
-        analysis_row(xr, taps, mode, a, d, s)
-    };
+    let job = |((xr, a), d): ((&[f64], &mut [f64]), &mut [f64])| analysis_row(xr, taps, mode, a, d);
     if x.len() >= 1 << 15 {
-        x.par_chunks(w).zip(ca.par_chunks_mut(w1)).zip(cd.par_chunks_mut(w1)).for_each_init(Vec::new, job);
+        x.par_chunks(w).zip(ca.par_chunks_mut(w1)).zip(cd.par_chunks_mut(w1)).for_each(job);
     } else {
-        let mut s = Vec::new();
-        x.chunks(w).zip(ca.chunks_mut(w1)).zip(cd.chunks_mut(w1)).for_each(|t| job(&mut s, t));
+        x.chunks(w).zip(ca.chunks_mut(w1)).zip(cd.chunks_mut(w1)).for_each(job);
     }
 }
 
 /// Synthesis along axis 1 of every row pair of two `rows x w` matrices.
 fn rows_synthesis(a: &[f64], d: &[f64], w: usize, taps: &Taps, mode: Mode, out: &mut [f64], w2: usize) {
-    let job = |s: &mut Vec<f64>, ((ar, dr), o): ((&[f64], &[f64]), &mut [f64])| {
-        synthesis_row(ar, dr, taps, mode, o, s)
-    };
+    let job = |((ar, dr), o): ((&[f64], &[f64]), &mut [f64])| synthesis_row(ar, dr, taps, mode, o);
     if out.len() >= 1 << 15 {
-        a.par_chunks(w).zip(d.par_chunks(w)).zip(out.par_chunks_mut(w2)).for_each_init(Vec::new, job);
+        a.par_chunks(w).zip(d.par_chunks(w)).zip(out.par_chunks_mut(w2)).for_each(job);
     } else {
-        let mut s = Vec::new();
-        a.chunks(w).zip(d.chunks(w)).zip(out.chunks_mut(w2)).for_each(|t| job(&mut s, t));
+        a.chunks(w).zip(d.chunks(w)).zip(out.chunks_mut(w2)).for_each(job);
     }
 }
 

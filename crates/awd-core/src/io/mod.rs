@@ -17,7 +17,7 @@ pub use npy::{read_npy_f64, read_npz_f64, shape_string, write_npy, write_npz};
 #[non_exhaustive]
 pub enum IoError {
     /// The file could not be read.
-    #[error("{}: cannot read: {source}", .path.display())]
+    #[error("{}: cannot read", .path.display())]
     Read {
         /// The file.
         path: PathBuf,
@@ -25,7 +25,7 @@ pub enum IoError {
         source: std::io::Error,
     },
     /// The file could not be written.
-    #[error("{}: cannot write: {source}", .path.display())]
+    #[error("{}: cannot write", .path.display())]
     Write {
         /// The file.
         path: PathBuf,

@@ -78,6 +78,11 @@ impl Wavelet {
                 ),
             });
         }
+        if h.len() > 2 * crate::dwt::kernel::MAX_HALF {
+            return Err(Error::InvalidFilter {
+                reason: format!("the lowpass filter has {} taps; at most {} are supported", h.len(), 2 * crate::dwt::kernel::MAX_HALF),
+            });
+        }
         if let Some((i, v)) = h.iter().enumerate().find(|(_, v)| !v.is_finite()) {
             return Err(Error::InvalidFilter { reason: format!("tap {i} is {v}") });
         }

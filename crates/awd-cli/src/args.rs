@@ -1,0 +1,198 @@
+//! Every command-line definition of `awd`, one struct per subcommand; the doc
+//! comments are the help text.
+
+use std::path::PathBuf;
+
+use awd_core::Mode;
+use clap::{Args, Parser, Subcommand};
+
+/// awd: distill a neural network into a learned wavelet and a tiny model.
+#[derive(Debug, Parser)]
+#[command(name = "awd", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the built-in wavelet names.
+    Wavelets(WaveletsArgs),
+    /// Print a wavelet's four filters as JSON (dec_lo, dec_hi, rec_lo, rec_hi).
+    Filters(FiltersArgs),
+    /// Multilevel forward transform of .npy signals or images (pywt wavedec/wavedec2).
+    Dwt(DwtArgs),
+    /// Inverse transform of coefficients written by `awd dwt` (pywt waverec/waverec2).
+    Idwt(IdwtArgs),
+    /// Scaling function phi and wavelet psi on PyWavelets' grid (cascade algorithm).
+    Wavefun(WavefunArgs),
+    /// The AWD paper's distance between the psi of two wavelets.
+    Distance(DistanceArgs),
+    /// Benchmarks that print JSON timings.
+    #[command(subcommand)]
+    Bench(BenchCommand),
+}
+
+/// Parse a mode name (pywt's names).
+pub fn parse_mode(s: &str) -> Result<Mode, String> {
+    s.parse::<Mode>().map_err(|e| e.to_string())
+}
+
+/// `awd wavelets`
+#[derive(Debug, Args)]
+pub struct WaveletsArgs {
+    /// Print JSON (name, family, filter length, vanishing moments) instead of names.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `awd filters`
+#[derive(Debug, Args)]
+pub struct FiltersArgs {
+    /// Wavelet name (db5) or wavelet JSON file (ending in .json, with "lowpass").
+    #[arg(long)]
+    pub wavelet: String,
+}
+
+/// `awd dwt`
+#[derive(Debug, Args)]
+pub struct DwtArgs {
+    /// Wavelet name (db5) or wavelet JSON file (ending in .json, with "lowpass").
+    #[arg(long)]
+    pub wavelet: String,
+    /// Signal-extension mode (pywt's names).
+    #[arg(long, default_value = "symmetric", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Number of levels J.
+    #[arg(long)]
+    pub levels: usize,
+    /// Treat the input as images: (n, H, W) or (H, W).
+    #[arg(long = "2d")]
+    pub two_d: bool,
+    /// Allow levels above pywt's dwt_max_level (all coefficients then feel the boundary).
+    #[arg(long)]
+    pub force_levels: bool,
+    /// Input .npy: (n, L) or (L,), or with --2d (n, H, W) or (H, W); float64 or float32.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output .npz or .json: arrays a, d1..dJ (1-D) or a, h1..hJ, v1..vJ, d1..dJ (2-D); 1 = finest.
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+/// `awd idwt`
+#[derive(Debug, Args)]
+pub struct IdwtArgs {
+    /// Wavelet name (db5) or wavelet JSON file (ending in .json, with "lowpass").
+    #[arg(long)]
+    pub wavelet: String,
+    /// Signal-extension mode (pywt's names).
+    #[arg(long, default_value = "symmetric", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// The coefficients are 2-D (a, h1..hJ, v1..vJ, d1..dJ).
+    #[arg(long = "2d")]
+    pub two_d: bool,
+    /// Coefficients, .npz or .json, as written by `awd dwt`.
+    #[arg(long)]
+    pub input: PathBuf,
+    /// Output .npy (float64), with pywt's reconstruction length (odd n gives n + 1).
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+/// `awd wavefun`
+#[derive(Debug, Args)]
+pub struct WavefunArgs {
+    /// Wavelet name (db5) or wavelet JSON file (ending in .json, with "lowpass").
+    #[arg(long)]
+    pub wavelet: String,
+    /// Cascade level (1..=20); pywt's grid has (F-1) 2^level + 1 points.
+    #[arg(long, default_value_t = 8)]
+    pub level: usize,
+    /// Output JSON with keys phi, psi, x.
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Also draw phi and psi into this PNG.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `awd distance`
+#[derive(Debug, Args)]
+pub struct DistanceArgs {
+    /// Wavelet name or JSON file whose psi is shifted and flipped.
+    #[arg(long)]
+    pub wavelet: String,
+    /// Reference wavelet name or JSON file.
+    #[arg(long)]
+    pub reference: String,
+    /// Cascade level of both psi.
+    #[arg(long, default_value_t = 5)]
+    pub level: usize,
+}
+
+/// `awd bench ...`
+#[derive(Debug, Subcommand)]
+pub enum BenchCommand {
+    /// Median seconds per forward and inverse multilevel transform.
+    Dwt(BenchDwtArgs),
+}
+
+/// `awd bench dwt`
+#[derive(Debug, Args)]
+pub struct BenchDwtArgs {
+    /// Wavelet name or JSON file.
+    #[arg(long, default_value = "db5")]
+    pub wavelet: String,
+    /// Signal-extension mode.
+    #[arg(long, default_value = "zero", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Number of levels J (levels above dwt_max_level are allowed here).
+    #[arg(long)]
+    pub levels: usize,
+    /// Samples per signal (1-D).
+    #[arg(long, required_unless_present = "two_d")]
+    pub length: Option<usize>,
+    /// Signals per batch (1-D), default 1.
+    #[arg(long, default_value_t = 1)]
+    pub batch: usize,
+    /// Benchmark a 2-D transform of one image of --size H W.
+    #[arg(long = "2d", requires = "size")]
+    pub two_d: bool,
+    /// Image rows and columns (with --2d).
+    #[arg(long, num_args = 2, value_names = ["H", "W"])]
+    pub size: Option<Vec<usize>>,
+    /// Timed repetitions (the median is reported).
+    #[arg(long, default_value_t = 20)]
+    pub repeat: usize,
+    /// Seed of the random input.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_the_documented_commands() {
+        let c = Cli::try_parse_from(["awd", "dwt", "--wavelet", "db5", "--mode", "zero", "--levels", "4", "--input", "x.npy", "--output", "c.npz"]).unwrap();
+        match c.command {
+            Command::Dwt(a) => {
+                assert_eq!(a.mode, Mode::Zero);
+                assert_eq!(a.levels, 4);
+                assert!(!a.two_d);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["awd", "dwt", "--wavelet", "db5", "--mode", "mirror", "--levels", "1", "--input", "x", "--output", "y"]).is_err());
+        let b = Cli::try_parse_from(["awd", "bench", "dwt", "--levels", "3", "--2d", "--size", "1024", "1024", "--repeat", "5"]).unwrap();
+        match b.command {
+            Command::Bench(BenchCommand::Dwt(a)) => assert_eq!(a.size, Some(vec![1024, 1024])),
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["awd", "bench", "dwt", "--levels", "3"]).is_err());
+    }
+}

@@ -1,0 +1,79 @@
+//! `awd bench dwt`: median wall time of the public forward and inverse
+//! transforms (allocation and input checks included, as a user calls them).
+
+use std::time::Instant;
+
+use anyhow::{bail, Result};
+use awd_core::dwt::{Plan1d, Plan2d};
+use ndarray::{Array2, Array3};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::wavelet_arg;
+use crate::args::BenchDwtArgs;
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        0.5 * (v[n / 2 - 1] + v[n / 2])
+    }
+}
+
+/// Time `f` once to warm up, then `repeat` times; return the median seconds.
+fn time_median<T>(repeat: usize, mut f: impl FnMut() -> T) -> f64 {
+    std::hint::black_box(f());
+    let times = (0..repeat)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(f());
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    median(times)
+}
+
+/// Benchmark the multilevel transform and print JSON.
+pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
+    if args.repeat == 0 {
+        bail!("--repeat 0: give at least one repetition");
+    }
+    let wavelet = wavelet_arg(&args.wavelet)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let (shape, forward, inverse) = if args.two_d {
+        let size = args.size.clone().unwrap_or_default();
+        let (h, w) = (size[0], size[1]);
+        let x = Array3::from_shape_simple_fn((1, h, w), || rng.random::<f64>() - 0.5);
+        let plan = Plan2d::with_boundary_levels((h, w), &wavelet, args.mode, args.levels)?;
+        let coeffs = plan.wavedec2(x.view())?;
+        let fwd = time_median(args.repeat, || plan.wavedec2(x.view()).expect("checked input"));
+        let inv = time_median(args.repeat, || plan.waverec2(&coeffs).expect("checked input"));
+        (vec![h, w], fwd, inv)
+    } else {
+        let n = args.length.unwrap_or(0);
+        if n == 0 || args.batch == 0 {
+            bail!("--length and --batch must be at least 1");
+        }
+        let x = Array2::from_shape_simple_fn((args.batch, n), || rng.random::<f64>() - 0.5);
+        let plan = Plan1d::with_boundary_levels(n, &wavelet, args.mode, args.levels)?;
+        let coeffs = plan.wavedec(x.view())?;
+        let fwd = time_median(args.repeat, || plan.wavedec(x.view()).expect("checked input"));
+        let inv = time_median(args.repeat, || plan.waverec(&coeffs).expect("checked input"));
+        (vec![args.batch, n], fwd, inv)
+    };
+    let out = serde_json::json!({
+        "benchmark": if args.two_d { "wavedec2/waverec2" } else { "wavedec/waverec" },
+        "wavelet": wavelet.name,
+        "mode": args.mode.name(),
+        "levels": args.levels,
+        "shape": shape,
+        "repeat": args.repeat,
+        "threads": rayon::current_num_threads(),
+        "forward_median_s": forward,
+        "inverse_median_s": inverse,
+    });
+    super::emit(&serde_json::to_string_pretty(&out)?)?;
+    Ok(())
+}

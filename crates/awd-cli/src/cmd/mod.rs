@@ -1,0 +1,39 @@
+//! One module per subcommand family; each turns parsed arguments into calls of
+//! the core library and writes the outputs.
+
+mod bench;
+mod info;
+mod transform;
+
+use anyhow::{Context, Result};
+use awd_core::Wavelet;
+
+use crate::args::{BenchCommand, Cli, Command};
+
+/// Run one parsed command line.
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Wavelets(a) => info::wavelets(&a),
+        Command::Filters(a) => info::filters(&a),
+        Command::Wavefun(a) => info::wavefun(&a),
+        Command::Distance(a) => info::distance(&a),
+        Command::Dwt(a) => transform::dwt(&a),
+        Command::Idwt(a) => transform::idwt(&a),
+        Command::Bench(BenchCommand::Dwt(a)) => bench::dwt(&a),
+    }
+}
+
+/// Resolve a `--wavelet` value: a built-in name or a wavelet JSON file.
+pub fn wavelet_arg(spec: &str) -> Result<Wavelet> {
+    Wavelet::resolve(spec).with_context(|| format!("--wavelet {spec}"))
+}
+
+/// Print a line to stdout, returning write errors (a closed pipe included)
+/// instead of panicking.
+pub fn emit(text: &str) -> Result<()> {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{text}")?;
+    out.flush()?;
+    Ok(())
+}
