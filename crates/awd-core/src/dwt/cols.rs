@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::extend::ext_terms;
-use super::kernel::Taps;
+use super::kernel::{OutBuf, Taps};
 use crate::Mode;
 
 /// Columns handled together per accumulator block.
@@ -126,7 +126,7 @@ pub fn analysis_cols(
 
 /// Synthesis output row `t` from `nc x w` coefficient matrices `a` and `d`.
 #[inline(always)]
-fn synthesis_out_row(a: &[f64], d: &[f64], nc: usize, w: usize, taps: &Taps, mode: Mode, t: usize, out: &mut [f64]) {
+fn synthesis_out_row(a: &[f64], d: &[f64], nc: usize, w: usize, taps: &Taps, mode: Mode, t: usize, out: &mut OutBuf) {
     let u = taps.f / 2 - 1;
     let (q, p, wrap) = if mode == Mode::Periodization {
         let shift = u % 2;
@@ -152,7 +152,9 @@ fn synthesis_out_row(a: &[f64], d: &[f64], nc: usize, w: usize, taps: &Taps, mod
             let rd = &d[row * w + c0..row * w + c0 + len];
             axpy2x2(&mut acc[..len], fa, fd, ra, rd);
         }
-        out[c0..c0 + len].copy_from_slice(&acc[..len]);
+        for (o, &v) in out[c0..c0 + len].iter_mut().zip(&acc[..len]) {
+            o.write(v);
+        }
         c0 += len;
     }
 }
@@ -168,19 +170,19 @@ unsafe fn synthesis_out_row_avx2(
     taps: &Taps,
     mode: Mode,
     t: usize,
-    out: &mut [f64],
+    out: &mut OutBuf,
 ) {
     synthesis_out_row(a, d, nc, w, taps, mode, t, out)
 }
 
 /// Synthesis along axis 0: `a` and `d` are `nc x w`; `out` is
-/// `idwt_output_len(nc) x w` and is overwritten.
-pub fn synthesis_cols(a: &[f64], d: &[f64], nc: usize, w: usize, taps: &Taps, mode: Mode, out: &mut [f64]) {
+/// `idwt_output_len(nc) x w` and is written completely.
+pub fn synthesis_cols(a: &[f64], d: &[f64], nc: usize, w: usize, taps: &Taps, mode: Mode, out: &mut OutBuf) {
     if w == 0 {
         return;
     }
     let use_avx2 = avx2();
-    let run = |t: usize, o: &mut [f64]| {
+    let run = |t: usize, o: &mut OutBuf| {
         #[cfg(target_arch = "x86_64")]
         if use_avx2 {
             // SAFETY: AVX2 support was checked at run time.

@@ -81,22 +81,41 @@ pub fn ext_terms(n: usize, m: isize, mode: Mode) -> Terms {
     }
 }
 
-/// The value of extended sample `m`, computed as PyWavelets does.
-#[inline]
+/// The value of extended sample `m`, computed as PyWavelets does (the same
+/// rule as [`ext_terms`], evaluated directly for speed).
+#[inline(always)]
 pub fn ext_value(x: &[f64], m: isize, mode: Mode) -> f64 {
     let n = x.len();
-    if (0..n as isize).contains(&m) {
+    let ni = n as isize;
+    if (0..ni).contains(&m) {
         return x[m as usize];
     }
-    if mode == Mode::Smooth && n >= 2 {
-        // pywt: x0 + k (x0 - x1), evaluated in that order
-        return if m < 0 {
-            x[0] + (-m) as f64 * (x[0] - x[1])
-        } else {
-            x[n - 1] + (m - n as isize + 1) as f64 * (x[n - 1] - x[n - 2])
-        };
+    match mode {
+        Mode::Zero => 0.0,
+        Mode::Constant => x[if m < 0 { 0 } else { n - 1 }],
+        Mode::Symmetric => {
+            let r = m.rem_euclid(2 * ni);
+            x[if r < ni { r } else { 2 * ni - 1 - r } as usize]
+        }
+        Mode::Antisymmetric => {
+            let r = m.rem_euclid(2 * ni);
+            if r < ni {
+                x[r as usize]
+            } else {
+                -x[(2 * ni - 1 - r) as usize]
+            }
+        }
+        Mode::Periodic => x[m.rem_euclid(ni) as usize],
+        Mode::Smooth if n >= 2 => {
+            // pywt: x0 + k (x0 - x1), evaluated in that order
+            if m < 0 {
+                x[0] + (-m) as f64 * (x[0] - x[1])
+            } else {
+                x[n - 1] + (m - ni + 1) as f64 * (x[n - 1] - x[n - 2])
+            }
+        }
+        _ => ext_terms(n, m, mode).as_slice().iter().map(|&(i, w)| w * x[i]).sum(),
     }
-    ext_terms(n, m, mode).as_slice().iter().map(|&(i, w)| w * x[i]).sum()
 }
 
 #[cfg(test)]

@@ -21,11 +21,39 @@
 //! portable build and an AVX2 build picked at run time) and long signals are
 //! split over threads.
 
+use std::mem::MaybeUninit;
+
 use rayon::prelude::*;
 
 use super::extend::ext_value;
 use super::len::{dwt_coeff_len, idwt_output_len};
 use crate::Mode;
+
+/// An output buffer the kernels write completely (never read): initialised
+/// `[f64]` or fresh uninitialised memory alike.
+pub type OutBuf = [MaybeUninit<f64>];
+
+/// View an initialised slice as an output buffer.
+pub fn as_out(s: &mut [f64]) -> &mut OutBuf {
+    // SAFETY: same layout; the kernels only ever store initialised f64 values
+    // through the returned slice, so `s` stays initialised.
+    unsafe { &mut *(s as *mut [f64] as *mut OutBuf) }
+}
+
+/// Copy `src` into `dst` (equal lengths); full register groups are copied
+/// with fixed-size moves rather than a `memcpy` call.
+#[inline(always)]
+fn store(dst: &mut OutBuf, src: &[f64]) {
+    if let (Ok(d), Ok(s)) = (<&mut [std::mem::MaybeUninit<f64>; LANES]>::try_from(&mut *dst), <&[f64; LANES]>::try_from(src)) {
+        for i in 0..LANES {
+            d[i].write(s[i]);
+        }
+        return;
+    }
+    for (d, &v) in dst.iter_mut().zip(src) {
+        d.write(v);
+    }
+}
 
 /// Output pairs accumulated together.
 const BLOCK: usize = 64;
@@ -74,55 +102,101 @@ impl Taps {
     }
 }
 
-/// The polyphase kernel over `count` output pairs from `q_start`: `fill`
-/// gathers inputs `j0 .. j0 + len + half - 1`, `emit` takes the outputs.
+/// Output pairs per register group (two AVX2 vectors per accumulator).
+const LANES: usize = 8;
+
+/// Block buffers of the kernel, one set per thread (no per-call zeroing).
+struct KernelBufs {
+    in0: [f64; BLOCK + MAX_HALF + LANES],
+    in1: [f64; BLOCK + MAX_HALF + LANES],
+}
+
+impl KernelBufs {
+    const ZERO: KernelBufs = KernelBufs {
+        in0: [0.0; BLOCK + MAX_HALF + LANES],
+        in1: [0.0; BLOCK + MAX_HALF + LANES],
+    };
+}
+
+thread_local! {
+    static KERNEL_BUFS: std::cell::RefCell<KernelBufs> = const { std::cell::RefCell::new(KernelBufs::ZERO) };
+}
+
+/// `a * b + c`, fused where the build has FMA.
 #[inline(always)]
-fn run_blocks<Fill, Emit>(q_start: isize, count: usize, p: &[Vec<f64>; 4], mut fill: Fill, mut emit: Emit)
-where
-    Fill: FnMut(isize, &mut [f64], &mut [f64]),
-    Emit: FnMut(isize, &[f64], &[f64]),
-{
+fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+    if FMA {
+        a.mul_add(b, c)
+    } else {
+        a * b + c
+    }
+}
+
+/// The polyphase kernel over `count` output pairs from `q_start`: `fill`
+/// gathers inputs `j0 .. j0 + len + half - 1`, `emit(q, y0, y1)` takes the
+/// outputs of pairs `q ..` in groups of at most `LANES`. Accumulators for `LANES` outputs stay in registers across all taps.
+#[inline(always)]
+fn run_blocks<const FMA: bool, Fill: Source, Emit: Sink>(
+    bufs: &mut KernelBufs,
+    q_start: isize,
+    count: usize,
+    p: &[Vec<f64>; 4],
+    fill: &Fill,
+    emit: &mut Emit,
+) {
     let half = p[0].len();
-    let mut in0 = [0.0f64; BLOCK + MAX_HALF];
-    let mut in1 = [0.0f64; BLOCK + MAX_HALF];
+    let (p00, p01, p10, p11) = (&p[0][..half], &p[1][..half], &p[2][..half], &p[3][..half]);
+    let KernelBufs { in0, in1 } = bufs;
     let mut done = 0;
     while done < count {
         let len = BLOCK.min(count - done);
         let q0 = q_start + done as isize;
         let span = len + half - 1;
-        fill(q0, &mut in0[..span], &mut in1[..span]);
-        let mut acc0 = [0.0f64; BLOCK];
-        let mut acc1 = [0.0f64; BLOCK];
-        for k in 0..half {
-            let (c00, c01, c10, c11) = (p[0][k], p[1][k], p[2][k], p[3][k]);
-            let s0 = &in0[k..k + len];
-            let s1 = &in1[k..k + len];
-            for (((a0, a1), &v0), &v1) in acc0[..len].iter_mut().zip(acc1[..len].iter_mut()).zip(s0).zip(s1) {
-                *a0 += c00 * v0 + c01 * v1;
-                *a1 += c10 * v0 + c11 * v1;
+        fill.fill(q0, &mut in0[..span], &mut in1[..span]);
+        let mut t0 = 0;
+        while t0 < len {
+            let mut a0 = [0.0f64; LANES];
+            let mut a1 = [0.0f64; LANES];
+            for k in 0..half {
+                let (c00, c01, c10, c11) = (p00[k], p01[k], p10[k], p11[k]);
+                let s0: &[f64; LANES] = in0[t0 + k..t0 + k + LANES].try_into().expect("lanes");
+                let s1: &[f64; LANES] = in1[t0 + k..t0 + k + LANES].try_into().expect("lanes");
+                for i in 0..LANES {
+                    a0[i] = madd::<FMA>(c01, s1[i], madd::<FMA>(c00, s0[i], a0[i]));
+                    a1[i] = madd::<FMA>(c11, s1[i], madd::<FMA>(c10, s0[i], a1[i]));
+                }
             }
+            let m = LANES.min(len - t0);
+            emit.emit(q0 + t0 as isize, &a0[..m], &a1[..m]);
+            t0 += LANES;
         }
-        emit(q0, &acc0[..len], &acc1[..len]);
         done += len;
     }
 }
 
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-unsafe fn run_blocks_avx2<Fill, Emit>(q_start: isize, count: usize, p: &[Vec<f64>; 4], fill: Fill, emit: Emit)
-where
-    Fill: FnMut(isize, &mut [f64], &mut [f64]),
-    Emit: FnMut(isize, &[f64], &[f64]),
-{
-    run_blocks(q_start, count, p, fill, emit)
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_blocks_avx2<Fill: Source, Emit: Sink>(
+    bufs: &mut KernelBufs,
+    q_start: isize,
+    count: usize,
+    p: &[Vec<f64>; 4],
+    fill: &Fill,
+    emit: &mut Emit,
+) {
+    run_blocks::<true, _, _>(bufs, q_start, count, p, fill, emit)
 }
 
-/// Whether the AVX2 build of the kernels runs on this CPU (checked once).
+/// Whether the AVX2+FMA build of the kernels runs on this CPU (checked once).
 pub fn has_avx2() -> bool {
     #[cfg(target_arch = "x86_64")]
     {
         static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVX2.get_or_init(|| std::arch::is_x86_feature_detected!("avx2"))
+        *AVX2.get_or_init(|| {
+            std::env::var_os("AWD_PORTABLE_KERNELS").is_none()
+                && std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("fma")
+        })
     }
     #[cfg(not(target_arch = "x86_64"))]
     {
@@ -130,66 +204,179 @@ pub fn has_avx2() -> bool {
     }
 }
 
-/// Run the kernel with the best build for this CPU.
+/// Run the kernel with the best build for this CPU and this thread's buffers.
 #[inline]
-fn dispatch<Fill, Emit>(q_start: isize, count: usize, p: &[Vec<f64>; 4], fill: Fill, emit: Emit)
-where
-    Fill: FnMut(isize, &mut [f64], &mut [f64]),
-    Emit: FnMut(isize, &[f64], &[f64]),
-{
-    #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 (checked at run time).
-        return unsafe { run_blocks_avx2(q_start, count, p, fill, emit) };
-    }
-    run_blocks(q_start, count, p, fill, emit)
+fn dispatch<Fill: Source, Emit: Sink>(q_start: isize, count: usize, p: &[Vec<f64>; 4], fill: &Fill, emit: &mut Emit) {
+    let mut go = |bufs: &mut KernelBufs| {
+        #[cfg(target_arch = "x86_64")]
+        if has_avx2() {
+            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+            return unsafe { run_blocks_avx2(bufs, q_start, count, p, fill, emit) };
+        }
+        run_blocks::<false, _, _>(bufs, q_start, count, p, fill, emit)
+    };
+    KERNEL_BUFS.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut b) => go(&mut b),
+        Err(_) => {
+            let mut fresh = KernelBufs::ZERO;
+            go(&mut fresh)
+        }
+    })
 }
 
-/// Gather `ext(2j - s)` and `ext(2j + 1 - s)` for `j = j0 ..`.
-#[inline(always)]
-fn gather_extended(x: &[f64], mode: Mode, s: isize, j0: isize, even: &mut [f64], odd: &mut [f64]) {
-    let n = x.len() as isize;
-    let m0 = 2 * j0 - s;
-    let m_last = m0 + 2 * even.len() as isize - 1;
-    if m0 >= 0 && m_last < n {
-        let src = &x[m0 as usize..=m_last as usize];
-        for ((e, o), pair) in even.iter_mut().zip(odd.iter_mut()).zip(src.chunks_exact(2)) {
-            *e = pair[0];
-            *o = pair[1];
+/// Where the kernel's inputs come from: `fill(j0, x0, x1)` writes inputs
+/// `j0 .. j0 + x0.len()` of both phases.
+trait Source {
+    fn fill(&self, j0: isize, x0: &mut [f64], x1: &mut [f64]);
+}
+
+/// Where the kernel's outputs go: `emit(q0, y0, y1)` takes pairs `q0 ..`.
+trait Sink {
+    fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]);
+}
+
+/// Analysis input: the extended signal split into even and odd samples.
+struct Extended<'a> {
+    x: &'a [f64],
+    mode: Mode,
+    shift: isize,
+}
+
+impl Source for Extended<'_> {
+    /// `ext(2j - s)` and `ext(2j + 1 - s)`: a direct copy where both samples
+    /// are inside the signal, the mode's rule elsewhere.
+    #[inline(always)]
+    fn fill(&self, j0: isize, even: &mut [f64], odd: &mut [f64]) {
+        let (x, mode) = (self.x, self.mode);
+        let n = x.len() as isize;
+        let len = even.len() as isize;
+        let m0 = 2 * j0 - self.shift;
+        // interior pairs i in [lo, hi): 0 <= m0 + 2i and m0 + 2i + 1 < n
+        let lo = (((-m0).max(0) + 1) / 2).min(len);
+        let hi = ((n - m0) / 2).clamp(lo, len);
+        for i in (0..lo).chain(hi..len) {
+            let m = m0 + 2 * i;
+            even[i as usize] = ext_value(x, m, mode);
+            odd[i as usize] = ext_value(x, m + 1, mode);
         }
-    } else {
-        for (i, (e, o)) in even.iter_mut().zip(odd.iter_mut()).enumerate() {
-            let m = m0 + 2 * i as isize;
-            *e = ext_value(x, m, mode);
-            *o = ext_value(x, m + 1, mode);
+        if hi > lo {
+            let start = (m0 + 2 * lo) as usize;
+            let src = &x[start..start + 2 * (hi - lo) as usize];
+            let (lo, hi) = (lo as usize, hi as usize);
+            for ((e, o), pair) in even[lo..hi].iter_mut().zip(odd[lo..hi].iter_mut()).zip(src.chunks_exact(2)) {
+                *e = pair[0];
+                *o = pair[1];
+            }
+        }
+    }
+}
+
+/// Synthesis input: the coefficients as they are.
+struct Coeffs<'a> {
+    ca: &'a [f64],
+    cd: &'a [f64],
+}
+
+impl Source for Coeffs<'_> {
+    #[inline(always)]
+    fn fill(&self, j0: isize, a: &mut [f64], d: &mut [f64]) {
+        let j = j0 as usize;
+        let n = a.len();
+        a.copy_from_slice(&self.ca[j..j + n]);
+        d.copy_from_slice(&self.cd[j..j + n]);
+    }
+}
+
+/// Periodization synthesis input: the coefficients read cyclically.
+struct CyclicCoeffs<'a> {
+    ca: &'a [f64],
+    cd: &'a [f64],
+    offset: isize,
+}
+
+impl Source for CyclicCoeffs<'_> {
+    #[inline(always)]
+    fn fill(&self, j0: isize, a: &mut [f64], d: &mut [f64]) {
+        let nc = self.ca.len() as isize;
+        for (i, (va, vd)) in a.iter_mut().zip(d.iter_mut()).enumerate() {
+            let idx = (j0 + i as isize - self.offset).rem_euclid(nc) as usize;
+            *va = self.ca[idx];
+            *vd = self.cd[idx];
+        }
+    }
+}
+
+/// Analysis output: `cA` and `cD` for pairs from `o0`.
+struct Split<'a> {
+    ca: &'a mut OutBuf,
+    cd: &'a mut OutBuf,
+    o0: usize,
+}
+
+impl Sink for Split<'_> {
+    #[inline(always)]
+    fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]) {
+        let at = q0 as usize - self.o0;
+        store(&mut self.ca[at..at + y0.len()], y0);
+        store(&mut self.cd[at..at + y1.len()], y1);
+    }
+}
+
+/// Synthesis output: even/odd samples interleaved, from sample `t0` (even).
+struct Interleaved<'a> {
+    out: &'a mut OutBuf,
+    t0: usize,
+}
+
+impl Sink for Interleaved<'_> {
+    #[inline(always)]
+    fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]) {
+        let at = 2 * q0 as usize - self.t0;
+        for ((pair, &e), &o) in self.out[at..at + 2 * y0.len()].chunks_exact_mut(2).zip(y0).zip(y1) {
+            pair[0].write(e);
+            pair[1].write(o);
+        }
+    }
+}
+
+/// Periodization synthesis output: sample `2q + p` lands at
+/// `(2q + p + shift) mod n2`, kept where it falls in `[t0, t0 + len)`.
+struct Rotated<'a> {
+    out: &'a mut OutBuf,
+    t0: isize,
+    shift: isize,
+    n2: isize,
+}
+
+impl Sink for Rotated<'_> {
+    #[inline(always)]
+    fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]) {
+        let len = self.out.len() as isize;
+        for (i, (&e, &o)) in y0.iter().zip(y1).enumerate() {
+            for (p, v) in [(0, e), (1, o)] {
+                let t = (2 * (q0 + i as isize) + p + self.shift).rem_euclid(self.n2) - self.t0;
+                if (0..len).contains(&t) {
+                    self.out[t as usize].write(v);
+                }
+            }
         }
     }
 }
 
 /// Analysis over output range `[o0, o0 + ca.len())`.
-fn analysis_range(x: &[f64], taps: &Taps, mode: Mode, o0: usize, ca: &mut [f64], cd: &mut [f64]) {
-    let s = taps.analysis_shift(mode) as isize;
+fn analysis_range(x: &[f64], taps: &Taps, mode: Mode, o0: usize, ca: &mut OutBuf, cd: &mut OutBuf) {
     let count = ca.len();
-    dispatch(
-        o0 as isize,
-        count,
-        &taps.analysis,
-        |j0, e, o| gather_extended(x, mode, s, j0, e, o),
-        |q0, y0, y1| {
-            let at = q0 as usize - o0;
-            ca[at..at + y0.len()].copy_from_slice(y0);
-            cd[at..at + y1.len()].copy_from_slice(y1);
-        },
-    );
+    let source = Extended { x, mode, shift: taps.analysis_shift(mode) as isize };
+    dispatch(o0 as isize, count, &taps.analysis, &source, &mut Split { ca, cd, o0 });
 }
 
 /// One analysis step of one signal (pywt `dwt`): writes `ca` and `cd`, each of
-/// `dwt_coeff_len(x.len())` samples. Long signals are split over threads.
+/// `dwt_coeff_len(x.len())` samples (every one written). Long signals are split over threads.
 ///
 /// # Panics
 /// If `x` is empty or the output lengths do not follow the length rule (the
 /// plans check both before calling).
-pub fn analysis_row(x: &[f64], taps: &Taps, mode: Mode, ca: &mut [f64], cd: &mut [f64]) {
+pub fn analysis_row(x: &[f64], taps: &Taps, mode: Mode, ca: &mut OutBuf, cd: &mut OutBuf) {
     let n_out = dwt_coeff_len(x.len(), taps.f, mode);
     assert!(!x.is_empty() && ca.len() == n_out && cd.len() == n_out, "analysis_row: bad lengths");
     if n_out > 2 * PAR_CHUNK {
@@ -203,59 +390,25 @@ pub fn analysis_row(x: &[f64], taps: &Taps, mode: Mode, ca: &mut [f64], cd: &mut
 }
 
 /// Synthesis of the output samples `[t0, t0 + out.len())`.
-fn synthesis_range(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, t0: usize, out: &mut [f64]) {
-    let nc = ca.len();
+fn synthesis_range(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, t0: usize, out: &mut OutBuf) {
     if mode != Mode::Periodization {
-        // out[2q + p]; t0 is even
-        dispatch(
-            (t0 / 2) as isize,
-            out.len() / 2,
-            &taps.synthesis,
-            |j0, a, d| {
-                let j = j0 as usize;
-                a.copy_from_slice(&ca[j..j + a.len()]);
-                d.copy_from_slice(&cd[j..j + d.len()]);
-            },
-            |q0, y0, y1| {
-                let at = 2 * q0 as usize - t0;
-                for ((pair, &e), &o) in out[at..at + 2 * y0.len()].chunks_exact_mut(2).zip(y0).zip(y1) {
-                    pair[0] = e;
-                    pair[1] = o;
-                }
-            },
-        );
+        let pairs = out.len() / 2;
+        dispatch((t0 / 2) as isize, pairs, &taps.synthesis, &Coeffs { ca, cd }, &mut Interleaved { out, t0 });
         return;
     }
     // Periodization: coefficients read cyclically; output moved by `shift`.
     let u = taps.f / 2 - 1;
-    let (off, shift) = ((u / 2) as isize, (u % 2) as isize);
-    let (n2, len) = (2 * nc as isize, out.len() as isize);
-    let t0 = t0 as isize;
+    let (offset, shift) = ((u / 2) as isize, (u % 2) as isize);
+    let (n2, len, t0) = (2 * ca.len() as isize, out.len() as isize, t0 as isize);
     // pairs q whose outputs 2q + p + shift can land in [t0, t0 + len)
     let q_first = (t0 - shift).div_euclid(2);
     let q_last = (t0 + len - 1 - shift).div_euclid(2);
-    let nci = nc as isize;
     dispatch(
         q_first,
         (q_last - q_first + 1) as usize,
         &taps.synthesis,
-        |j0, a, d| {
-            for (i, (va, vd)) in a.iter_mut().zip(d.iter_mut()).enumerate() {
-                let idx = (j0 + i as isize - off).rem_euclid(nci) as usize;
-                *va = ca[idx];
-                *vd = cd[idx];
-            }
-        },
-        |q0, y0, y1| {
-            for (i, (&e, &o)) in y0.iter().zip(y1).enumerate() {
-                for (p, v) in [(0, e), (1, o)] {
-                    let t = (2 * (q0 + i as isize) + p + shift).rem_euclid(n2) - t0;
-                    if (0..len).contains(&t) {
-                        out[t as usize] = v;
-                    }
-                }
-            }
-        },
+        &CyclicCoeffs { ca, cd, offset },
+        &mut Rotated { out, t0, shift, n2 },
     );
 }
 
@@ -265,7 +418,7 @@ fn synthesis_range(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, t0: usize, o
 /// # Panics
 /// If `ca` and `cd` differ in length or `out` has the wrong length (the plans
 /// check before calling).
-pub fn synthesis_row(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, out: &mut [f64]) {
+pub fn synthesis_row(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, out: &mut OutBuf) {
     let nc = ca.len();
     assert!(cd.len() == nc, "synthesis_row: cA has {nc} samples, cD {}", cd.len());
     assert_eq!(Some(out.len()), idwt_output_len(nc, taps.f, mode), "synthesis_row: bad output");

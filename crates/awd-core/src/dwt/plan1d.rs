@@ -4,7 +4,7 @@
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::kernel::{analysis_row, synthesis_row, Taps};
+use super::kernel::{analysis_row, as_out, synthesis_row, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use crate::error::{check_finite, Error, Result};
 use crate::{Mode, Wavelet};
@@ -175,11 +175,17 @@ impl Plan1d {
     /// # Panics
     /// If `x.len() != signal_len()` or `out.len() != total_len()`.
     pub fn wavedec_row(&self, x: &[f64], out: &mut [f64], scratch: &mut Scratch) {
+        self.wavedec_row_out(x, as_out(out), scratch)
+    }
+
+    fn wavedec_row_out(&self, x: &[f64], out: &mut OutBuf, scratch: &mut Scratch) {
         assert_eq!(x.len(), self.signal_len, "wavedec_row: input length");
         assert_eq!(out.len(), self.total_len(), "wavedec_row: output length");
         let levels = self.levels();
         if levels == 0 {
-            out.copy_from_slice(x);
+            for (o, &v) in out.iter_mut().zip(x) {
+                o.write(v);
+            }
             return;
         }
         let mut cur = std::mem::take(&mut scratch.ping);
@@ -195,7 +201,7 @@ impl Plan1d {
                 analysis_row(input, &self.taps, self.mode, &mut head[..n_out], cd);
             } else {
                 next.resize(n_out, 0.0);
-                analysis_row(input, &self.taps, self.mode, &mut next, cd);
+                analysis_row(input, &self.taps, self.mode, as_out(&mut next), cd);
                 std::mem::swap(&mut cur, &mut next);
             }
         }
@@ -208,11 +214,17 @@ impl Plan1d {
     /// # Panics
     /// If `coeffs.len() != total_len()` or `out.len() != recon_len()`.
     pub fn waverec_row(&self, coeffs: &[f64], out: &mut [f64], scratch: &mut Scratch) {
+        self.waverec_row_out(coeffs, as_out(out), scratch)
+    }
+
+    fn waverec_row_out(&self, coeffs: &[f64], out: &mut OutBuf, scratch: &mut Scratch) {
         assert_eq!(coeffs.len(), self.total_len(), "waverec_row: coefficient length");
         assert_eq!(out.len(), self.recon_len, "waverec_row: output length");
         let levels = self.levels();
         if levels == 0 {
-            out.copy_from_slice(coeffs);
+            for (o, &v) in out.iter_mut().zip(coeffs) {
+                o.write(v);
+            }
             return;
         }
         let f = self.taps.f;
@@ -227,7 +239,7 @@ impl Plan1d {
                 synthesis_row(a, d, &self.taps, self.mode, out);
             } else {
                 next.resize(n_out, 0.0);
-                synthesis_row(a, d, &self.taps, self.mode, &mut next);
+                synthesis_row(a, d, &self.taps, self.mode, as_out(&mut next));
                 std::mem::swap(&mut cur, &mut next);
             }
         }
@@ -244,8 +256,10 @@ impl Plan1d {
             });
         }
         check_finite(x)?;
-        let mut data = Array2::zeros((x.nrows(), self.total_len()));
-        self.wavedec_into(x, data.view_mut());
+        let x = x.as_standard_layout();
+        let data = fill_rows(x.as_slice().expect("standard layout"), x.nrows(), self.total_len(), |xr, or, s| {
+            self.wavedec_row_out(xr, or, s)
+        });
         Ok(Coeffs1d { data, coeff_lens: self.coeff_lens.clone(), offsets: self.offsets.clone() })
     }
 
@@ -257,7 +271,7 @@ impl Plan1d {
     pub fn wavedec_into(&self, x: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) {
         assert_eq!(out.dim(), (x.nrows(), self.total_len()), "wavedec_into: output shape");
         let x = x.as_standard_layout();
-        par_rows(&x.view(), &mut out.view_mut(), |xr, or, s| self.wavedec_row(xr, or, s));
+        par_rows(&x.view(), &mut out.view_mut(), |xr, or, s| self.wavedec_row_out(xr, or, s));
     }
 
     /// Rebuild a batch of signals; output `(batch, recon_len())` (pywt's length).
@@ -271,9 +285,9 @@ impl Plan1d {
             });
         }
         check_finite(coeffs.data.view())?;
-        let mut out = Array2::zeros((coeffs.data.nrows(), self.recon_len));
-        self.waverec_into(coeffs.data.view(), out.view_mut());
-        Ok(out)
+        let packed = coeffs.data.as_standard_layout();
+        let src = packed.as_slice().expect("standard layout");
+        Ok(fill_rows(src, packed.nrows(), self.recon_len, |cr, or, s| self.waverec_row_out(cr, or, s)))
     }
 
     /// Rebuild into a caller-owned `(batch, recon_len)` array (hot loops).
@@ -284,7 +298,7 @@ impl Plan1d {
         assert_eq!(packed.ncols(), self.total_len(), "waverec_into: coefficient shape");
         assert_eq!(out.dim(), (packed.nrows(), self.recon_len), "waverec_into: output shape");
         let packed = packed.as_standard_layout();
-        par_rows(&packed.view(), &mut out.view_mut(), |cr, or, s| self.waverec_row(cr, or, s));
+        par_rows(&packed.view(), &mut out.view_mut(), |cr, or, s| self.waverec_row_out(cr, or, s));
     }
 }
 
@@ -303,27 +317,50 @@ fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
     })
 }
 
+/// Apply `f(in_row, out_row, scratch)` to every pair of rows of two flat
+/// row-major buffers, in parallel.
+fn rows_into<F>(input: &[f64], rows: usize, out: &mut OutBuf, f: &F)
+where
+    F: Fn(&[f64], &mut OutBuf, &mut Scratch) + Sync,
+{
+    if rows == 0 || input.is_empty() || out.is_empty() {
+        return;
+    }
+    let (ni, no) = (input.len() / rows, out.len() / rows);
+    let min_len = (4096 / ni.max(no)).max(1);
+    input
+        .par_chunks(ni)
+        .zip(out.par_chunks_mut(no))
+        .with_min_len(min_len)
+        .for_each(|(xr, or)| with_scratch(|s| f(xr, or, s)));
+}
+
+/// A new `(rows, cols)` array whose rows `f` writes completely, without
+/// zero-filling it first.
+pub(crate) fn fill_rows<F>(input: &[f64], rows: usize, cols: usize, f: F) -> Array2<f64>
+where
+    F: Fn(&[f64], &mut OutBuf, &mut Scratch) + Sync,
+{
+    let len = rows * cols;
+    if len > 0 && input.is_empty() {
+        return Array2::zeros((rows, cols));
+    }
+    let mut data: Vec<f64> = Vec::with_capacity(len);
+    rows_into(input, rows, &mut data.spare_capacity_mut()[..len], &f);
+    // SAFETY: `f` writes every element of every row (the kernels' contract),
+    // and a zero-sized row count or width leaves nothing to write.
+    unsafe { data.set_len(len) };
+    Array2::from_shape_vec((rows, cols), data).expect("rows * cols elements")
+}
+
 /// Apply `f(in_row, out_row, scratch)` to every row pair, in parallel.
 fn par_rows<F>(input: &ArrayView2<'_, f64>, out: &mut ArrayViewMut2<'_, f64>, f: F)
 where
-    F: Fn(&[f64], &mut [f64], &mut Scratch) + Sync,
+    F: Fn(&[f64], &mut OutBuf, &mut Scratch) + Sync,
 {
     let rows = input.nrows();
-    if rows == 0 {
-        return;
-    }
-    let min_len = (4096 / input.ncols().max(1)).max(1);
     if let Some(out_slice) = out.as_slice_mut() {
-        let in_slice = input.as_slice().expect("standard layout");
-        let (ni, no) = (input.ncols(), out_slice.len() / rows);
-        if ni == 0 || no == 0 {
-            return;
-        }
-        in_slice
-            .par_chunks(ni)
-            .zip(out_slice.par_chunks_mut(no))
-            .with_min_len(min_len)
-            .for_each(|(xr, or)| with_scratch(|s| f(xr, or, s)));
+        rows_into(input.as_slice().expect("standard layout"), rows, as_out(out_slice), &f);
     } else {
         let mut tmp = Array2::zeros(out.dim());
         par_rows(input, &mut tmp.view_mut(), f);

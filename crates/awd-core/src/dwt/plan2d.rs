@@ -6,7 +6,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ShapeBuilder};
 use rayon::prelude::*;
 
 use super::cols::{analysis_cols, synthesis_cols};
-use super::kernel::{analysis_row, synthesis_row, Taps};
+use super::kernel::{analysis_row, as_out, synthesis_row, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use crate::error::{check_finite, Error, Result};
 use crate::{Mode, Wavelet};
@@ -177,10 +177,12 @@ impl Plan2d {
         *self.offsets().last().expect("non-empty")
     }
 
-    fn wavedec_image(&self, x: &[f64], out: &mut [f64], offs: &[usize], s: &mut Scratch2d) {
+    fn wavedec_image(&self, x: &[f64], out: &mut OutBuf, offs: &[usize], s: &mut Scratch2d) {
         let levels = self.levels();
         if levels == 0 {
-            out.copy_from_slice(x);
+            for (o, &v) in out.iter_mut().zip(x) {
+                o.write(v);
+            }
             return;
         }
         let (mut h, mut w) = self.image;
@@ -198,7 +200,7 @@ impl Plan2d {
             let (cv, rest) = rest.split_at_mut(h1 * w1);
             let cd = &mut rest[..h1 * w1];
             s.next.resize(h1 * w1, 0.0);
-            let ca: &mut [f64] = if j == levels { &mut head[..h1 * w1] } else { &mut s.next };
+            let ca: &mut OutBuf = if j == levels { &mut head[..h1 * w1] } else { as_out(&mut s.next) };
             rows_analysis(&s.lo, w, &self.taps, self.mode, ca, cv, w1);
             rows_analysis(&s.hi, w, &self.taps, self.mode, ch, cd, w1);
             std::mem::swap(&mut s.cur, &mut s.next);
@@ -207,10 +209,12 @@ impl Plan2d {
         }
     }
 
-    fn waverec_image(&self, c: &[f64], out: &mut [f64], offs: &[usize], s: &mut Scratch2d) {
+    fn waverec_image(&self, c: &[f64], out: &mut OutBuf, offs: &[usize], s: &mut Scratch2d) {
         let levels = self.levels();
         if levels == 0 {
-            out.copy_from_slice(c);
+            for (o, &v) in out.iter_mut().zip(c) {
+                o.write(v);
+            }
             return;
         }
         let f = self.taps.f;
@@ -235,13 +239,13 @@ impl Plan2d {
             let h2 = idwt_output_len(h, f, self.mode).expect("validated plan");
             s.lo.resize(h * w2, 0.0);
             s.hi.resize(h * w2, 0.0);
-            rows_synthesis(&s.cur, cv, w, &self.taps, self.mode, &mut s.lo, w2);
-            rows_synthesis(ch, cd, w, &self.taps, self.mode, &mut s.hi, w2);
+            rows_synthesis(&s.cur, cv, w, &self.taps, self.mode, as_out(&mut s.lo), w2);
+            rows_synthesis(ch, cd, w, &self.taps, self.mode, as_out(&mut s.hi), w2);
             if k == levels {
                 synthesis_cols(&s.lo, &s.hi, h, w2, &self.taps, self.mode, out);
             } else {
                 s.next.resize(h2 * w2, 0.0);
-                synthesis_cols(&s.lo, &s.hi, h, w2, &self.taps, self.mode, &mut s.next);
+                synthesis_cols(&s.lo, &s.hi, h, w2, &self.taps, self.mode, as_out(&mut s.next));
                 std::mem::swap(&mut s.cur, &mut s.next);
             }
             ah = h2;
@@ -260,15 +264,10 @@ impl Plan2d {
         check_finite(x)?;
         let x = x.as_standard_layout();
         let flat = x.as_slice().expect("standard layout");
-        let mut data = Array2::zeros((x.dim().0, self.total_len()));
         let offs = self.offsets();
-        if let Some(out) = data.as_slice_mut() {
-            if h * w > 0 && !out.is_empty() {
-                flat.par_chunks(h * w)
-                    .zip(out.par_chunks_mut(self.total_len()))
-                    .for_each(|(xi, oi)| with_scratch2d(|s| self.wavedec_image(xi, oi, &offs, s)));
-            }
-        }
+        let data = fill_images(flat, x.dim().0, self.total_len(), |xi, oi| {
+            with_scratch2d(|s| self.wavedec_image(xi, oi, &offs, s))
+        });
         Ok(Coeffs2d { data, shapes: self.shapes.clone() })
     }
 
@@ -282,24 +281,38 @@ impl Plan2d {
         check_finite(coeffs.data.view())?;
         let (rh, rw) = self.recon;
         let batch = coeffs.data.nrows();
-        let mut out = Array3::zeros((batch, rh, rw));
         let offs = self.offsets();
         let packed = coeffs.data.as_standard_layout();
         let src = packed.as_slice().expect("standard layout");
-        if let Some(dst) = out.as_slice_mut() {
-            if rh * rw > 0 && batch > 0 {
-                src.par_chunks(self.total_len())
-                    .zip(dst.par_chunks_mut(rh * rw))
-                    .for_each(|(ci, oi)| with_scratch2d(|s| self.waverec_image(ci, oi, &offs, s)));
-            }
-        }
-        Ok(out)
+        let flat = fill_images(src, batch, rh * rw, |ci, oi| with_scratch2d(|s| self.waverec_image(ci, oi, &offs, s)));
+        Ok(flat.into_shape_with_order((batch, rh, rw)).expect("batch * rows * cols"))
     }
 }
 
+/// A new `(batch, per_item)` array whose items `f` writes completely,
+/// without zero-filling it first; parallel over the batch.
+fn fill_images<F>(input: &[f64], batch: usize, per_item: usize, f: F) -> Array2<f64>
+where
+    F: Fn(&[f64], &mut OutBuf) + Sync,
+{
+    let len = batch * per_item;
+    if len == 0 || input.is_empty() {
+        return Array2::zeros((batch, per_item));
+    }
+    let mut data: Vec<f64> = Vec::with_capacity(len);
+    let in_item = input.len() / batch;
+    input
+        .par_chunks(in_item)
+        .zip(data.spare_capacity_mut()[..len].par_chunks_mut(per_item))
+        .for_each(|(xi, oi)| f(xi, oi));
+    // SAFETY: `f` writes every element of every item (the kernels' contract).
+    unsafe { data.set_len(len) };
+    Array2::from_shape_vec((batch, per_item), data).expect("batch * per_item elements")
+}
+
 /// Analysis along axis 1 of every row of an `rows x w` matrix.
-fn rows_analysis(x: &[f64], w: usize, taps: &Taps, mode: Mode, ca: &mut [f64], cd: &mut [f64], w1: usize) {
-    let job = |((xr, a), d): ((&[f64], &mut [f64]), &mut [f64])| analysis_row(xr, taps, mode, a, d);
+fn rows_analysis(x: &[f64], w: usize, taps: &Taps, mode: Mode, ca: &mut OutBuf, cd: &mut OutBuf, w1: usize) {
+    let job = |((xr, a), d): ((&[f64], &mut OutBuf), &mut OutBuf)| analysis_row(xr, taps, mode, a, d);
     if x.len() >= 1 << 15 {
         x.par_chunks(w).zip(ca.par_chunks_mut(w1)).zip(cd.par_chunks_mut(w1)).for_each(job);
     } else {
@@ -308,8 +321,8 @@ fn rows_analysis(x: &[f64], w: usize, taps: &Taps, mode: Mode, ca: &mut [f64], c
 }
 
 /// Synthesis along axis 1 of every row pair of two `rows x w` matrices.
-fn rows_synthesis(a: &[f64], d: &[f64], w: usize, taps: &Taps, mode: Mode, out: &mut [f64], w2: usize) {
-    let job = |((ar, dr), o): ((&[f64], &[f64]), &mut [f64])| synthesis_row(ar, dr, taps, mode, o);
+fn rows_synthesis(a: &[f64], d: &[f64], w: usize, taps: &Taps, mode: Mode, out: &mut OutBuf, w2: usize) {
+    let job = |((ar, dr), o): ((&[f64], &[f64]), &mut OutBuf)| synthesis_row(ar, dr, taps, mode, o);
     if out.len() >= 1 << 15 {
         a.par_chunks(w).zip(d.par_chunks(w)).zip(out.par_chunks_mut(w2)).for_each(job);
     } else {
