@@ -21,6 +21,9 @@ lines = [
     + data["meta"]["pywt_version"]
     + "; do not edit by hand.",
     "",
+    "// pywt's exact literals, kept as generated (haar's taps are 1/sqrt(2)).",
+    "#![allow(clippy::approx_constant, clippy::excessive_precision, clippy::unreadable_literal)]",
+    "",
     "use super::BuiltinWavelet;",
     "",
     "/// Every built-in wavelet, in pywt's order: haar, db1..db38, sym2..sym20, coif1..coif17.",

@@ -178,7 +178,21 @@ mod tests {
 
     #[test]
     fn parses_the_documented_commands() {
-        let c = Cli::try_parse_from(["awd", "dwt", "--wavelet", "db5", "--mode", "zero", "--levels", "4", "--input", "x.npy", "--output", "c.npz"]).unwrap();
+        let c = Cli::try_parse_from([
+            "awd",
+            "dwt",
+            "--wavelet",
+            "db5",
+            "--mode",
+            "zero",
+            "--levels",
+            "4",
+            "--input",
+            "x.npy",
+            "--output",
+            "c.npz",
+        ])
+        .unwrap();
         match c.command {
             Command::Dwt(a) => {
                 assert_eq!(a.mode, Mode::Zero);
@@ -187,8 +201,25 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert!(Cli::try_parse_from(["awd", "dwt", "--wavelet", "db5", "--mode", "mirror", "--levels", "1", "--input", "x", "--output", "y"]).is_err());
-        let b = Cli::try_parse_from(["awd", "bench", "dwt", "--levels", "3", "--2d", "--size", "1024", "1024", "--repeat", "5"]).unwrap();
+        assert!(Cli::try_parse_from([
+            "awd",
+            "dwt",
+            "--wavelet",
+            "db5",
+            "--mode",
+            "mirror",
+            "--levels",
+            "1",
+            "--input",
+            "x",
+            "--output",
+            "y"
+        ])
+        .is_err());
+        let b = Cli::try_parse_from([
+            "awd", "bench", "dwt", "--levels", "3", "--2d", "--size", "1024", "1024", "--repeat", "5",
+        ])
+        .unwrap();
         match b.command {
             Command::Bench(BenchCommand::Dwt(a)) => assert_eq!(a.size, Some(vec![1024, 1024])),
             other => panic!("{other:?}"),

@@ -78,9 +78,8 @@ pub fn write_coeffs(path: &Path, arrays: &[(String, ArrayD<f64>)]) -> Result<()>
                 obj.insert(name.clone(), to_json(a));
             }
             write_atomic(path, |w| {
-                serde_json::to_writer(&mut *w, &Value::Object(obj)).map_err(|e| {
-                    awd_core::io::IoError::Format { path: path.to_path_buf(), reason: e.to_string() }
-                })
+                serde_json::to_writer(&mut *w, &Value::Object(obj))
+                    .map_err(|e| awd_core::io::IoError::Format { path: path.to_path_buf(), reason: e.to_string() })
             })?;
         }
     }
@@ -93,8 +92,8 @@ pub fn read_coeffs(path: &Path) -> Result<Vec<(String, ArrayD<f64>)>> {
         Format::Npz => Ok(read_npz_f64(path)?),
         Format::Json => {
             let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read", path.display()))?;
-            let v: Value = serde_json::from_str(&text)
-                .with_context(|| format!("{}: not valid JSON", path.display()))?;
+            let v: Value =
+                serde_json::from_str(&text).with_context(|| format!("{}: not valid JSON", path.display()))?;
             let Value::Object(obj) = v else {
                 bail!("{}: expected a JSON object of named arrays (a, d1, ...)", path.display());
             };
@@ -111,7 +110,7 @@ mod tests {
     fn json_round_trip_keeps_shape_and_bits() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.json");
-        let a = ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![0.1, 1e-300, -2.5, 3.0, 0.7071067811865476, 9.0]).unwrap();
+        let a = ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![0.1, 1e-300, -2.5, 3.0, 0.123_456_789_012_345_67, 9.0]).unwrap();
         let b = ArrayD::from_shape_vec(IxDyn(&[3]), vec![1.0, 2.0, 3.0]).unwrap();
         write_coeffs(&p, &[("a".into(), a.clone()), ("d1".into(), b.clone())]).unwrap();
         let back = read_coeffs(&p).unwrap();

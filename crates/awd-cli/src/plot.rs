@@ -48,11 +48,8 @@ fn draw_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<(
     let root = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
     root.fill(&WHITE).map_err(&err)?;
     let x_max = wf.x.last().copied().unwrap_or(1.0);
-    let (lo, hi) = wf
-        .phi
-        .iter()
-        .chain(&wf.psi)
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
+    let (lo, hi) =
+        wf.phi.iter().chain(&wf.psi).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
     let pad = 0.08 * (hi - lo).max(1e-9);
     let mut chart = ChartBuilder::on(&root)
         .caption(format!("{name}: scaling function φ and wavelet ψ (cascade level {level})"), ("sans-serif", 26))

@@ -83,9 +83,7 @@ fn suggestion_text(s: &Option<String>) -> String {
 }
 
 /// Check that every value is finite; report the first offending index.
-pub fn check_finite<'a, D: ndarray::Dimension>(
-    data: impl Into<ndarray::ArrayView<'a, f64, D>>,
-) -> Result<()> {
+pub fn check_finite<'a, D: ndarray::Dimension>(data: impl Into<ndarray::ArrayView<'a, f64, D>>) -> Result<()> {
     let view = data.into();
     if let Some(slice) = view.as_slice_memory_order() {
         // x * 0 is NaN exactly for NaN and infinities: a branch-free,

@@ -59,16 +59,8 @@ impl Mode {
     ];
 
     /// The mode names as PyWavelets spells them.
-    pub const NAMES: [&'static str; 8] = [
-        "zero",
-        "constant",
-        "symmetric",
-        "reflect",
-        "periodic",
-        "smooth",
-        "antisymmetric",
-        "periodization",
-    ];
+    pub const NAMES: [&'static str; 8] =
+        ["zero", "constant", "symmetric", "reflect", "periodic", "smooth", "antisymmetric", "periodization"];
 
     /// PyWavelets' name of the mode.
     pub fn name(self) -> &'static str {

@@ -64,21 +64,14 @@ fn linspace(stop: f64, len: usize) -> Vec<f64> {
 /// `phi`, `psi` and `x` of `wavelet` at cascade `level` (1..=20), on pywt's grid.
 pub fn wavefun(wavelet: &Wavelet, level: usize) -> Result<WaveFun> {
     if level == 0 || level > MAX_LEVEL {
-        return Err(Error::InvalidArgument {
-            reason: format!("cascade level {level} is outside 1..={MAX_LEVEL}"),
-        });
+        return Err(Error::InvalidArgument { reason: format!("cascade level {level} is outside 1..={MAX_LEVEL}") });
     }
     let f = wavelet.filter_len();
     let p = (1usize << level) as f64;
     let phi_c = cascade(&wavelet.rec_lo, &wavelet.rec_lo, level);
     let psi_c = cascade(&wavelet.rec_hi, &wavelet.rec_lo, level);
     let keep = phi_c.len();
-    let len = if wavelet.builtin {
-        ((f - 1) << level) + 1
-    } else {
-        (f - 1) << level
-    }
-    .max(keep + 2);
+    let len = if wavelet.builtin { ((f - 1) << level) + 1 } else { (f - 1) << level }.max(keep + 2);
     let frame = |c: &[f64]| {
         let mut v = Vec::with_capacity(len);
         v.push(0.0);

@@ -164,7 +164,9 @@ fn large_images_match_naive_separable_transform_and_reconstruct() {
         let c = plan.wavedec2(x.view().insert_axis(ndarray::Axis(0))).unwrap();
         let want = naive_dwt2(&x, &w, mode);
         let [ch, cv, cd] = c.detail(1);
-        for (got, want, name) in [(c.approx(), &want[0], "cA"), (ch, &want[1], "cH"), (cv, &want[2], "cV"), (cd, &want[3], "cD")] {
+        for (got, want, name) in
+            [(c.approx(), &want[0], "cA"), (ch, &want[1], "cH"), (cv, &want[2], "cV"), (cd, &want[3], "cD")]
+        {
             let got = got.index_axis(ndarray::Axis(0), 0).to_owned();
             assert!(max_err(got.as_slice().unwrap(), want.as_slice().unwrap()) < 1e-12, "{mode} {name}");
         }

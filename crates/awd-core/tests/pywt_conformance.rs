@@ -48,7 +48,9 @@ fn filters_match_pywt_bit_for_bit() {
     for w in wavelets {
         let name = w["name"].as_str().unwrap();
         let ours = Wavelet::from_name(name).unwrap();
-        for (key, got) in [("dec_lo", &ours.dec_lo), ("dec_hi", &ours.dec_hi), ("rec_lo", &ours.rec_lo), ("rec_hi", &ours.rec_hi)] {
+        for (key, got) in
+            [("dec_lo", &ours.dec_lo), ("dec_hi", &ours.dec_hi), ("rec_lo", &ours.rec_lo), ("rec_hi", &ours.rec_hi)]
+        {
             let want = vec1(&w[key]);
             assert_eq!(got, &want, "{name} {key}");
         }
@@ -156,7 +158,9 @@ fn wavefun_builtin_and_custom() {
     for wf in custom["wavefun"].as_array().unwrap() {
         let level = wf["level"].as_u64().unwrap() as usize;
         let got = wavefun(&wav, level).unwrap();
-        for (key, g) in [("phi_d", &got.phi), ("psi_d", &got.psi), ("phi_r", &got.phi), ("psi_r", &got.psi), ("x", &got.x)] {
+        for (key, g) in
+            [("phi_d", &got.phi), ("psi_d", &got.psi), ("phi_r", &got.phi), ("psi_r", &got.psi), ("x", &got.x)]
+        {
             assert_close(&format!("custom wavefun L={level} {key}"), g, &vec1(&wf[key]));
         }
     }

@@ -29,11 +29,7 @@ pub fn dwt(args: &DwtArgs) -> Result<()> {
     let x = read_npy_f64(&args.input)?;
     check_finite(x.view()).with_context(|| format!("{}", args.input.display()))?;
     let shape = x.shape().to_vec();
-    let arrays = if args.two_d {
-        dwt_2d(args, &wavelet, x, &shape)?
-    } else {
-        dwt_1d(args, &wavelet, x, &shape)?
-    };
+    let arrays = if args.two_d { dwt_2d(args, &wavelet, x, &shape)? } else { dwt_1d(args, &wavelet, x, &shape)? };
     write_coeffs(&args.output, &arrays)
 }
 
@@ -108,7 +104,12 @@ fn dwt_2d(args: &DwtArgs, wavelet: &Wavelet, x: ArrayD<f64>, shape: &[usize]) ->
 }
 
 /// Take the arrays named `prefix1..prefixJ` out of `arrays`.
-fn take_levels(path: &Path, arrays: &mut Vec<(String, ArrayD<f64>)>, prefix: &str, j: usize) -> Result<Vec<ArrayD<f64>>> {
+fn take_levels(
+    path: &Path,
+    arrays: &mut Vec<(String, ArrayD<f64>)>,
+    prefix: &str,
+    j: usize,
+) -> Result<Vec<ArrayD<f64>>> {
     (1..=j)
         .map(|l| {
             let name = format!("{prefix}{l}");
@@ -231,12 +232,10 @@ fn idwt_2d(
             as_batch3(path, &format!("d{lvl}"), dd, single)?,
         ]);
     }
-    let views: Vec<[ArrayView3<'_, f64>; 3]> =
-        levels.iter().map(|l| [l[0].view(), l[1].view(), l[2].view()]).collect();
+    let views: Vec<[ArrayView3<'_, f64>; 3]> = levels.iter().map(|l| [l[0].view(), l[1].view(), l[2].view()]).collect();
     let coeffs = Coeffs2d::from_arrays(a3.view(), &views).with_context(|| format!("{}", path.display()))?;
-    let plan = Plan2d::from_shapes(coeffs.shapes(), wavelet, args.mode)
-        .with_context(|| format!("{}", path.display()))?;
+    let plan =
+        Plan2d::from_shapes(coeffs.shapes(), wavelet, args.mode).with_context(|| format!("{}", path.display()))?;
     let out = plan.waverec2(&coeffs)?;
     Ok(if single { out.index_axis_move(ndarray::Axis(0), 0).into_dyn() } else { out.into_dyn() })
 }
-

@@ -44,7 +44,9 @@ pub fn as_out(s: &mut [f64]) -> &mut OutBuf {
 /// with fixed-size moves rather than a `memcpy` call.
 #[inline(always)]
 fn store(dst: &mut OutBuf, src: &[f64]) {
-    if let (Ok(d), Ok(s)) = (<&mut [std::mem::MaybeUninit<f64>; LANES]>::try_from(&mut *dst), <&[f64; LANES]>::try_from(src)) {
+    if let (Ok(d), Ok(s)) =
+        (<&mut [std::mem::MaybeUninit<f64>; LANES]>::try_from(&mut *dst), <&[f64; LANES]>::try_from(src))
+    {
         for i in 0..LANES {
             d[i].write(s[i]);
         }
@@ -88,7 +90,12 @@ impl Taps {
         };
         Taps {
             f,
-            analysis: [phase(rec_lo, 0, false), phase(rec_lo, 1, false), phase(rec_hi, 0, false), phase(rec_hi, 1, false)],
+            analysis: [
+                phase(rec_lo, 0, false),
+                phase(rec_lo, 1, false),
+                phase(rec_hi, 0, false),
+                phase(rec_hi, 1, false),
+            ],
             synthesis: [phase(rec_lo, 0, true), phase(rec_hi, 0, true), phase(rec_lo, 1, true), phase(rec_hi, 1, true)],
         }
     }
@@ -112,10 +119,7 @@ struct KernelBufs {
 }
 
 impl KernelBufs {
-    const ZERO: KernelBufs = KernelBufs {
-        in0: [0.0; BLOCK + MAX_HALF + LANES],
-        in1: [0.0; BLOCK + MAX_HALF + LANES],
-    };
+    const ZERO: KernelBufs = KernelBufs { in0: [0.0; BLOCK + MAX_HALF + LANES], in1: [0.0; BLOCK + MAX_HALF + LANES] };
 }
 
 thread_local! {

@@ -1,11 +1,11 @@
 //! Discrete wavelet transforms with PyWavelets' conventions: coefficient order,
 //! lengths, modes and filter orientation.
 
+mod cols;
 pub mod extend;
 pub mod kernel;
 pub mod len;
 mod plan1d;
-mod cols;
 mod plan2d;
 pub mod reference;
 

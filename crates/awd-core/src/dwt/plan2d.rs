@@ -109,7 +109,11 @@ impl Plan2d {
                 return Err(Error::ShapeMismatch {
                     reason: format!(
                         "approximation of shape {}x{} cannot pair with detail level {} of shape {}x{}",
-                        a.0, a.1, shapes.len() - 1 - k, d.0, d.1
+                        a.0,
+                        a.1,
+                        shapes.len() - 1 - k,
+                        d.0,
+                        d.1
                     ),
                 });
             }
@@ -193,7 +197,15 @@ impl Plan2d {
             let (h1, w1) = self.shapes[k];
             s.lo.resize(h1 * w, 0.0);
             s.hi.resize(h1 * w, 0.0);
-            analysis_cols(&s.cur, h, w, &self.wavelet.rec_lo, &self.wavelet.rec_hi, &self.taps, self.mode, &mut s.lo, &mut s.hi);
+            analysis_cols(
+                &s.cur,
+                (h, w),
+                (&self.wavelet.rec_lo, &self.wavelet.rec_hi),
+                &self.taps,
+                self.mode,
+                &mut s.lo,
+                &mut s.hi,
+            );
             let base = 1 + 3 * (k - 1);
             let (head, tail) = out.split_at_mut(offs[base]);
             let (ch, rest) = tail.split_at_mut(h1 * w1);
@@ -242,10 +254,10 @@ impl Plan2d {
             rows_synthesis(&s.cur, cv, w, &self.taps, self.mode, as_out(&mut s.lo), w2);
             rows_synthesis(ch, cd, w, &self.taps, self.mode, as_out(&mut s.hi), w2);
             if k == levels {
-                synthesis_cols(&s.lo, &s.hi, h, w2, &self.taps, self.mode, out);
+                synthesis_cols(&s.lo, &s.hi, (h, w2), &self.taps, self.mode, out);
             } else {
                 s.next.resize(h2 * w2, 0.0);
-                synthesis_cols(&s.lo, &s.hi, h, w2, &self.taps, self.mode, as_out(&mut s.next));
+                synthesis_cols(&s.lo, &s.hi, (h, w2), &self.taps, self.mode, as_out(&mut s.next));
                 std::mem::swap(&mut s.cur, &mut s.next);
             }
             ah = h2;
@@ -342,10 +354,7 @@ pub struct Coeffs2d {
 impl Coeffs2d {
     /// Build from `cA_J` and per-level `(cH, cV, cD)`, coarsest level first;
     /// each array is `(batch, rows, cols)`.
-    pub fn from_arrays(
-        approx: ArrayView3<'_, f64>,
-        details: &[[ArrayView3<'_, f64>; 3]],
-    ) -> Result<Self> {
+    pub fn from_arrays(approx: ArrayView3<'_, f64>, details: &[[ArrayView3<'_, f64>; 3]]) -> Result<Self> {
         let batch = approx.dim().0;
         let mut shapes = vec![(approx.dim().1, approx.dim().2)];
         for (k, lvl) in details.iter().enumerate() {
@@ -393,8 +402,7 @@ impl Coeffs2d {
         let batch = self.data.nrows();
         let flat = self.data.as_slice().expect("packed data is standard layout");
         let start = offset.min(flat.len());
-        ArrayView3::from_shape((batch, h, w).strides((total, w, 1)), &flat[start..])
-            .expect("packed layout")
+        ArrayView3::from_shape((batch, h, w).strides((total, w, 1)), &flat[start..]).expect("packed layout")
     }
 
     fn offset_of(&self, index: usize) -> usize {
@@ -433,15 +441,18 @@ pub fn wavedec2(
     let plan = Plan2d::with_boundary_levels(x.dim(), wavelet, mode, levels)?;
     let c = plan.wavedec2(x.insert_axis(ndarray::Axis(0)))?;
     let approx = c.approx().index_axis(ndarray::Axis(0), 0).to_owned();
-    let details = (1..=levels)
-        .rev()
-        .map(|l| c.detail(l).map(|a| a.index_axis(ndarray::Axis(0), 0).to_owned()))
-        .collect();
+    let details =
+        (1..=levels).rev().map(|l| c.detail(l).map(|a| a.index_axis(ndarray::Axis(0), 0).to_owned())).collect();
     Ok((approx, details))
 }
 
 /// pywt `waverec2` of one image's coefficients (details coarsest first).
-pub fn waverec2(approx: ArrayView2<'_, f64>, details: &[[ArrayView2<'_, f64>; 3]], wavelet: &Wavelet, mode: Mode) -> Result<Array2<f64>> {
+pub fn waverec2(
+    approx: ArrayView2<'_, f64>,
+    details: &[[ArrayView2<'_, f64>; 3]],
+    wavelet: &Wavelet,
+    mode: Mode,
+) -> Result<Array2<f64>> {
     let ax = ndarray::Axis(0);
     let d3: Vec<[ArrayView3<'_, f64>; 3]> =
         details.iter().map(|l| [l[0].insert_axis(ax), l[1].insert_axis(ax), l[2].insert_axis(ax)]).collect();
@@ -449,4 +460,3 @@ pub fn waverec2(approx: ArrayView2<'_, f64>, details: &[[ArrayView2<'_, f64>; 3]
     let plan = Plan2d::from_shapes(c.shapes(), wavelet, mode)?;
     Ok(plan.waverec2(&c)?.index_axis_move(ax, 0))
 }
-

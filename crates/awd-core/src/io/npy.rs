@@ -38,8 +38,7 @@ pub fn read_npy_f64(path: &Path) -> Result<ArrayD<f64>, IoError> {
 /// Read every array of a `.npz` file (float64 or float32) as float64, by name.
 pub fn read_npz_f64(path: &Path) -> Result<Vec<(String, ArrayD<f64>)>, IoError> {
     let file = File::open(path).map_err(|e| IoError::read(path, e))?;
-    let mut npz = NpzReader::new(file)
-        .map_err(|e| IoError::format(path, format!("not a valid .npz archive: {e}")))?;
+    let mut npz = NpzReader::new(file).map_err(|e| IoError::format(path, format!("not a valid .npz archive: {e}")))?;
     let names = npz.names().map_err(|e| IoError::format(path, format!("corrupt .npz: {e}")))?;
     let mut out = Vec::with_capacity(names.len());
     for name in names {
@@ -47,9 +46,9 @@ pub fn read_npz_f64(path: &Path) -> Result<Vec<(String, ArrayD<f64>)>, IoError> 
         let arr = match arr {
             Ok(a) => a,
             Err(_) => {
-                let a32: ArrayD<f32> = npz.by_name(&name).map_err(|e| {
-                    IoError::format(path, format!("array '{name}': {e}; expected float64 or float32"))
-                })?;
+                let a32: ArrayD<f32> = npz
+                    .by_name(&name)
+                    .map_err(|e| IoError::format(path, format!("array '{name}': {e}; expected float64 or float32")))?;
                 a32.mapv(f64::from)
             }
         };
@@ -60,11 +59,7 @@ pub fn read_npz_f64(path: &Path) -> Result<Vec<(String, ArrayD<f64>)>, IoError> 
 
 /// Write a float64 array as `.npy`, atomically.
 pub fn write_npy(path: &Path, array: ArrayViewD<'_, f64>) -> Result<(), IoError> {
-    write_atomic(path, |w| {
-        array
-            .write_npy(w)
-            .map_err(|e| IoError::format(path, format!("cannot write .npy: {e}")))
-    })
+    write_atomic(path, |w| array.write_npy(w).map_err(|e| IoError::format(path, format!("cannot write .npy: {e}"))))
 }
 
 /// Write named float64 arrays as an (uncompressed) `.npz`, atomically.
@@ -89,4 +84,3 @@ pub fn shape_string(shape: &[usize]) -> String {
         format!("({})", inner.join(", "))
     }
 }
-

@@ -28,19 +28,16 @@ struct LowpassOnly {
 /// Read a wavelet JSON file (`{"lowpass": [...], "name": "..."?, ...}`).
 pub fn load_wavelet_json(path: &Path) -> Result<WaveletFile, IoError> {
     let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
-    let raw: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| IoError::format(path, format!("not valid JSON: {e}")))?;
+    let raw: serde_json::Value =
+        serde_json::from_str(&text).map_err(|e| IoError::format(path, format!("not valid JSON: {e}")))?;
     let obj = raw
         .as_object()
         .ok_or_else(|| IoError::format(path, "expected a JSON object with a \"lowpass\" array"))?
         .clone();
-    let parsed: LowpassOnly = serde_json::from_value(raw).map_err(|e| {
-        IoError::format(path, format!("expected \"lowpass\": an array of numbers ({e})"))
-    })?;
-    let name = parsed.name.unwrap_or_else(|| {
-        path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default()
-    });
-    let wavelet = Wavelet::from_lowpass(&name, &parsed.lowpass)
-        .map_err(|e| IoError::format(path, e.to_string()))?;
+    let parsed: LowpassOnly = serde_json::from_value(raw)
+        .map_err(|e| IoError::format(path, format!("expected \"lowpass\": an array of numbers ({e})")))?;
+    let name =
+        parsed.name.unwrap_or_else(|| path.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default());
+    let wavelet = Wavelet::from_lowpass(&name, &parsed.lowpass).map_err(|e| IoError::format(path, e.to_string()))?;
     Ok(WaveletFile { wavelet, raw: obj })
 }

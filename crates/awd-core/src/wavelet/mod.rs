@@ -54,10 +54,7 @@ impl Wavelet {
                 wav.builtin = true;
                 Ok(wav)
             }
-            None => Err(Error::UnknownWavelet {
-                name: name.to_string(),
-                suggestion: closest_name(&key),
-            }),
+            None => Err(Error::UnknownWavelet { name: name.to_string(), suggestion: closest_name(&key) }),
         }
     }
 
@@ -66,21 +63,21 @@ impl Wavelet {
     pub fn from_lowpass(name: &str, h: &[f64]) -> Result<Self> {
         if h.is_empty() {
             return Err(Error::InvalidFilter {
-                reason: "the lowpass filter is empty; give an even number of taps (e.g. 10 for db5)"
-                    .into(),
+                reason: "the lowpass filter is empty; give an even number of taps (e.g. 10 for db5)".into(),
             });
         }
         if h.len() % 2 != 0 {
             return Err(Error::InvalidFilter {
-                reason: format!(
-                    "the lowpass filter has {} taps; an orthogonal wavelet needs an even number",
-                    h.len()
-                ),
+                reason: format!("the lowpass filter has {} taps; an orthogonal wavelet needs an even number", h.len()),
             });
         }
         if h.len() > 2 * crate::dwt::kernel::MAX_HALF {
             return Err(Error::InvalidFilter {
-                reason: format!("the lowpass filter has {} taps; at most {} are supported", h.len(), 2 * crate::dwt::kernel::MAX_HALF),
+                reason: format!(
+                    "the lowpass filter has {} taps; at most {} are supported",
+                    h.len(),
+                    2 * crate::dwt::kernel::MAX_HALF
+                ),
             });
         }
         if let Some((i, v)) = h.iter().enumerate().find(|(_, v)| !v.is_finite()) {
@@ -102,8 +99,7 @@ impl Wavelet {
     fn bank_from_lowpass(name: &str, h: &[f64]) -> Self {
         let n = h.len();
         let rec_lo = h.to_vec();
-        let rec_hi: Vec<f64> =
-            (0..n).map(|i| if i % 2 == 0 { h[n - 1 - i] } else { -h[n - 1 - i] }).collect();
+        let rec_hi: Vec<f64> = (0..n).map(|i| if i % 2 == 0 { h[n - 1 - i] } else { -h[n - 1 - i] }).collect();
         let dec_lo: Vec<f64> = rec_lo.iter().rev().copied().collect();
         let dec_hi: Vec<f64> = rec_hi.iter().rev().copied().collect();
         Wavelet { name: name.to_string(), dec_lo, dec_hi, rec_lo, rec_hi, builtin: false }

@@ -1,0 +1,269 @@
+//! End-to-end tests of the `awd` binary: outputs, round trips and the
+//! one-line errors (with no partial output file) for bad input.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use awd_core::io::{read_npy_f64, read_npz_f64, write_npy};
+use awd_core::{Mode, Wavelet};
+use ndarray::{Array1, Array2, Array3, ArrayD};
+
+fn awd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_awd")).args(args).output().expect("run awd")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = awd(args);
+    assert!(out.status.success(), "awd {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Run a command that must fail: one line on stderr, non-zero exit, no panic.
+fn fails(args: &[&str]) -> String {
+    let out = awd(args);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(!out.status.success(), "awd {args:?} should fail");
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
+    assert!(err.starts_with("awd: "), "{err}");
+    err
+}
+
+fn p(dir: &Path, name: &str) -> PathBuf {
+    dir.join(name)
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn signal(n: usize, seed: u64) -> Vec<f64> {
+    // a deterministic, irregular test signal
+    (0..n).map(|i| (i as f64 * 0.37 + seed as f64).sin() * 3.0 + (i * i % 7) as f64 * 0.1).collect()
+}
+
+#[test]
+fn wavelets_and_filters() {
+    let names = ok(&["wavelets"]);
+    assert_eq!(names.lines().count(), 75);
+    assert!(names.lines().any(|l| l == "coif17"));
+    let f: serde_json::Value = serde_json::from_str(&ok(&["filters", "--wavelet", "db2"])).unwrap();
+    let keys: Vec<&str> = f.as_object().unwrap().keys().map(|k| k.as_str()).collect();
+    assert_eq!(keys, ["name", "filter_length", "dec_lo", "dec_hi", "rec_lo", "rec_hi"]);
+    assert_eq!(f["rec_lo"][0].as_f64().unwrap(), 0.48296291314453416);
+}
+
+#[test]
+fn dwt_idwt_round_trip_1d_npz_and_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = Array2::from_shape_fn((3, 101), |(i, j)| signal(101, i as u64)[j]);
+    let xin = p(dir.path(), "x.npy");
+    write_npy(&xin, x.view().into_dyn()).unwrap();
+    for out in ["c.npz", "c.json"] {
+        let c = p(dir.path(), out);
+        ok(&["dwt", "--wavelet", "db5", "--mode", "zero", "--levels", "3", "--input", s(&xin), "--output", s(&c)]);
+        let r = p(dir.path(), "r.npy");
+        ok(&["idwt", "--wavelet", "db5", "--mode", "zero", "--input", s(&c), "--output", s(&r)]);
+        let back = read_npy_f64(&r).unwrap();
+        assert_eq!(back.shape(), &[3, 102], "pywt's odd-length rule");
+        for i in 0..3 {
+            for j in 0..101 {
+                assert!((back[[i, j]] - x[[i, j]]).abs() < 1e-10);
+            }
+        }
+    }
+    // the npz holds a, d1..d3 with the core's values
+    let arrays = read_npz_f64(&p(dir.path(), "c.npz")).unwrap();
+    let mut names: Vec<&str> = arrays.iter().map(|(n, _)| n.as_str()).collect();
+    names.sort();
+    assert_eq!(names, ["a", "d1", "d2", "d3"]);
+    let w = Wavelet::from_name("db5").unwrap();
+    let want = awd_core::dwt::wavedec(x.row(1).as_slice().unwrap(), &w, Mode::Zero, 3).unwrap();
+    let d3 = &arrays.iter().find(|(n, _)| n == "d3").unwrap().1;
+    assert_eq!(d3.shape(), &[3, want[1].len()]);
+    assert_eq!(d3.index_axis(ndarray::Axis(0), 1).iter().copied().collect::<Vec<_>>(), want[1]);
+}
+
+#[test]
+fn single_signal_and_image_keep_their_rank() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = Array1::from(signal(64, 3));
+    let xin = p(dir.path(), "x.npy");
+    write_npy(&xin, x.view().into_dyn()).unwrap();
+    let c = p(dir.path(), "c.json");
+    ok(&[
+        "dwt",
+        "--wavelet",
+        "haar",
+        "--mode",
+        "periodization",
+        "--levels",
+        "2",
+        "--input",
+        s(&xin),
+        "--output",
+        s(&c),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&c).unwrap()).unwrap();
+    assert_eq!(v["a"].as_array().unwrap().len(), 16);
+    assert!(v["d1"][0].is_number());
+
+    let img = Array3::from_shape_fn((2, 20, 17), |(b, i, j)| signal(400, b as u64)[i * 17 + j]);
+    let iin = p(dir.path(), "img.npy");
+    write_npy(&iin, img.view().into_dyn()).unwrap();
+    let ci = p(dir.path(), "ci.npz");
+    ok(&[
+        "dwt",
+        "--2d",
+        "--wavelet",
+        "db2",
+        "--mode",
+        "symmetric",
+        "--levels",
+        "2",
+        "--input",
+        s(&iin),
+        "--output",
+        s(&ci),
+    ]);
+    let names: Vec<String> = read_npz_f64(&ci).unwrap().into_iter().map(|(n, _)| n).collect();
+    assert_eq!(names.len(), 7);
+    let r = p(dir.path(), "ri.npy");
+    ok(&["idwt", "--2d", "--wavelet", "db2", "--mode", "symmetric", "--input", s(&ci), "--output", s(&r)]);
+    let back: ArrayD<f64> = read_npy_f64(&r).unwrap();
+    assert_eq!(back.shape(), &[2, 20, 18]);
+    assert!((back[[1, 7, 9]] - img[[1, 7, 9]]).abs() < 1e-10);
+}
+
+#[test]
+fn wavefun_writes_json_and_png_and_distance_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = p(dir.path(), "wf.json");
+    let png = p(dir.path(), "wf.png");
+    ok(&["wavefun", "--wavelet", "db5", "--level", "5", "--output", s(&j), "--plot", s(&png)]);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
+    assert_eq!(v["psi"].as_array().unwrap().len(), 289);
+    let bytes = std::fs::read(&png).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    assert!(bytes.len() > 20_000, "a plot with curves and text, not a blank image");
+    // a custom wavelet from JSON
+    let custom = p(dir.path(), "learned.json");
+    let db5 = Wavelet::from_name("db5").unwrap();
+    std::fs::write(&custom, serde_json::json!({ "lowpass": db5.rec_lo, "name": "learned" }).to_string()).unwrap();
+    let d: serde_json::Value =
+        serde_json::from_str(&ok(&["distance", "--wavelet", "sym5", "--reference", "db5"])).unwrap();
+    assert!((d["distance"].as_f64().unwrap() - 1.2804442955994846).abs() < 1e-12);
+    let d2: serde_json::Value =
+        serde_json::from_str(&ok(&["distance", "--wavelet", s(&custom), "--reference", "db5"])).unwrap();
+    // pywt's custom grid is one sample shorter; the shifts align it with db5
+    assert!(d2["distance"].as_f64().unwrap() < 1e-9, "{d2}");
+}
+
+#[test]
+fn bench_prints_medians() {
+    let v: serde_json::Value = serde_json::from_str(&ok(&[
+        "bench",
+        "dwt",
+        "--wavelet",
+        "db5",
+        "--levels",
+        "4",
+        "--batch",
+        "50",
+        "--length",
+        "64",
+        "--repeat",
+        "3",
+    ]))
+    .unwrap();
+    assert!(v["forward_median_s"].as_f64().unwrap() > 0.0);
+    assert!(v["inverse_median_s"].as_f64().unwrap() > 0.0);
+    let v2: serde_json::Value =
+        serde_json::from_str(&ok(&["bench", "dwt", "--levels", "2", "--2d", "--size", "64", "48", "--repeat", "2"]))
+            .unwrap();
+    assert_eq!(v2["shape"], serde_json::json!([64, 48]));
+}
+
+#[test]
+fn bad_input_is_one_line_and_leaves_no_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = p(dir.path(), "x.npy");
+    write_npy(&good, Array1::from(signal(100, 1)).view().into_dyn()).unwrap();
+    let out = p(dir.path(), "out.npz");
+    let o = s(&out);
+
+    let e = fails(&["dwt", "--wavelet", "db5x", "--levels", "1", "--input", s(&good), "--output", o]);
+    assert!(e.contains("unknown wavelet 'db5x'") && e.contains("did you mean 'db5'"), "{e}");
+
+    let e = fails(&["dwt", "--wavelet", "db5", "--levels", "7", "--input", s(&good), "--output", o]);
+    assert!(e.contains("maximum of 3") && e.contains("--force-levels"), "{e}");
+
+    let ints = p(dir.path(), "ints.npy");
+    std::fs::write(&ints, npy_bytes("<i8", "(3,)", &[0u8; 24])).unwrap();
+    let e = fails(&["dwt", "--wavelet", "db5", "--levels", "1", "--input", s(&ints), "--output", o]);
+    assert!(e.contains("ints.npy") && e.contains("<i8") && e.contains("float64"), "{e}");
+
+    let rank = p(dir.path(), "rank.npy");
+    write_npy(&rank, ArrayD::zeros(ndarray::IxDyn(&[2, 3, 4])).view()).unwrap();
+    let e = fails(&["dwt", "--wavelet", "db5", "--levels", "1", "--input", s(&rank), "--output", o]);
+    assert!(e.contains("(2, 3, 4)") && e.contains("--2d"), "{e}");
+
+    let nan = p(dir.path(), "nan.npy");
+    let mut x = Array2::from_shape_fn((4, 32), |(i, j)| (i + j) as f64);
+    x[[2, 17]] = f64::NAN;
+    write_npy(&nan, x.view().into_dyn()).unwrap();
+    let e = fails(&["dwt", "--wavelet", "db2", "--levels", "1", "--input", s(&nan), "--output", o]);
+    assert!(e.contains("NaN at index [2, 17]"), "{e}");
+
+    let corrupt = p(dir.path(), "corrupt.npy");
+    std::fs::write(&corrupt, b"\x93NUMPY\x01\x00garbage").unwrap();
+    let e = fails(&["dwt", "--wavelet", "db5", "--levels", "1", "--input", s(&corrupt), "--output", o]);
+    assert!(e.contains("corrupt.npy"), "{e}");
+
+    let truncated = p(dir.path(), "short.npy");
+    let bytes = std::fs::read(&good).unwrap();
+    std::fs::write(&truncated, &bytes[..bytes.len() - 40]).unwrap();
+    let e = fails(&["dwt", "--wavelet", "db5", "--levels", "1", "--input", s(&truncated), "--output", o]);
+    assert!(e.contains("short.npy") && e.contains("truncated"), "{e}");
+
+    let odd = p(dir.path(), "odd.json");
+    std::fs::write(&odd, r#"{"lowpass": [0.5, 0.5, 0.1]}"#).unwrap();
+    let e = fails(&["dwt", "--wavelet", s(&odd), "--levels", "1", "--input", s(&good), "--output", o]);
+    assert!(e.contains("3 taps") && e.contains("even"), "{e}");
+    let empty = p(dir.path(), "empty.json");
+    std::fs::write(&empty, r#"{"lowpass": []}"#).unwrap();
+    let e = fails(&["filters", "--wavelet", s(&empty)]);
+    assert!(e.contains("empty"), "{e}");
+
+    let e = fails(&[
+        "dwt",
+        "--wavelet",
+        "db5",
+        "--levels",
+        "1",
+        "--input",
+        s(&good),
+        "--output",
+        s(&p(dir.path(), "c.txt")),
+    ]);
+    assert!(e.contains(".npz or .json"), "{e}");
+
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert!(!out.exists() && !p(dir.path(), "c.txt").exists(), "partial output left: {leftovers:?}");
+    assert!(leftovers.iter().all(|n| !n.to_string_lossy().contains(".tmp-")), "{leftovers:?}");
+}
+
+/// A minimal .npy file with the given dtype, shape and raw data.
+fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    out.extend_from_slice(data);
+    out
+}
