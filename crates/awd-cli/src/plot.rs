@@ -30,6 +30,9 @@ fn plot_err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> anyhow::Error + '_
 /// Draw phi and psi of a wavelet, labelled, into a PNG (written atomically).
 pub fn plot_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<()> {
     register_fonts();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create folder", path.display()))?;
+    }
     let tmp = path.with_file_name(format!(
         ".{}.tmp-{}.png",
         path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),

@@ -13,10 +13,14 @@ fn temp_sibling(path: &Path) -> PathBuf {
 
 /// Write a file through `fill`, atomically: readers see the old file or the
 /// complete new one, never a partial file. On error nothing is left behind.
+/// Missing parent folders are created.
 pub fn write_atomic<F>(path: &Path, fill: F) -> Result<(), IoError>
 where
     F: FnOnce(&mut BufWriter<File>) -> Result<(), IoError>,
 {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| IoError::write(path, e))?;
+    }
     let tmp = temp_sibling(path);
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| IoError::write(path, e))?;

@@ -1,0 +1,56 @@
+#!/usr/bin/env python3
+"""Same-run speed table: `awd bench dwt` against PyWavelets on identical cases.
+
+Usage: cargo build --release && python3 tools/bench_table.py [--rounds 3] [--repeat 30]
+Needs numpy and PyWavelets 1.8 (pip install pywavelets==1.8.0 numpy).
+Runs PyWavelets (tools/pywt_timings.py) and awd alternately, `rounds` times,
+and prints a Markdown table of the medians with the speed-up ratios.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+AWD = os.path.join(HERE, "..", "target", "release", "awd")
+AWD_CASES = [
+    ["--wavelet", "db5", "--mode", "zero", "--levels", "5", "--length", str(1 << 20)],
+    ["--wavelet", "db5", "--mode", "zero", "--levels", "4", "--batch", "10000", "--length", "64"],
+    ["--wavelet", "db5", "--mode", "zero", "--levels", "3", "--2d", "--size", "1024", "1024"],
+]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--repeat", type=int, default=30)
+    args = ap.parse_args()
+    py = {i: ([], []) for i in range(len(AWD_CASES))}
+    rs = {i: ([], []) for i in range(len(AWD_CASES))}
+    names = []
+    for _ in range(args.rounds):
+        out = subprocess.run([sys.executable, os.path.join(HERE, "pywt_timings.py"), "--repeat", str(args.repeat)],
+                             check=True, capture_output=True, text=True).stdout
+        cases = json.loads(out)["cases"]
+        names = [c["case"] for c in cases]
+        for i, c in enumerate(cases):
+            py[i][0].append(c["forward_median_s"])
+            py[i][1].append(c["inverse_median_s"])
+        for i, case in enumerate(AWD_CASES):
+            r = subprocess.run([AWD, "bench", "dwt", *case, "--repeat", str(args.repeat)],
+                               check=True, capture_output=True, text=True).stdout
+            r = json.loads(r)
+            rs[i][0].append(r["forward_median_s"])
+            rs[i][1].append(r["inverse_median_s"])
+    print("| case | pywt forward | awd forward | speed-up | pywt inverse | awd inverse | speed-up |")
+    print("|---|---|---|---|---|---|---|")
+    for i, name in enumerate(names):
+        pf, pi = statistics.median(py[i][0]), statistics.median(py[i][1])
+        af, ai = statistics.median(rs[i][0]), statistics.median(rs[i][1])
+        print(f"| {name} | {pf*1e3:.2f} ms | {af*1e3:.2f} ms | {pf/af:.1f}x | {pi*1e3:.2f} ms | {ai*1e3:.2f} ms | {pi/ai:.1f}x |")
+
+
+if __name__ == "__main__":
+    main()
