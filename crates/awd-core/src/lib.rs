@@ -21,6 +21,7 @@
 //! Batches run along the leading axis, in parallel over the batch (rayon).
 
 pub mod distance;
+pub mod distill;
 pub mod dwt;
 mod error;
 pub mod io;

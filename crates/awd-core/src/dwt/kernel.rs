@@ -58,7 +58,7 @@ fn store(dst: &mut OutBuf, src: &[f64]) {
 }
 
 /// Output pairs accumulated together.
-const BLOCK: usize = 64;
+pub(crate) const BLOCK: usize = 64;
 /// Largest half filter length the kernels take (filters up to 256 taps).
 pub const MAX_HALF: usize = 128;
 /// Output pairs per parallel task on long signals.
@@ -110,25 +110,25 @@ impl Taps {
 }
 
 /// Output pairs per register group (two AVX2 vectors per accumulator).
-const LANES: usize = 8;
+pub(crate) const LANES: usize = 8;
 
 /// Block buffers of the kernel, one set per thread (no per-call zeroing).
-struct KernelBufs {
-    in0: [f64; BLOCK + MAX_HALF + LANES],
-    in1: [f64; BLOCK + MAX_HALF + LANES],
+pub(crate) struct KernelBufs {
+    pub in0: [f64; BLOCK + MAX_HALF + LANES],
+    pub in1: [f64; BLOCK + MAX_HALF + LANES],
 }
 
 impl KernelBufs {
-    const ZERO: KernelBufs = KernelBufs { in0: [0.0; BLOCK + MAX_HALF + LANES], in1: [0.0; BLOCK + MAX_HALF + LANES] };
+    pub(crate) const ZERO: KernelBufs = KernelBufs { in0: [0.0; BLOCK + MAX_HALF + LANES], in1: [0.0; BLOCK + MAX_HALF + LANES] };
 }
 
 thread_local! {
-    static KERNEL_BUFS: std::cell::RefCell<KernelBufs> = const { std::cell::RefCell::new(KernelBufs::ZERO) };
+    pub(crate) static KERNEL_BUFS: std::cell::RefCell<KernelBufs> = const { std::cell::RefCell::new(KernelBufs::ZERO) };
 }
 
 /// `a * b + c`, fused where the build has FMA.
 #[inline(always)]
-fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
+pub(crate) fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
     if FMA {
         a.mul_add(b, c)
     } else {
@@ -210,7 +210,7 @@ pub fn has_avx2() -> bool {
 
 /// Run the kernel with the best build for this CPU and this thread's buffers.
 #[inline]
-fn dispatch<Fill: Source, Emit: Sink>(q_start: isize, count: usize, p: &[Vec<f64>; 4], fill: &Fill, emit: &mut Emit) {
+pub(crate) fn dispatch<Fill: Source, Emit: Sink>(q_start: isize, count: usize, p: &[Vec<f64>; 4], fill: &Fill, emit: &mut Emit) {
     let mut go = |bufs: &mut KernelBufs| {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
@@ -230,20 +230,22 @@ fn dispatch<Fill: Source, Emit: Sink>(q_start: isize, count: usize, p: &[Vec<f64
 
 /// Where the kernel's inputs come from: `fill(j0, x0, x1)` writes inputs
 /// `j0 .. j0 + x0.len()` of both phases.
-trait Source {
+pub(crate) trait Source {
+    /// Write inputs `j0 .. j0 + x0.len()` of both phases.
     fn fill(&self, j0: isize, x0: &mut [f64], x1: &mut [f64]);
 }
 
 /// Where the kernel's outputs go: `emit(q0, y0, y1)` takes pairs `q0 ..`.
-trait Sink {
+pub(crate) trait Sink {
+    /// Take the outputs of pairs `q0 .. q0 + y0.len()`.
     fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]);
 }
 
 /// Analysis input: the extended signal split into even and odd samples.
-struct Extended<'a> {
-    x: &'a [f64],
-    mode: Mode,
-    shift: isize,
+pub(crate) struct Extended<'a> {
+    pub x: &'a [f64],
+    pub mode: Mode,
+    pub shift: isize,
 }
 
 impl Source for Extended<'_> {

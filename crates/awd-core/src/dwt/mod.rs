@@ -2,6 +2,7 @@
 //! lengths, modes and filter orientation.
 
 mod cols;
+pub mod adjoint;
 pub mod extend;
 pub mod kernel;
 pub mod len;
