@@ -3,6 +3,7 @@
 
 use std::path::PathBuf;
 
+use awd_core::distill::Attribution;
 use awd_core::Mode;
 use clap::{Args, Parser, Subcommand};
 
@@ -30,6 +31,10 @@ pub enum Command {
     Wavefun(WavefunArgs),
     /// The AWD paper's distance between the psi of two wavelets.
     Distance(DistanceArgs),
+    /// Learn a wavelet (AWD, paper eq. 8) from data and optional teacher gradients.
+    Fit(FitArgs),
+    /// Fit a lambda x gamma grid with warm starts (resumable).
+    Sweep(SweepArgs),
     /// Benchmarks that print JSON timings.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -133,11 +138,159 @@ pub struct DistanceArgs {
     pub level: usize,
 }
 
+/// Data, initial wavelet and transform of a distillation.
+#[derive(Debug, Args, Clone)]
+pub struct DataArgs {
+    /// Inputs .npy: (n, L) signals, or (n, H, W) images with --2d.
+    #[arg(long)]
+    pub x: PathBuf,
+    /// Teacher input gradients .npy, shaped like X (omit to learn from the data alone; gamma must then be 0).
+    #[arg(long)]
+    pub grad: Option<PathBuf>,
+    /// Attribution penalised by gamma.
+    #[arg(long, default_value = "saliency", value_parser = parse_attribution)]
+    pub attribution: Attribution,
+    /// Initial wavelet: a name (db5) or a wavelet JSON file.
+    #[arg(long, default_value = "db5")]
+    pub wavelet: String,
+    /// The initial filter is the wavelet's lowpass times this factor ...
+    #[arg(long, default_value_t = 1.0)]
+    pub init_factor: f64,
+    /// ... plus this much N(0, 1) noise per tap (seeded by --seed).
+    #[arg(long, default_value_t = 0.0)]
+    pub noise_factor: f64,
+    /// Levels J (above pywt's dwt_max_level is allowed: AWD's J = 4 on 64 samples).
+    #[arg(long)]
+    pub levels: usize,
+    /// Signal-extension mode of the transform.
+    #[arg(long, default_value = "zero", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Images: X is (n, H, W) and the transform is 2-D.
+    #[arg(long = "2d")]
+    pub two_d: bool,
+}
+
+/// Optimisation and penalty weights shared by `fit` and `sweep`.
+#[derive(Debug, Args, Clone)]
+pub struct TrainArgs {
+    /// Passes over the data (0 evaluates the initial filter only).
+    #[arg(long, default_value_t = 50)]
+    pub epochs: usize,
+    /// Samples per mini-batch (clamped to the number of samples, with a warning).
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 0.001)]
+    pub lr: f64,
+    /// Seed of the initial noise and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Weight of the lowpass-sum penalty.
+    #[arg(long, default_value_t = 1.0)]
+    pub weight_lowpass_sum: f64,
+    /// Weight of the highpass-sum penalty.
+    #[arg(long, default_value_t = 1.0)]
+    pub weight_highpass_sum: f64,
+    /// Weight of the unit-norm penalty.
+    #[arg(long, default_value_t = 1.0)]
+    pub weight_unit_norm: f64,
+    /// Weight of the conjugate-mirror-filter penalty.
+    #[arg(long, default_value_t = 1.0)]
+    pub weight_cmf: f64,
+    /// Weight of the orthogonality penalty.
+    #[arg(long, default_value_t = 1.0)]
+    pub weight_orthogonality: f64,
+}
+
+/// `awd fit`
+#[derive(Debug, Args)]
+pub struct FitArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// Weight of the L1 norm of the wavelet coefficients.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub lambda: f64,
+    /// Weight of the L1 norm of the attributions.
+    #[arg(long, default_value_t = 0.0, allow_negative_numbers = true)]
+    pub gamma: f64,
+    /// Output wavelet JSON (lowpass, filter_bank, settings, validity, history).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Also plot the learned wavelet and the loss history into this PNG.
+    #[arg(long)]
+    pub plot: Option<PathBuf>,
+}
+
+/// `awd sweep`
+#[derive(Debug, Args)]
+pub struct SweepArgs {
+    #[command(flatten)]
+    pub data: DataArgs,
+    #[command(flatten)]
+    pub train: TrainArgs,
+    /// lambda values: a comma list, items may be log:LO:HI:COUNT (log-spaced), e.g. log:1e-5:1e-4:5.
+    #[arg(long, allow_hyphen_values = true)]
+    pub lambdas: String,
+    /// gamma values, same syntax, e.g. 0,log:1e-5:50:20.
+    #[arg(long, allow_hyphen_values = true)]
+    pub gammas: String,
+    /// Folder for sweep.json, one JSON per grid point, summary.json and summary.md.
+    #[arg(long)]
+    pub output_dir: PathBuf,
+}
+
+/// Parse an attribution name.
+pub fn parse_attribution(s: &str) -> Result<Attribution, String> {
+    s.parse::<Attribution>()
+}
+
 /// `awd bench ...`
 #[derive(Debug, Subcommand)]
 pub enum BenchCommand {
     /// Median seconds per forward and inverse multilevel transform.
     Dwt(BenchDwtArgs),
+    /// Seconds per training epoch of the distillation (random data and gradients).
+    Fit(BenchFitArgs),
+}
+
+/// `awd bench fit`
+#[derive(Debug, Args)]
+pub struct BenchFitArgs {
+    /// Number of signals.
+    #[arg(long, default_value_t = 50_000)]
+    pub samples: usize,
+    /// Samples per signal.
+    #[arg(long, default_value_t = 64)]
+    pub length: usize,
+    /// Levels J.
+    #[arg(long, default_value_t = 4)]
+    pub levels: usize,
+    /// Initial wavelet.
+    #[arg(long, default_value = "db5")]
+    pub wavelet: String,
+    /// Mode.
+    #[arg(long, default_value = "zero", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    /// lambda.
+    #[arg(long, default_value_t = 0.1)]
+    pub lambda: f64,
+    /// gamma (0 skips the attribution gradient).
+    #[arg(long, default_value_t = 1.0)]
+    pub gamma: f64,
+    /// Attribution kind.
+    #[arg(long, default_value = "saliency", value_parser = parse_attribution)]
+    pub attribution: Attribution,
+    /// Timed epochs (the median is reported).
+    #[arg(long, default_value_t = 3)]
+    pub epochs: usize,
+    /// Seed of the random data.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// `awd bench dwt`

@@ -110,7 +110,8 @@ mod tests {
     fn json_round_trip_keeps_shape_and_bits() {
         let dir = tempfile::tempdir().unwrap();
         let p = dir.path().join("c.json");
-        let a = ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![0.1, 1e-300, -2.5, 3.0, 0.123_456_789_012_345_67, 9.0]).unwrap();
+        let a = ArrayD::from_shape_vec(IxDyn(&[2, 3]), vec![0.1, 1e-300, -2.5, 3.0, 0.123_456_789_012_345_67, 9.0])
+            .unwrap();
         let b = ArrayD::from_shape_vec(IxDyn(&[3]), vec![1.0, 2.0, 3.0]).unwrap();
         write_coeffs(&p, &[("a".into(), a.clone()), ("d1".into(), b.clone())]).unwrap();
         let back = read_coeffs(&p).unwrap();

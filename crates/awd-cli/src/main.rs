@@ -7,6 +7,7 @@ mod args;
 mod cmd;
 mod coeff_files;
 mod plot;
+mod progress;
 
 use std::process::ExitCode;
 

@@ -93,3 +93,152 @@ fn draw_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<(
     root.present().map_err(&err)?;
     Ok(())
 }
+
+/// One labelled curve.
+pub struct Series {
+    /// Legend label.
+    pub label: String,
+    /// Colour.
+    pub color: RGBColor,
+    /// Points `(x, y)`.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// Colours of successive series (matplotlib's default cycle).
+pub const PALETTE: [RGBColor; 6] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+];
+
+/// Draw labelled curves into `area` (log10 of y when `log_y`; non-positive
+/// values are then left out).
+pub fn draw_lines<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    log_y: bool,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("cannot draw plot: {e:?}");
+    let tf = |y: f64| if log_y { y.log10() } else { y };
+    let pts: Vec<Vec<(f64, f64)>> = series
+        .iter()
+        .map(|s| s.points.iter().filter(|(_, y)| !log_y || *y > 0.0).map(|&(x, y)| (x, tf(y))).collect())
+        .collect();
+    let all = pts.iter().flatten();
+    let (mut x0, mut x1, mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY, f64::INFINITY, f64::NEG_INFINITY);
+    for &(x, y) in all {
+        x0 = x0.min(x);
+        x1 = x1.max(x);
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if !x0.is_finite() {
+        (x0, x1, y0, y1) = (0.0, 1.0, 0.0, 1.0);
+    }
+    if x1 <= x0 {
+        x1 = x0 + 1.0;
+    }
+    let pad = 0.08 * (y1 - y0).max(1e-9);
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 24))
+        .margin(15)
+        .x_label_area_size(45)
+        .y_label_area_size(75)
+        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+        .map_err(err)?;
+    let y_fmt = |v: &f64| if log_y { format!("1e{v:.1}") } else { format!("{v:.2}") };
+    chart
+        .configure_mesh()
+        .x_desc(x_desc)
+        .y_desc(y_desc)
+        .y_label_formatter(&y_fmt)
+        .label_style(("sans-serif", 16))
+        .axis_desc_style(("sans-serif", 18))
+        .light_line_style(RGBColor(235, 235, 235))
+        .draw()
+        .map_err(err)?;
+    for (s, p) in series.iter().zip(pts) {
+        let color = s.color;
+        chart
+            .draw_series(LineSeries::new(p, color.stroke_width(2)))
+            .map_err(err)?
+            .label(s.label.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+    }
+    chart
+        .configure_series_labels()
+        .label_font(("sans-serif", 16))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperRight)
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+/// Write a PNG through `draw`, atomically (temporary file, then rename).
+pub fn write_png(path: &Path, size: (u32, u32), draw: impl FnOnce(&Path, (u32, u32)) -> Result<()>) -> Result<()> {
+    register_fonts();
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create folder", path.display()))?;
+    }
+    let tmp = path.with_file_name(format!(
+        ".{}.tmp-{}.png",
+        path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
+        std::process::id()
+    ));
+    let result = draw(&tmp, size)
+        .with_context(|| format!("{}", path.display()))
+        .and_then(|_| std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display())));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
+/// A fit at a glance: the learned psi against the initial one, and the loss
+/// history per term.
+pub fn plot_fit(path: &Path, lw: &awd_core::distill::LearnedWavelet, initial: &[f64]) -> Result<()> {
+    let level = 7;
+    let learned = awd_core::wavefun::wavefun(&lw.wavelet(), level)?;
+    let init = awd_core::wavefun::wavefun(&awd_core::Wavelet::from_lowpass("initial", initial)?, level)?;
+    let curve = |wf: &WaveFun| wf.x.iter().copied().zip(wf.psi.iter().copied()).collect::<Vec<_>>();
+    let left = vec![
+        Series { label: "ψ initial".into(), color: RGBColor(150, 150, 150), points: curve(&init) },
+        Series { label: "ψ learned".into(), color: PALETTE[0], points: curve(&learned) },
+    ];
+    let h = &lw.history;
+    let term = |f: &dyn Fn(&awd_core::distill::LossTerms) -> f64| -> Vec<(f64, f64)> {
+        h.iter().map(|r| (r.epoch as f64, f(&r.terms))).collect()
+    };
+    let right = vec![
+        Series { label: "total".into(), color: PALETTE[0], points: term(&|t| t.total) },
+        Series { label: "reconstruction".into(), color: PALETTE[1], points: term(&|t| t.reconstruction) },
+        Series { label: "L1 coefficients".into(), color: PALETTE[2], points: term(&|t| t.l1_coefficients) },
+        Series { label: "L1 attributions".into(), color: PALETTE[3], points: term(&|t| t.l1_attributions) },
+        Series {
+            label: "validity (sum)".into(),
+            color: PALETTE[4],
+            points: term(&|t| t.lowpass_sum + t.highpass_sum + t.unit_norm + t.cmf + t.orthogonality),
+        },
+    ];
+    let title = format!("{}: learned wavelet", lw.name);
+    write_png(path, (1400, 600), |tmp, size| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
+        let (l, r) = root.split_horizontally(700);
+        draw_lines(&l, &title, "x", "ψ(x)", &left, false)?;
+        draw_lines(&r, "loss terms per epoch", "epoch", "value (log scale)", &right, true)?;
+        root.present().map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
+        Ok(())
+    })
+}

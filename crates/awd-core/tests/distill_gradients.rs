@@ -28,7 +28,8 @@ fn fd_check(problem: &Problem, h: &[f64], p: &Penalties, idx: &[usize], tag: &st
         let (mut hp, mut hm) = (h.to_vec(), h.to_vec());
         hp[i] += eps;
         hm[i] -= eps;
-        fd[i] = (problem.evaluate(&hp, p, idx, false).0.total - problem.evaluate(&hm, p, idx, false).0.total) / (2.0 * eps);
+        fd[i] =
+            (problem.evaluate(&hp, p, idx, false).0.total - problem.evaluate(&hm, p, idx, false).0.total) / (2.0 * eps);
     }
     let norm = fd.iter().map(|v| v * v).sum::<f64>().sqrt();
     let err = fd.iter().zip(&grad).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
@@ -56,7 +57,13 @@ fn gradient_1d_every_mode_and_attribution() {
             let problem = Problem::new(x.view(), Some(g.view()), Geometry::OneD { n }, h.len(), mode, levels).unwrap();
             for attribution in Attribution::ALL {
                 let idx = [0, 2, 3, 4];
-                fd_check(&problem, &h, &penalties(attribution), &idx, &format!("1-D {mode} n={n} J={levels} {attribution:?}"));
+                fd_check(
+                    &problem,
+                    &h,
+                    &penalties(attribution),
+                    &idx,
+                    &format!("1-D {mode} n={n} J={levels} {attribution:?}"),
+                );
             }
         }
     }
@@ -75,7 +82,13 @@ fn gradient_2d_every_mode_and_attribution() {
             let problem =
                 Problem::new(x.view(), Some(g.view()), Geometry::TwoD { rows, cols }, h.len(), mode, levels).unwrap();
             for attribution in Attribution::ALL {
-                fd_check(&problem, &h, &penalties(attribution), &[0, 1, 2], &format!("2-D {mode} {rows}x{cols} {attribution:?}"));
+                fd_check(
+                    &problem,
+                    &h,
+                    &penalties(attribution),
+                    &[0, 1, 2],
+                    &format!("2-D {mode} {rows}x{cols} {attribution:?}"),
+                );
             }
         }
     }
@@ -179,8 +192,8 @@ impl Relu {
         for j in 0..self.b1.len() {
             let z: f64 = (0..x.len()).map(|i| self.w1[[j, i]] * x[i]).sum::<f64>() + self.b1[j];
             if z > 0.0 {
-                for i in 0..x.len() {
-                    g[i] += self.w1[[j, i]] * self.w2[j];
+                for (i, gi) in g.iter_mut().enumerate() {
+                    *gi += self.w1[[j, i]] * self.w2[j];
                 }
             }
         }

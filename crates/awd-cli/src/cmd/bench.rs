@@ -77,3 +77,67 @@ pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
     super::emit(&serde_json::to_string_pretty(&out)?)?;
     Ok(())
 }
+
+/// Time training epochs of the distillation on random data and gradients.
+pub fn fit(args: &crate::args::BenchFitArgs) -> Result<()> {
+    use awd_core::distill::{FitSettings, Geometry, Penalties, Problem, Silent};
+    use rand_distr::{Distribution, StandardNormal};
+    if args.epochs == 0 {
+        bail!("--epochs 0: time at least one epoch");
+    }
+    let wavelet = wavelet_arg(&args.wavelet)?;
+    let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
+    let mut normal = || -> f64 { StandardNormal.sample(&mut rng) };
+    let x = Array2::from_shape_simple_fn((args.samples, args.length), &mut normal);
+    let g = Array2::from_shape_simple_fn((args.samples, args.length), &mut normal);
+    let problem = Problem::new(
+        x.view(),
+        Some(g.view()),
+        Geometry::OneD { n: args.length },
+        wavelet.filter_len(),
+        args.mode,
+        args.levels,
+    )?;
+    let penalties =
+        Penalties { lambda: args.lambda, gamma: args.gamma, attribution: args.attribution, ..Default::default() };
+    let settings = FitSettings {
+        levels: args.levels,
+        mode: args.mode,
+        penalties,
+        epochs: 1,
+        batch_size: args.batch_size,
+        lr: 1e-3,
+        seed: 0,
+    };
+    let mut h = wavelet.rec_lo.clone();
+    let mut times = Vec::new();
+    for _ in 0..args.epochs {
+        let t = Instant::now();
+        let out = awd_core::distill::fit(&problem, &h, &settings, &Silent)?;
+        times.push(t.elapsed().as_secs_f64());
+        h = out.lowpass;
+    }
+    // one evaluation of epoch 0 on the whole data is part of each timed fit: time it alone
+    let t = Instant::now();
+    std::hint::black_box(problem.evaluate_all(&h, &settings.penalties));
+    let eval_all = t.elapsed().as_secs_f64();
+    let per_epoch: Vec<f64> = times.iter().map(|t| t - eval_all).collect();
+    let out = serde_json::json!({
+        "benchmark": "fit epoch",
+        "samples": args.samples,
+        "length": args.length,
+        "levels": args.levels,
+        "wavelet": wavelet.name,
+        "mode": args.mode.name(),
+        "batch_size": args.batch_size,
+        "lambda": args.lambda,
+        "gamma": args.gamma,
+        "attribution": args.attribution.name(),
+        "threads": rayon::current_num_threads(),
+        "epochs_timed": args.epochs,
+        "seconds_per_epoch_median": median(per_epoch),
+        "seconds_full_data_evaluation": eval_all,
+    });
+    super::emit(&serde_json::to_string_pretty(&out)?)?;
+    Ok(())
+}

@@ -2,6 +2,7 @@
 //! the core library and writes the outputs.
 
 mod bench;
+mod distill;
 mod info;
 mod transform;
 
@@ -19,7 +20,10 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Distance(a) => info::distance(&a),
         Command::Dwt(a) => transform::dwt(&a),
         Command::Idwt(a) => transform::idwt(&a),
+        Command::Fit(a) => distill::fit(&a),
+        Command::Sweep(a) => distill::sweep_cmd(&a),
         Command::Bench(BenchCommand::Dwt(a)) => bench::dwt(&a),
+        Command::Bench(BenchCommand::Fit(a)) => bench::fit(&a),
     }
 }
 

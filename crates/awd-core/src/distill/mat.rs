@@ -83,7 +83,17 @@ pub(crate) fn an_rows(taps: &Taps, mode: Mode, x: &Mat, a: &mut Mat, d: &mut Mat
 
 /// Reverse of [`an_rows`]: filter gradients accumulated, input gradient
 /// (overwritten) when `gx` is given.
-pub(crate) fn an_rows_back(taps: &Taps, mode: Mode, x: &Mat, ga: &Mat, gd: &Mat, gh: &mut [f64], gg: &mut [f64], gx: Option<&mut Mat>) {
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn an_rows_back(
+    taps: &Taps,
+    mode: Mode,
+    x: &Mat,
+    ga: &Mat,
+    gd: &Mat,
+    gh: &mut [f64],
+    gg: &mut [f64],
+    gx: Option<&mut Mat>,
+) {
     for r in 0..x.rows {
         analysis_filter_grad_row(x.row(r), taps, mode, ga.row(r), gd.row(r), gh, gg);
     }
@@ -104,6 +114,7 @@ pub(crate) fn an_cols(taps: &Taps, mode: Mode, x: &Mat, a: &mut Mat, d: &mut Mat
 }
 
 /// Reverse of [`an_cols`].
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn an_cols_back(
     taps: &Taps,
     mode: Mode,

@@ -33,15 +33,24 @@
 //! trimming of an approximation one sample longer than its detail becomes
 //! zero-padding in the transpose.
 
+pub mod file;
+pub mod fit;
 mod mat;
 pub mod objective;
 pub mod problem;
+pub mod sweep;
 pub mod tape1d;
 pub mod tape2d;
 pub mod validity;
 
+pub use file::{FilterBank, LearnedWavelet};
+pub use fit::{
+    check_settings as check_settings_public, fit, initial_filter, Adam, EpochRecord, FitOutcome, FitSettings, Progress,
+    Silent,
+};
 pub use objective::{Attribution, LossTerms, Penalties};
 pub use problem::{Geometry, Problem};
+pub use sweep::{grid_values, log_space, sweep, SweepPoint, SweepSpec};
 pub use tape1d::Layout1d;
 pub use tape2d::Layout2d;
 pub use validity::{validity, Validity, ValidityWeights};

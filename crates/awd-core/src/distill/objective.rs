@@ -149,3 +149,33 @@ pub(crate) fn sign(v: f64) -> f64 {
         0.0
     }
 }
+
+/// `sum f(x_i)` with eight independent partial sums, so long sums vectorise
+/// (the order is fixed: same input, same bits).
+#[inline]
+pub(crate) fn lane_sum(v: &[f64], f: impl Fn(f64) -> f64) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let chunks = v.chunks_exact(8);
+    let tail: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
+    for c in chunks {
+        for (l, &x) in lanes.iter_mut().zip(c) {
+            *l += f(x);
+        }
+    }
+    lanes.iter().sum::<f64>() + tail
+}
+
+/// `sum f(a_i, b_i)` with eight independent partial sums.
+#[inline]
+pub(crate) fn lane_sum2(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
+    let n = a.len().min(b.len());
+    let mut lanes = [0.0f64; 8];
+    let full = n / 8 * 8;
+    for i in (0..full).step_by(8) {
+        for k in 0..8 {
+            lanes[k] += f(a[i + k], b[i + k]);
+        }
+    }
+    let tail: f64 = (full..n).map(|i| f(a[i], b[i])).sum();
+    lanes.iter().sum::<f64>() + tail
+}

@@ -13,10 +13,13 @@ use crate::dwt::kernel::Taps;
 use crate::error::{check_finite, Error, Result};
 use crate::Mode;
 
-/// Samples evaluated sequentially per parallel task. Fixed, so that sums are
-/// taken in the same order whatever the number of threads (same seed, same
-/// bits).
-const CHUNK: usize = 8;
+/// Samples evaluated together per parallel task: about a quarter of the
+/// batch, between 8 and 64. It depends on the batch size only, never on the
+/// number of threads, so sums are taken in the same order everywhere (same
+/// seed, same bits).
+fn chunk_size(batch: usize) -> usize {
+    batch.div_ceil(4).clamp(8, 64)
+}
 
 /// Signals (1-D) or images (2-D).
 #[derive(Debug, Clone, PartialEq)]
@@ -42,7 +45,7 @@ enum Layout {
 }
 
 enum Tape {
-    OneD(Tape1d),
+    OneD(Box<Tape1d>),
     TwoD(Box<Tape2d>),
 }
 
@@ -53,10 +56,14 @@ impl Tape {
             Tape::TwoD(t) => t.clear(),
         }
     }
-    fn row(&mut self, taps: &Taps, x: &[f64], g: Option<&[f64]>, tc: bool, sc: Option<&Scales>) {
+    fn chunk(&mut self, taps: &Taps, xs: &[&[f64]], gs: Option<&[&[f64]]>, tc: bool, sc: Option<&Scales>) {
         match self {
-            Tape::OneD(t) => t.row(taps, x, g, tc, sc),
-            Tape::TwoD(t) => t.row(taps, x, g, tc, sc),
+            Tape::OneD(t) => t.chunk(taps, xs, gs, tc, sc),
+            Tape::TwoD(t) => {
+                for (i, x) in xs.iter().enumerate() {
+                    t.row(taps, x, gs.map(|g| g[i]), tc, sc)
+                }
+            }
         }
     }
     fn parts(&self) -> (RawSums, Vec<f64>, Vec<f64>) {
@@ -146,36 +153,34 @@ impl<'a> Problem<'a> {
 
     fn new_tape(&self) -> Tape {
         match &self.layout {
-            Layout::OneD(l) => Tape::OneD(Tape1d::new(l)),
+            Layout::OneD(l) => Tape::OneD(Box::new(Tape1d::new(l))),
             Layout::TwoD(l) => Tape::TwoD(Box::new(Tape2d::new(l))),
         }
     }
 
     /// Loss terms of eq. 8 at filter `h` on the samples `indices` (one batch),
     /// and the gradient with respect to `h` when `want_grad`.
-    pub fn evaluate(&self, h: &[f64], p: &Penalties, indices: &[usize], want_grad: bool) -> (LossTerms, Option<Vec<f64>>) {
+    pub fn evaluate(
+        &self,
+        h: &[f64],
+        p: &Penalties,
+        indices: &[usize],
+        want_grad: bool,
+    ) -> (LossTerms, Option<Vec<f64>>) {
         assert_eq!(h.len(), self.filter_len(), "filter length");
         let taps = Taps::new(h, &highpass(h));
         let scales = Scales::new(p, self.levels, indices.len());
         let tc = p.attribution.times_coefficients();
         let use_g = self.g;
         let parts: Vec<(RawSums, Vec<f64>, Vec<f64>)> = indices
-            .par_chunks(CHUNK)
+            .par_chunks(chunk_size(indices.len()))
             .map_init(
                 || self.new_tape(),
                 |tape, idx| {
                     tape.clear();
-                    for &i in idx {
-                        let x = self.x.index_axis(Axis(0), i);
-                        let g = use_g.as_ref().map(|g| g.index_axis(Axis(0), i));
-                        tape.row(
-                            &taps,
-                            x.as_slice().expect("rows are contiguous"),
-                            g.as_ref().map(|g| g.as_slice().expect("rows are contiguous")),
-                            tc,
-                            want_grad.then_some(&scales),
-                        );
-                    }
+                    let xs = self.rows(&self.x, idx);
+                    let gs = use_g.as_ref().map(|g| self.rows(g, idx));
+                    tape.chunk(&taps, &xs, gs.as_deref(), tc, want_grad.then_some(&scales));
                     tape.parts()
                 },
             )
@@ -205,7 +210,8 @@ impl<'a> Problem<'a> {
             l1_coefficients: sums.abs_coefficients / arrays / b,
             l1_attributions: sums.abs_attributions / arrays / b,
         };
-        t.total = t.reconstruction + v.weighted(&p.validity) + p.lambda * t.l1_coefficients + p.gamma * t.l1_attributions;
+        t.total =
+            t.reconstruction + v.weighted(&p.validity) + p.lambda * t.l1_coefficients + p.gamma * t.l1_attributions;
         if !want_grad {
             return (t, None);
         }
@@ -214,6 +220,28 @@ impl<'a> Problem<'a> {
             *a += b;
         }
         (t, Some(gh))
+    }
+
+    /// The rows `idx` of a sample matrix as slices.
+    fn rows<'s>(&self, m: &'s ArrayView2<'a, f64>, idx: &[usize]) -> Vec<&'s [f64]> {
+        idx.iter().map(|&i| m.index_axis(Axis(0), i).to_slice().expect("rows are contiguous")).collect()
+    }
+
+    /// A short fingerprint of the data (shapes and a hash of every value of
+    /// X and G), so a resumed sweep can tell it is looking at the same data.
+    pub fn fingerprint(&self) -> String {
+        let mut hash: u64 = 0xcbf29ce484222325;
+        let mut eat = |v: f64| {
+            for b in v.to_bits().to_le_bytes() {
+                hash ^= b as u64;
+                hash = hash.wrapping_mul(0x100000001b3);
+            }
+        };
+        self.x.iter().for_each(|&v| eat(v));
+        if let Some(g) = self.g {
+            g.iter().for_each(|&v| eat(v));
+        }
+        format!("{}x{}{}-{hash:016x}", self.x.nrows(), self.x.ncols(), if self.g.is_some() { "+G" } else { "" })
     }
 
     /// Loss terms on every sample at once (a fit's epoch 0).
@@ -225,7 +253,11 @@ impl<'a> Problem<'a> {
     /// Coefficients (pywt order, packed per sample) and attributions of the
     /// kind `p.attribution` at filter `h`, for every sample; attributions are
     /// `None` without teacher gradients. Shapes `(samples, coefficients)`.
-    pub fn coefficients_and_attributions(&self, h: &[f64], attribution: super::Attribution) -> (ndarray::Array2<f64>, Option<ndarray::Array2<f64>>) {
+    pub fn coefficients_and_attributions(
+        &self,
+        h: &[f64],
+        attribution: super::Attribution,
+    ) -> (ndarray::Array2<f64>, Option<ndarray::Array2<f64>>) {
         let taps = Taps::new(h, &highpass(h));
         let total = match &self.layout {
             Layout::OneD(l) => l.coeff_total(),
@@ -235,28 +267,25 @@ impl<'a> Problem<'a> {
         let mut coeffs = ndarray::Array2::zeros((n, total));
         let mut attrs = self.g.map(|_| ndarray::Array2::zeros((n, total)));
         let tc = attribution.times_coefficients();
-        let rows: Vec<(Vec<f64>, Option<Vec<f64>>)> = (0..n)
-            .into_par_iter()
+        let all: Vec<usize> = (0..n).collect();
+        let parts: Vec<ChunkRows> = all
+            .par_chunks(chunk_size(n))
             .map_init(
                 || self.new_tape(),
-                |tape, i| {
-                    let x = self.x.index_axis(Axis(0), i).to_owned();
-                    let g = self.g.map(|g| g.index_axis(Axis(0), i).to_owned());
-                    let mut c = vec![0.0; total];
-                    let mut a = g.as_ref().map(|_| vec![0.0; total]);
+                |tape, idx| {
+                    let xs = self.rows(&self.x, idx);
+                    let gs = self.g.as_ref().map(|g| self.rows(g, idx));
+                    let mut c = vec![vec![0.0; total]; idx.len()];
+                    let mut a = gs.as_ref().map(|_| vec![vec![0.0; total]; idx.len()]);
                     match tape {
-                        Tape::OneD(t) => {
-                            t.forward(&taps, x.as_slice().expect("owned"), g.as_ref().map(|g| g.as_slice().expect("owned")));
-                            t.write_coefficients(&mut c);
-                            if let Some(a) = a.as_mut() {
-                                t.write_attributions(tc, a);
-                            }
-                        }
+                        Tape::OneD(t) => t.forward_into(&taps, &xs, gs.as_deref(), tc, &mut c, a.as_deref_mut()),
                         Tape::TwoD(t) => {
-                            t.forward(&taps, x.as_slice().expect("owned"), g.as_ref().map(|g| g.as_slice().expect("owned")));
-                            t.write_coefficients(&mut c);
-                            if let Some(a) = a.as_mut() {
-                                t.write_attributions(tc, a);
+                            for (k, x) in xs.iter().enumerate() {
+                                t.forward(&taps, x, gs.as_ref().map(|g| g[k]));
+                                t.write_coefficients(&mut c[k]);
+                                if let Some(a) = a.as_mut() {
+                                    t.write_attributions(tc, &mut a[k]);
+                                }
                             }
                         }
                     }
@@ -264,15 +293,22 @@ impl<'a> Problem<'a> {
                 },
             )
             .collect();
-        for (i, (c, a)) in rows.into_iter().enumerate() {
-            coeffs.row_mut(i).assign(&ndarray::ArrayView1::from(&c));
-            if let (Some(attrs), Some(a)) = (attrs.as_mut(), a) {
-                attrs.row_mut(i).assign(&ndarray::ArrayView1::from(&a));
+        let mut i = 0;
+        for (c, a) in parts {
+            for (k, row) in c.iter().enumerate() {
+                coeffs.row_mut(i + k).assign(&ndarray::ArrayView1::from(row));
+                if let (Some(attrs), Some(a)) = (attrs.as_mut(), a.as_ref()) {
+                    attrs.row_mut(i + k).assign(&ndarray::ArrayView1::from(&a[k]));
+                }
             }
+            i += c.len();
         }
         (coeffs, attrs)
     }
 }
+
+/// Coefficient rows and (optional) attribution rows of one chunk.
+type ChunkRows = (Vec<Vec<f64>>, Option<Vec<Vec<f64>>>);
 
 /// Say which array a non-finite value is in.
 fn locate(name: &str, e: Error) -> Error {

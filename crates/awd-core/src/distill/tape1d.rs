@@ -1,6 +1,7 @@
-//! One signal through the 1-D objective: forward (coefficients,
+//! A chunk of signals through the 1-D objective: forward (coefficients,
 //! reconstruction, attributions) and reverse mode (gradient with respect to
-//! the filters), on buffers reused from signal to signal.
+//! the filters). Signals are stored as columns (time along axis 0), so every
+//! kernel call serves the whole chunk and its inner loops run across signals.
 //!
 //! Chains, with `J` levels, `a_0 = x`:
 //! * analysis: `(a_j, d_j) = An(a_{j-1})` in the fit's mode;
@@ -9,12 +10,14 @@
 //!   `len r_0`, `(p_j, q_j) = An*(v_{j-1})`, `v_j = p_j` zero-padded to
 //!   `len r_j`; the attributions are `q_j` (details) and `v_J` (approximation).
 //!
-//! `An*` is analysis in [`adjoint_mode`]; synthesis is its transpose.
+//! `An*` is analysis in [`adjoint_mode`]; synthesis is its transpose. With
+//! time along axis 0, cropping and zero-padding along time are prefixes.
 
-use super::objective::{sign, RawSums, Scales};
-use crate::dwt::adjoint::{adjoint_mode, analysis_filter_grad_row, analysis_input_grad_row};
-use crate::dwt::kernel::{analysis_row, as_out, synthesis_row, Taps};
+use super::objective::{lane_sum, lane_sum2, sign, RawSums, Scales};
+use crate::dwt::adjoint::adjoint_mode;
+use crate::dwt::kernel::Taps;
 use crate::dwt::len::{dwt_coeff_len, idwt_output_len};
+use crate::dwt::stencil::Stencil;
 use crate::error::{Error, Result};
 use crate::Mode;
 
@@ -33,6 +36,11 @@ pub struct Layout1d {
     pub lens: Vec<usize>,
     /// `len r_j`, `j = 0..=J`.
     pub rlens: Vec<usize>,
+    /// Stencil of analysis level `j` (index `j - 1`).
+    analysis: Vec<Stencil>,
+    /// Stencil of the adjoint-mode analysis whose transpose is synthesis
+    /// level `j` (index `j - 1`).
+    adjoint: Vec<Stencil>,
 }
 
 impl Layout1d {
@@ -58,7 +66,9 @@ impl Layout1d {
         for j in (1..=levels).rev() {
             rlens[j - 1] = idwt_output_len(lens[j], f, mode).expect("analysis lengths always reconstruct");
         }
-        Ok(Layout1d { n, levels, mode, f, lens, rlens })
+        let analysis = (1..=levels).map(|j| Stencil::new(lens[j - 1], f, mode)).collect();
+        let adjoint = (1..=levels).map(|j| Stencil::new(rlens[j - 1], f, adjoint_mode(mode))).collect();
+        Ok(Layout1d { n, levels, mode, f, lens, rlens, analysis, adjoint })
     }
 
     /// Coefficient lengths in pywt order `[cA_J, cD_J, ..., cD_1]`.
@@ -74,13 +84,22 @@ impl Layout1d {
     }
 }
 
-fn bufs(lens: impl Iterator<Item = usize>) -> Vec<Vec<f64>> {
-    lens.map(|l| vec![0.0; l]).collect()
+fn bufs(n: usize) -> Vec<Vec<f64>> {
+    (0..n).map(|_| Vec::new()).collect()
 }
 
-/// Buffers of one signal's forward and reverse passes.
+/// Resize `v` to `len` (contents are overwritten by the caller).
+fn sized(v: &mut Vec<f64>, len: usize) -> &mut [f64] {
+    v.resize(len, 0.0);
+    &mut v[..len]
+}
+
+/// Buffers of one chunk's forward and reverse passes (`rows x b`, row-major).
 pub(crate) struct Tape1d {
     pub layout: Layout1d,
+    b: usize,
+    x: Vec<f64>,
+    g: Vec<f64>,
     a: Vec<Vec<f64>>,
     d: Vec<Vec<f64>>,
     r: Vec<Vec<f64>>,
@@ -92,6 +111,7 @@ pub(crate) struct Tape1d {
     gv: Vec<Vec<f64>>,
     gq: Vec<Vec<f64>>,
     tmp: Vec<f64>,
+    acc: Vec<f64>,
     /// Accumulated `dL/d rec_lo`.
     pub gh: Vec<f64>,
     /// Accumulated `dL/d rec_hi`.
@@ -102,23 +122,27 @@ pub(crate) struct Tape1d {
 
 impl Tape1d {
     pub fn new(layout: &Layout1d) -> Self {
-        let (l, r) = (&layout.lens, &layout.rlens);
+        let n = layout.levels + 1;
         Tape1d {
-            a: bufs(l.iter().copied()),
-            d: bufs(l.iter().copied()),
-            r: bufs(r.iter().copied()),
-            v: bufs(r.iter().copied()),
-            q: bufs(l.iter().copied()),
-            ga: bufs(l.iter().copied()),
-            gd: bufs(l.iter().copied()),
-            gr: bufs(r.iter().copied()),
-            gv: bufs(r.iter().copied()),
-            gq: bufs(l.iter().copied()),
-            tmp: vec![0.0; *l.iter().max().expect("levels")],
+            layout: layout.clone(),
+            b: 0,
+            x: Vec::new(),
+            g: Vec::new(),
+            a: bufs(n),
+            d: bufs(n),
+            r: bufs(n),
+            v: bufs(n),
+            q: bufs(n),
+            ga: bufs(n),
+            gd: bufs(n),
+            gr: bufs(n),
+            gv: bufs(n),
+            gq: bufs(n),
+            tmp: Vec::new(),
+            acc: Vec::new(),
             gh: vec![0.0; layout.f],
             gg: vec![0.0; layout.f],
             sums: RawSums::default(),
-            layout: layout.clone(),
         }
     }
 
@@ -129,101 +153,128 @@ impl Tape1d {
         self.sums = RawSums::default();
     }
 
-    /// Forward analysis chain of `x` into `a`, `d`.
-    fn analyse(&mut self, taps: &Taps, x: &[f64]) {
-        let (j_max, mode) = (self.layout.levels, self.layout.mode);
-        self.a[0].copy_from_slice(x);
-        for j in 1..=j_max {
+    /// Load the chunk's signals (and gradients) as columns; `G` is padded to
+    /// the reconstruction length. The column count is rounded up to whole
+    /// SIMD vectors with zero signals, which add nothing to any sum or
+    /// gradient (their coefficients, errors and attributions are all zero).
+    fn load(&mut self, xs: &[&[f64]], gs: Option<&[&[f64]]>) {
+        let (n, b) = (self.layout.n, xs.len().next_multiple_of(crate::dwt::stencil::GROUP));
+        self.b = b;
+        let x = sized(&mut self.x, n * b);
+        x.fill(0.0);
+        for (c, row) in xs.iter().enumerate() {
+            for (t, &v) in row.iter().enumerate() {
+                x[t * b + c] = v;
+            }
+        }
+        if let Some(gs) = gs {
+            let rows = self.layout.rlens[0];
+            let g = sized(&mut self.g, rows * b);
+            g.fill(0.0);
+            for (c, row) in gs.iter().enumerate() {
+                for (t, &v) in row.iter().enumerate() {
+                    g[t * b + c] = v;
+                }
+            }
+        }
+    }
+
+    /// Forward analysis chain into `a`, `d`.
+    fn analyse(&mut self, taps: &Taps) {
+        let (jm, b) = (self.layout.levels, self.b);
+        let (h, g) = (&taps.rec[0], &taps.rec[1]);
+        for j in 1..=jm {
+            let rows_out = self.layout.lens[j];
             let (prev, next) = self.a.split_at_mut(j);
-            analysis_row(&prev[j - 1], taps, mode, as_out(&mut next[0]), as_out(&mut self.d[j]));
+            let input: &[f64] = if j == 1 { &self.x } else { &prev[j - 1] };
+            let aj = sized(&mut next[0], rows_out * b);
+            let dj = sized(&mut self.d[j], rows_out * b);
+            self.layout.analysis[j - 1].analysis(h, g, input, b, aj, dj);
         }
     }
 
     /// Attribution chain (`A^T G`) into `v`, `q`.
-    fn adjoint(&mut self, taps: &Taps, g: &[f64]) {
-        let (j_max, amode) = (self.layout.levels, adjoint_mode(self.layout.mode));
-        let v0 = &mut self.v[0];
-        v0[..g.len()].copy_from_slice(g);
-        v0[g.len()..].fill(0.0);
-        for j in 1..=j_max {
-            let len = self.layout.lens[j];
-            let (prev, next) = self.v.split_at_mut(j);
-            let vj = &mut next[0];
-            analysis_row(&prev[j - 1], taps, amode, as_out(&mut vj[..len]), as_out(&mut self.q[j]));
-            vj[len..].fill(0.0);
-        }
-    }
-
-    /// Attribution of array `j` (0 = approximation `a_J`, else detail `d_j`)
-    /// at index `i`, of the given kind.
-    #[inline]
-    fn attribution_at(&self, times_coeffs: bool, j: usize, i: usize) -> f64 {
-        let jm = self.layout.levels;
-        let (adj, c) = if j == 0 { (self.v[jm][i], self.a[jm][i]) } else { (self.q[j][i], self.d[j][i]) };
-        if times_coeffs {
-            adj * c
-        } else {
-            adj
-        }
-    }
-
-    /// Coefficients in pywt order into `out` (length `coeff_total`).
-    pub fn write_coefficients(&self, out: &mut [f64]) {
-        let jm = self.layout.levels;
-        let mut at = 0;
-        for arr in std::iter::once(&self.a[jm]).chain((1..=jm).rev().map(|j| &self.d[j])) {
-            out[at..at + arr.len()].copy_from_slice(arr);
-            at += arr.len();
-        }
-    }
-
-    /// Attributions in pywt order into `out` (after `row` with a gradient).
-    pub fn write_attributions(&self, times_coeffs: bool, out: &mut [f64]) {
-        let jm = self.layout.levels;
-        let mut at = 0;
-        for j in std::iter::once(0).chain((1..=jm).rev()) {
-            let len = self.layout.lens[if j == 0 { jm } else { j }];
-            for i in 0..len {
-                out[at + i] = self.attribution_at(times_coeffs, j, i);
-            }
-            at += len;
-        }
-    }
-
-    /// Forward passes only (for attribution maps and evaluation).
-    pub fn forward(&mut self, taps: &Taps, x: &[f64], g: Option<&[f64]>) {
-        self.analyse(taps, x);
-        if let Some(g) = g {
-            self.adjoint(taps, g);
-        }
-    }
-
-    /// One signal: loss sums, and (when `scales` is given) the filter gradient
-    /// accumulated into `gh`, `gg`.
-    pub fn row(&mut self, taps: &Taps, x: &[f64], g: Option<&[f64]>, times_coeffs: bool, scales: Option<&Scales>) {
-        let lay = self.layout.clone();
-        let (jm, mode, amode) = (lay.levels, lay.mode, adjoint_mode(lay.mode));
-        self.analyse(taps, x);
-        // synthesis: r_J = a_J, r_{j-1} = Syn(r_j[..len d_j], d_j)
-        self.r[jm].copy_from_slice(&self.a[jm]);
-        for j in (1..=jm).rev() {
-            let (lo, hi) = self.r.split_at_mut(j);
-            synthesis_row(&hi[0][..lay.lens[j]], &self.d[j], taps, mode, as_out(&mut lo[j - 1]));
-        }
-        let mut sq = 0.0;
-        for (xi, ri) in x.iter().zip(&self.r[0]) {
-            sq += (xi - ri) * (xi - ri);
-        }
-        let mut abs_c: f64 = self.a[jm].iter().map(|v| v.abs()).sum();
+    fn adjoint(&mut self, taps: &Taps) {
+        let (jm, b) = (self.layout.levels, self.b);
+        let (h, g) = (&taps.rec[0], &taps.rec[1]);
         for j in 1..=jm {
-            abs_c += self.d[j].iter().map(|v| v.abs()).sum::<f64>();
+            let (len, rlen) = (self.layout.lens[j], self.layout.rlens[j]);
+            let (prev, next) = self.v.split_at_mut(j);
+            let input: &[f64] = if j == 1 { &self.g } else { &prev[j - 1] };
+            let vj = sized(&mut next[0], rlen * b);
+            let qj = sized(&mut self.q[j], len * b);
+            self.layout.adjoint[j - 1].analysis(h, g, input, b, &mut vj[..len * b], qj);
+            vj[len * b..].fill(0.0);
         }
+    }
+
+    /// The arrays in pywt order as `(coefficients, adjoint values)`, each
+    /// `len x b`.
+    fn arrays(&self) -> Vec<(&[f64], &[f64])> {
+        let jm = self.layout.levels;
+        let mut v: Vec<(&[f64], &[f64])> = vec![(&self.a[jm], &self.v[jm])];
+        for j in (1..=jm).rev() {
+            v.push((&self.d[j], &self.q[j]));
+        }
+        v
+    }
+
+    /// Forward passes only, then copy sample `c`'s coefficients and
+    /// attributions (pywt order) into `coeffs[c]` / `attrs[c]`.
+    pub fn forward_into(
+        &mut self,
+        taps: &Taps,
+        xs: &[&[f64]],
+        gs: Option<&[&[f64]]>,
+        tc: bool,
+        coeffs: &mut [Vec<f64>],
+        attrs: Option<&mut [Vec<f64>]>,
+    ) {
+        self.load(xs, gs);
+        self.analyse(taps);
+        let has_g = gs.is_some();
+        if has_g {
+            self.adjoint(taps);
+        }
+        let b = self.b;
+        let mut attrs = attrs;
+        for c in 0..xs.len() {
+            let mut at = 0;
+            for (cf, adj) in self.arrays() {
+                let len = cf.len() / b;
+                for t in 0..len {
+                    coeffs[c][at + t] = cf[t * b + c];
+                    if let (true, Some(a)) = (has_g, attrs.as_deref_mut()) {
+                        a[c][at + t] = if tc { cf[t * b + c] * adj[t * b + c] } else { adj[t * b + c] };
+                    }
+                }
+                at += len;
+            }
+        }
+    }
+
+    /// One chunk: loss sums and, when `scales` is given, the filter gradient
+    /// accumulated into `gh`, `gg`.
+    pub fn chunk(&mut self, taps: &Taps, xs: &[&[f64]], gs: Option<&[&[f64]]>, tc: bool, scales: Option<&Scales>) {
+        self.load(xs, gs);
+        let (jm, n, b) = (self.layout.levels, self.layout.n, self.b);
+        let (h, g) = (&taps.rec[0][..], &taps.rec[1][..]);
+        self.analyse(taps);
+        // synthesis: r_J = a_J (read from `a`), r_{j-1} = Syn(r_j[..len d_j], d_j)
+        for j in (1..=jm).rev() {
+            let len = self.layout.lens[j];
+            let (lo, hi) = self.r.split_at_mut(j);
+            let rj: &[f64] = if j == jm { &self.a[jm] } else { &hi[0][..len * b] };
+            let out = sized(&mut lo[j - 1], self.layout.rlens[j - 1] * b);
+            self.layout.adjoint[j - 1].transpose(h, g, rj, &self.d[j], b, out);
+        }
+        let sq = lane_sum2(&self.x, &self.r[0][..n * b], |x, r| (x - r) * (x - r));
+        let abs_c: f64 = self.arrays().iter().map(|(c, _)| lane_sum(c, f64::abs)).sum();
         let mut abs_a = 0.0;
-        if let Some(g) = g {
-            self.adjoint(taps, g);
-            for j in std::iter::once(0).chain(1..=jm) {
-                let len = lay.lens[if j == 0 { jm } else { j }];
-                abs_a += (0..len).map(|i| self.attribution_at(times_coeffs, j, i).abs()).sum::<f64>();
+        if gs.is_some() {
+            self.adjoint(taps);
+            for (c, q) in self.arrays() {
+                abs_a += if tc { lane_sum2(c, q, |c, q| (c * q).abs()) } else { lane_sum(q, f64::abs) };
             }
         }
         self.sums.squared_error += sq;
@@ -232,75 +283,89 @@ impl Tape1d {
         let Some(sc) = scales else { return };
 
         // --- reverse mode ---
-        // coefficient gradients from the L1 penalty
         for j in 1..=jm {
-            for (gd, &c) in self.gd[j].iter_mut().zip(&self.d[j]) {
-                *gd = sc.l1c * sign(c);
+            let len = self.layout.lens[j] * b;
+            let gd = sized(&mut self.gd[j], len);
+            for (g, &c) in gd.iter_mut().zip(&self.d[j]) {
+                *g = sc.l1c * sign(c);
             }
         }
-        for (ga, &c) in self.ga[jm].iter_mut().zip(&self.a[jm]) {
-            *ga = sc.l1c * sign(c);
+        {
+            let len = self.layout.lens[jm] * b;
+            let ga = sized(&mut self.ga[jm], len);
+            for (g, &c) in ga.iter_mut().zip(&self.a[jm]) {
+                *g = sc.l1c * sign(c);
+            }
         }
-        // reconstruction: d/d r_0 = -2 (x - xhat) / B on the first n samples
-        let gr0 = &mut self.gr[0];
-        for (i, g0) in gr0.iter_mut().enumerate() {
-            *g0 = if i < lay.n { -2.0 * sc.recon * (x[i] - self.r[0][i]) } else { 0.0 };
+        // reconstruction: d/d r_0 = -2 (x - xhat) / B on the first n rows
+        {
+            let rows = self.layout.rlens[0];
+            let gr0 = sized(&mut self.gr[0], rows * b);
+            for (i, g0) in gr0.iter_mut().enumerate() {
+                *g0 = if i < n * b { -2.0 * sc.recon * (self.x[i] - self.r[0][i]) } else { 0.0 };
+            }
         }
         for j in 1..=jm {
-            let len = lay.lens[j];
+            let (len, rlen) = (self.layout.lens[j], self.layout.rlens[j]);
+            let st = &self.layout.adjoint[j - 1];
             let (lo, hi) = self.gr.split_at_mut(j);
-            let (gout, grj) = (&lo[j - 1], &mut hi[0]);
-            let tmp = &mut self.tmp[..len];
-            analysis_row(gout, taps, amode, as_out(&mut grj[..len]), as_out(tmp));
-            grj[len..].fill(0.0);
+            let gout = &lo[j - 1];
+            let grj = sized(&mut hi[0], rlen * b);
+            let tmp = sized(&mut self.tmp, len * b);
+            st.analysis(h, g, gout, b, &mut grj[..len * b], tmp);
+            grj[len * b..].fill(0.0);
             for (gd, &t) in self.gd[j].iter_mut().zip(tmp.iter()) {
                 *gd += t;
             }
-            analysis_filter_grad_row(gout, taps, amode, &self.r[j][..len], &self.d[j], &mut self.gh, &mut self.gg);
+            let rj: &[f64] = if j == jm { &self.a[jm] } else { &self.r[j][..len * b] };
+            st.filter_grad(gout, rj, &self.d[j], b, &mut self.gh, &mut self.gg, &mut self.acc);
         }
         for (ga, &g) in self.ga[jm].iter_mut().zip(&self.gr[jm]) {
             *ga += g;
         }
         // attribution penalty through the adjoint chain
-        if g.is_some() && sc.l1a != 0.0 {
-            // upstream on the attribution arrays; for x-gradient kinds, split
+        if gs.is_some() && sc.l1a != 0.0 {
+            // upstream on the attribution arrays; x-gradient kinds split it
             // between the adjoint values and the coefficients
-            for j in std::iter::once(0).chain(1..=jm) {
-                let len = lay.lens[if j == 0 { jm } else { j }];
-                for i in 0..len {
-                    let u = sc.l1a * sign(self.attribution_at(times_coeffs, j, i));
-                    let (adj_grad, coeff_grad) = if times_coeffs {
-                        let (adj, c) = if j == 0 { (self.v[jm][i], self.a[jm][i]) } else { (self.q[j][i], self.d[j][i]) };
-                        (u * c, u * adj)
-                    } else {
-                        (u, 0.0)
-                    };
-                    if j == 0 {
-                        self.gv[jm][i] = adj_grad;
-                        self.ga[jm][i] += coeff_grad;
-                    } else {
-                        self.gq[j][i] = adj_grad;
-                        self.gd[j][i] += coeff_grad;
+            let upstream = |c: &[f64], q: &[f64], gq: &mut Vec<f64>, gc: &mut [f64]| {
+                let gq = sized(gq, q.len());
+                for i in 0..q.len() {
+                    let (cv, qv) = (c[i], q[i]);
+                    let u = sc.l1a * sign(if tc { cv * qv } else { qv });
+                    gq[i] = if tc { u * cv } else { u };
+                    if tc {
+                        gc[i] += u * qv;
                     }
                 }
+            };
+            upstream(&self.a[jm], &self.v[jm], &mut self.gv[jm], &mut self.ga[jm]);
+            for j in 1..=jm {
+                upstream(&self.d[j], &self.q[j], &mut self.gq[j], &mut self.gd[j]);
             }
             for j in (1..=jm).rev() {
-                let len = lay.lens[j];
+                let (len, rows_in) = (self.layout.lens[j], self.layout.rlens[j - 1]);
+                let st = &self.layout.adjoint[j - 1];
                 let (lo, hi) = self.gv.split_at_mut(j);
-                let gp = &hi[0][..len];
-                analysis_filter_grad_row(&self.v[j - 1], taps, amode, gp, &self.gq[j], &mut self.gh, &mut self.gg);
+                let gp = &hi[0][..len * b];
+                let vin: &[f64] = if j == 1 { &self.g } else { &self.v[j - 1] };
+                st.filter_grad(vin, gp, &self.gq[j], b, &mut self.gh, &mut self.gg, &mut self.acc);
                 if j > 1 {
-                    analysis_input_grad_row(gp, &self.gq[j], taps, amode, &mut lo[j - 1]);
+                    let gx = sized(&mut lo[j - 1], rows_in * b);
+                    st.transpose(h, g, gp, &self.gq[j], b, gx);
                 }
             }
         }
         // analysis chain
         for j in (1..=jm).rev() {
+            let rows_in = self.layout.lens[j - 1];
+            let st = &self.layout.analysis[j - 1];
             let (lo, hi) = self.ga.split_at_mut(j);
             let g_a = &hi[0];
-            analysis_filter_grad_row(&self.a[j - 1], taps, mode, g_a, &self.gd[j], &mut self.gh, &mut self.gg);
+            let input: &[f64] = if j == 1 { &self.x } else { &self.a[j - 1] };
+            st.filter_grad(input, g_a, &self.gd[j], b, &mut self.gh, &mut self.gg, &mut self.acc);
             if j > 1 {
-                analysis_input_grad_row(g_a, &self.gd[j], taps, mode, &mut lo[j - 1]);
+                let gx = sized(&mut lo[j - 1], rows_in * b);
+                st.transpose(h, g, g_a, &self.gd[j], b, gx);
             }
         }
     }

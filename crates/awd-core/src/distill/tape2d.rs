@@ -258,7 +258,12 @@ impl Tape2d {
         if let Some(g) = g {
             self.adjoint(taps, g);
             for (c, q) in self.arrays() {
-                abs_a += c.data.iter().zip(&q.data).map(|(&cv, &qv)| if tc { (cv * qv).abs() } else { qv.abs() }).sum::<f64>();
+                abs_a += c
+                    .data
+                    .iter()
+                    .zip(&q.data)
+                    .map(|(&cv, &qv)| if tc { (cv * qv).abs() } else { qv.abs() })
+                    .sum::<f64>();
             }
         }
         self.sums.squared_error += sq;
@@ -331,7 +336,16 @@ impl Tape2d {
                 let [gp, gva, gvd, _] = &mut self.tmp;
                 gp.crop_from(&self.gv[j], hj, wj);
                 an_rows_back(taps, amode, &self.va[j], gp, &self.gqv[j], &mut self.gh, &mut self.gg, Some(gva));
-                an_rows_back(taps, amode, &self.vd[j], &self.gqh[j], &self.gqd[j], &mut self.gh, &mut self.gg, Some(gvd));
+                an_rows_back(
+                    taps,
+                    amode,
+                    &self.vd[j],
+                    &self.gqh[j],
+                    &self.gqd[j],
+                    &mut self.gh,
+                    &mut self.gg,
+                    Some(gvd),
+                );
                 let (lo, _) = self.gv.split_at_mut(j);
                 let gx = if j > 1 { Some(&mut lo[j - 1]) } else { None };
                 an_cols_back(taps, amode, &self.v[j - 1], gva, gvd, &mut self.gh, &mut self.gg, gx, &mut self.t);

@@ -104,8 +104,7 @@ pub fn validity(h: &[f64], weights: &ValidityWeights, grad: Option<&mut [f64]>) 
     let power: Vec<f64> = re.iter().zip(&im).map(|(r, i)| r * r + i * i).collect();
     let cmf_res: Vec<f64> = (0..half).map(|k| power[k] + power[k + half] - 2.0).collect();
     let lags: Vec<isize> = (-(half as isize)..=half as isize).collect();
-    let orth_res: Vec<f64> =
-        lags.iter().map(|&k| autocorr(h, 2 * k) - if k == 0 { 1.0 } else { 0.0 }).collect();
+    let orth_res: Vec<f64> = lags.iter().map(|&k| autocorr(h, 2 * k) - if k == 0 { 1.0 } else { 0.0 }).collect();
     let v = Validity {
         lowpass_sum: 0.5 * (sum_h - std::f64::consts::SQRT_2).powi(2),
         highpass_sum: 0.5 * sum_g * sum_g,

@@ -16,9 +16,7 @@
 //! signal (see [`adjoint_mode`]).
 
 use super::extend::ext_terms;
-use super::kernel::{
-    dispatch, has_avx2, madd, Extended, KernelBufs, Sink, Source, Taps, BLOCK, KERNEL_BUFS, LANES,
-};
+use super::kernel::{dispatch, has_avx2, madd, Extended, KernelBufs, Sink, Source, Taps, BLOCK, KERNEL_BUFS, LANES};
 use super::len::dwt_coeff_len;
 use crate::Mode;
 
@@ -33,7 +31,9 @@ pub fn adjoint_mode(mode: Mode) -> Mode {
     }
 }
 
-/// Dot products of one block for every tap, accumulated into `gh`, `gg`.
+/// Correlations of the whole signal for every tap, accumulated into `gh`,
+/// `gg`. Lane accumulators live across blocks and are reduced once at the
+/// end; block tails are zero-padded to whole register groups.
 #[inline(always)]
 fn grad_blocks<const FMA: bool, S: Source>(
     bufs: &mut KernelBufs,
@@ -44,41 +44,56 @@ fn grad_blocks<const FMA: bool, S: Source>(
     gh: &mut [f64],
     gg: &mut [f64],
 ) {
-    let KernelBufs { in0, in1 } = bufs;
+    let KernelBufs { in0, in1, acc } = bufs;
     let count = ga.len();
+    // acc[k][c] for c = (a, e0), (a, e1), (d, e0), (d, e1)
+    let acc = &mut acc[..half];
+    for a in acc.iter_mut() {
+        *a = [[0.0; LANES]; 4];
+    }
+    let mut pa = [0.0f64; BLOCK];
+    let mut pd = [0.0f64; BLOCK];
     let mut done = 0;
     while done < count {
         let len = BLOCK.min(count - done);
+        let padded = len.div_ceil(LANES) * LANES;
         let span = len + half - 1;
         source.fill(done as isize, &mut in0[..span], &mut in1[..span]);
-        let (ba, bd) = (&ga[done..done + len], &gd[done..done + len]);
-        for k in 0..half {
-            let (e0, e1) = (&in0[k..k + len], &in1[k..k + len]);
-            let mut acc = [[0.0f64; LANES]; 4];
-            let full = len / LANES * LANES;
-            for t in (0..full).step_by(LANES) {
+        in0[span..padded + half - 1].fill(0.0);
+        in1[span..padded + half - 1].fill(0.0);
+        pa[..len].copy_from_slice(&ga[done..done + len]);
+        pd[..len].copy_from_slice(&gd[done..done + len]);
+        pa[len..padded].fill(0.0);
+        pd[len..padded].fill(0.0);
+        for (k, acc_k) in acc.iter_mut().enumerate() {
+            // register accumulators for this block, added to the running lanes
+            let mut r = [[0.0f64; LANES]; 4];
+            for t in (0..padded).step_by(LANES) {
+                let a: &[f64; LANES] = pa[t..t + LANES].try_into().expect("lanes");
+                let d: &[f64; LANES] = pd[t..t + LANES].try_into().expect("lanes");
+                let x0: &[f64; LANES] = in0[t + k..t + k + LANES].try_into().expect("lanes");
+                let x1: &[f64; LANES] = in1[t + k..t + k + LANES].try_into().expect("lanes");
                 for i in 0..LANES {
-                    let (a, d, x0, x1) = (ba[t + i], bd[t + i], e0[t + i], e1[t + i]);
-                    acc[0][i] = madd::<FMA>(a, x0, acc[0][i]);
-                    acc[1][i] = madd::<FMA>(a, x1, acc[1][i]);
-                    acc[2][i] = madd::<FMA>(d, x0, acc[2][i]);
-                    acc[3][i] = madd::<FMA>(d, x1, acc[3][i]);
+                    r[0][i] = madd::<FMA>(a[i], x0[i], r[0][i]);
+                    r[1][i] = madd::<FMA>(a[i], x1[i], r[1][i]);
+                    r[2][i] = madd::<FMA>(d[i], x0[i], r[2][i]);
+                    r[3][i] = madd::<FMA>(d[i], x1[i], r[3][i]);
                 }
             }
-            for t in full..len {
-                let (a, d, x0, x1) = (ba[t], bd[t], e0[t], e1[t]);
-                acc[0][0] = madd::<FMA>(a, x0, acc[0][0]);
-                acc[1][0] = madd::<FMA>(a, x1, acc[1][0]);
-                acc[2][0] = madd::<FMA>(d, x0, acc[2][0]);
-                acc[3][0] = madd::<FMA>(d, x1, acc[3][0]);
+            for c in 0..4 {
+                for i in 0..LANES {
+                    acc_k[c][i] += r[c][i];
+                }
             }
-            let sum = |v: &[f64; LANES]| v.iter().sum::<f64>();
-            gh[2 * k] += sum(&acc[0]);
-            gh[2 * k + 1] += sum(&acc[1]);
-            gg[2 * k] += sum(&acc[2]);
-            gg[2 * k + 1] += sum(&acc[3]);
         }
         done += len;
+    }
+    let sum = |v: &[f64; LANES]| v.iter().sum::<f64>();
+    for (k, acc_k) in acc.iter().enumerate() {
+        gh[2 * k] += sum(&acc_k[0]);
+        gh[2 * k + 1] += sum(&acc_k[1]);
+        gg[2 * k] += sum(&acc_k[2]);
+        gg[2 * k + 1] += sum(&acc_k[3]);
     }
 }
 

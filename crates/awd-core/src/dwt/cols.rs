@@ -8,7 +8,7 @@ use super::kernel::{has_avx2, OutBuf, Taps};
 use crate::Mode;
 
 /// Columns handled together per accumulator block.
-const COLS: usize = 256;
+const COLS: usize = 64;
 /// Matrices smaller than this (in values) stay on one thread.
 const PAR_MIN: usize = 1 << 15;
 

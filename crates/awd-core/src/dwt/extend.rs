@@ -32,6 +32,7 @@ impl Terms {
 
 /// Sample `m` (any integer) of the extension of an `n`-sample signal (`n >= 1`;
 /// reflect needs `n >= 2`, checked by the callers) as weighted source samples.
+#[inline]
 pub fn ext_terms(n: usize, m: isize, mode: Mode) -> Terms {
     let ni = n as isize;
     if (0..ni).contains(&m) {

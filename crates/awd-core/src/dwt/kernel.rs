@@ -69,6 +69,8 @@ const PAR_CHUNK: usize = 1 << 14;
 pub struct Taps {
     /// Filter length `F`.
     pub f: usize,
+    /// The filters themselves, `[rec_lo, rec_hi]`.
+    pub rec: [Vec<f64>; 2],
     /// Analysis taps `[p00, p01, p10, p11]` = rec_lo even/odd, rec_hi even/odd.
     pub analysis: [Vec<f64>; 4],
     /// Synthesis taps: reversed even phases of rec_lo/rec_hi, then odd phases.
@@ -90,6 +92,7 @@ impl Taps {
         };
         Taps {
             f,
+            rec: [rec_lo.to_vec(), rec_hi.to_vec()],
             analysis: [
                 phase(rec_lo, 0, false),
                 phase(rec_lo, 1, false),
@@ -116,10 +119,16 @@ pub(crate) const LANES: usize = 8;
 pub(crate) struct KernelBufs {
     pub in0: [f64; BLOCK + MAX_HALF + LANES],
     pub in1: [f64; BLOCK + MAX_HALF + LANES],
+    /// Lane accumulators of the filter-gradient kernel, per tap pair.
+    pub acc: [[[f64; LANES]; 4]; MAX_HALF],
 }
 
 impl KernelBufs {
-    pub(crate) const ZERO: KernelBufs = KernelBufs { in0: [0.0; BLOCK + MAX_HALF + LANES], in1: [0.0; BLOCK + MAX_HALF + LANES] };
+    pub(crate) const ZERO: KernelBufs = KernelBufs {
+        in0: [0.0; BLOCK + MAX_HALF + LANES],
+        in1: [0.0; BLOCK + MAX_HALF + LANES],
+        acc: [[[0.0; LANES]; 4]; MAX_HALF],
+    };
 }
 
 thread_local! {
@@ -150,7 +159,7 @@ fn run_blocks<const FMA: bool, Fill: Source, Emit: Sink>(
 ) {
     let half = p[0].len();
     let (p00, p01, p10, p11) = (&p[0][..half], &p[1][..half], &p[2][..half], &p[3][..half]);
-    let KernelBufs { in0, in1 } = bufs;
+    let KernelBufs { in0, in1, .. } = bufs;
     let mut done = 0;
     while done < count {
         let len = BLOCK.min(count - done);
@@ -210,7 +219,13 @@ pub fn has_avx2() -> bool {
 
 /// Run the kernel with the best build for this CPU and this thread's buffers.
 #[inline]
-pub(crate) fn dispatch<Fill: Source, Emit: Sink>(q_start: isize, count: usize, p: &[Vec<f64>; 4], fill: &Fill, emit: &mut Emit) {
+pub(crate) fn dispatch<Fill: Source, Emit: Sink>(
+    q_start: isize,
+    count: usize,
+    p: &[Vec<f64>; 4],
+    fill: &Fill,
+    emit: &mut Emit,
+) {
     let mut go = |bufs: &mut KernelBufs| {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
