@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand};
 
 /// awd: distill a neural network into a learned wavelet and a tiny model.
 #[derive(Debug, Parser)]
-#[command(name = "awd", version, about, long_about = None)]
+#[command(name = "awd", version, about, long_about = None, args_override_self = true)]
 pub struct Cli {
     /// What to do.
     #[command(subcommand)]

@@ -83,6 +83,18 @@ pub struct Problem<'a> {
     mode: Mode,
 }
 
+impl std::fmt::Debug for Problem<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Problem")
+            .field("samples", &self.x.nrows())
+            .field("values_per_sample", &self.x.ncols())
+            .field("teacher", &self.g.is_some())
+            .field("levels", &self.levels)
+            .field("mode", &self.mode)
+            .finish()
+    }
+}
+
 impl<'a> Problem<'a> {
     /// `x`: one sample per row (an image flattened row-major for 2-D); `g`:
     /// the teacher's input gradients, same shape, or `None` to learn from the

@@ -16,7 +16,7 @@
 use super::objective::{lane_sum, lane_sum2, sign, RawSums, Scales};
 use crate::dwt::adjoint::adjoint_mode;
 use crate::dwt::kernel::Taps;
-use crate::dwt::len::{dwt_coeff_len, idwt_output_len};
+use crate::dwt::len::{dwt_coeff_len, idwt_output_len, max_useful_level};
 use crate::dwt::stencil::Stencil;
 use crate::error::{Error, Result};
 use crate::Mode;
@@ -51,6 +51,15 @@ impl Layout1d {
         }
         if n == 0 {
             return Err(Error::TooShort { reason: "the signals are empty".into() });
+        }
+        let max = max_useful_level(n, f, mode);
+        if levels > max {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "{levels} levels are too many for {n}-sample signals with a {f}-tap filter in {mode} mode: \
+                     beyond level {max} the approximation no longer shrinks; use --levels {max} or fewer"
+                ),
+            });
         }
         let mut lens = vec![n];
         for j in 0..levels {

@@ -11,7 +11,7 @@ use super::mat::{an_cols, an_cols_back, an_rows, an_rows_back, syn_cols, syn_row
 use super::objective::{sign, RawSums, Scales};
 use crate::dwt::adjoint::adjoint_mode;
 use crate::dwt::kernel::Taps;
-use crate::dwt::len::{dwt_coeff_len, idwt_output_len};
+use crate::dwt::len::{dwt_coeff_len, idwt_output_len, max_useful_level};
 use crate::error::{Error, Result};
 use crate::Mode;
 
@@ -40,6 +40,17 @@ impl Layout2d {
         }
         if image.0 == 0 || image.1 == 0 {
             return Err(Error::TooShort { reason: format!("the images are empty ({}x{})", image.0, image.1) });
+        }
+        let side = image.0.min(image.1);
+        let max = max_useful_level(side, f, mode);
+        if levels > max {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "{levels} levels are too many for {}x{} images with a {f}-tap filter in {mode} mode: \
+                     beyond level {max} the approximation no longer shrinks; use --levels {max} or fewer",
+                    image.0, image.1
+                ),
+            });
         }
         let mut shapes = vec![image];
         for j in 0..levels {

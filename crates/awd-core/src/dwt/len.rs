@@ -35,6 +35,24 @@ pub fn dwt_max_level(n: usize, f: usize) -> usize {
     level
 }
 
+/// The deepest level at which analysis still shrinks the approximation: each
+/// level's input must be longer than `f - 1` samples (in periodization: at
+/// least 2). Unlike [`dwt_max_level`] this allows boundary-dominated levels
+/// (AWD uses J = 4 on 64 samples with db5); beyond it a level no longer
+/// decomposes anything.
+pub fn max_useful_level(n: usize, f: usize, mode: Mode) -> usize {
+    let mut len = n;
+    let mut level = 0;
+    loop {
+        let ok = if mode == Mode::Periodization { len >= 2 } else { len > f - 1 };
+        if !ok || level >= 64 {
+            return level;
+        }
+        len = dwt_coeff_len(len, f, mode);
+        level += 1;
+    }
+}
+
 /// Lengths along one axis through `levels` analysis steps: `[n, len_1, ..., len_J]`.
 pub fn level_lengths(n: usize, f: usize, mode: Mode, levels: usize) -> Vec<usize> {
     let mut lens = Vec::with_capacity(levels + 1);
@@ -61,5 +79,9 @@ mod tests {
         assert_eq!(dwt_max_level(8, 2), 3);
         assert_eq!(idwt_output_len(3, 10, Mode::Zero), None);
         assert_eq!(idwt_output_len(12, 10, Mode::Zero), Some(16));
+        // 64 -> 36 -> 22 -> 15 -> 12 -> 10 -> 9: inputs longer than 9 up to level 6
+        assert_eq!(max_useful_level(64, 10, Mode::Zero), 6);
+        assert_eq!(max_useful_level(64, 10, Mode::Periodization), 6);
+        assert_eq!(max_useful_level(5, 10, Mode::Zero), 0);
     }
 }

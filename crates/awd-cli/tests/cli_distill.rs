@@ -1,0 +1,235 @@
+//! End-to-end tests of `awd fit`, `awd sweep` and `awd bench fit`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use awd_core::io::write_npy;
+use ndarray::Array2;
+
+fn awd(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_awd")).args(args).output().expect("run awd")
+}
+
+fn ok(args: &[&str]) -> (String, String) {
+    let out = awd(args);
+    let (so, se) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
+    assert!(out.status.success(), "awd {args:?} failed: {se}");
+    (so, se)
+}
+
+fn fails(args: &[&str]) -> String {
+    let out = awd(args);
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(1), "awd {args:?}: {err}");
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
+    err
+}
+
+fn s(p: &Path) -> &str {
+    p.to_str().unwrap()
+}
+
+/// X (n, 32) and G for a linear teacher.
+fn write_data(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
+    let x =
+        Array2::from_shape_fn((n, 32), |(i, t)| ((i * 31 + t * 17) % 13) as f64 / 6.0 - 1.0 + (t as f64 * 0.3).sin());
+    let g = Array2::from_shape_fn((n, 32), |(_, t)| if (8..12).contains(&t) { 1.0 } else { 0.1 * (t as f64).cos() });
+    let (px, pg) = (dir.join("x.npy"), dir.join("g.npy"));
+    write_npy(&px, x.view().into_dyn()).unwrap();
+    write_npy(&pg, g.view().into_dyn()).unwrap();
+    (px, pg)
+}
+
+fn base<'a>(x: &'a Path, g: &'a Path) -> Vec<&'a str> {
+    vec![
+        "--x",
+        s(x),
+        "--grad",
+        s(g),
+        "--wavelet",
+        "db3",
+        "--levels",
+        "2",
+        "--mode",
+        "zero",
+        "--batch-size",
+        "16",
+        "--lr",
+        "0.005",
+    ]
+}
+
+#[test]
+fn fit_writes_a_complete_wavelet_file_and_plot() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, g) = write_data(dir.path(), 64);
+    let out = dir.path().join("w.json");
+    let png = dir.path().join("w.png");
+    let mut args = vec!["fit"];
+    args.extend(base(&x, &g));
+    args.extend(["--lambda", "0.1", "--gamma", "0.5", "--epochs", "3", "--noise-factor", "0.05", "--seed", "2"]);
+    args.extend(["--output", s(&out), "--plot", s(&png)]);
+    let (stdout, _) = ok(&args);
+    assert!(stdout.contains("3 epochs"), "{stdout}");
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    for key in ["lowpass", "highpass", "filter_bank", "levels", "mode", "settings", "history", "validity"] {
+        assert!(v.get(key).is_some(), "missing {key}");
+    }
+    for key in ["dec_lo", "dec_hi", "rec_lo", "rec_hi"] {
+        assert_eq!(v["filter_bank"][key].as_array().unwrap().len(), 6);
+    }
+    let h = v["history"].as_array().unwrap();
+    assert_eq!(h.len(), 4);
+    for key in [
+        "epoch",
+        "total",
+        "reconstruction",
+        "lowpass_sum",
+        "highpass_sum",
+        "unit_norm",
+        "cmf",
+        "orthogonality",
+        "l1_coefficients",
+        "l1_attributions",
+    ] {
+        assert!(h[3].get(key).is_some(), "history lacks {key}");
+    }
+    assert_eq!(v["settings"]["penalties"]["gamma"], 0.5);
+    assert_eq!(v["settings"]["noise_factor"], 0.05);
+    assert_eq!(v["mode"], "zero");
+    let bytes = std::fs::read(&png).unwrap();
+    assert!(bytes.len() > 20_000 && &bytes[1..4] == b"PNG");
+    // the file is a wavelet everywhere
+    let wf = dir.path().join("wf.json");
+    ok(&["wavefun", "--wavelet", s(&out), "--level", "4", "--output", s(&wf)]);
+    // same command, same seed: identical file
+    let out2 = dir.path().join("w2.json");
+    let mut args2 = args.clone();
+    let i = args2.iter().position(|a| *a == s(&out)).unwrap();
+    args2[i] = s(&out2);
+    args2.retain(|a| *a != "--plot" && *a != s(&png));
+    ok(&args2);
+    let (a, b): (serde_json::Value, serde_json::Value) = (
+        serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap(),
+        serde_json::from_str(&std::fs::read_to_string(&out2).unwrap()).unwrap(),
+    );
+    assert_eq!(a["lowpass"], b["lowpass"]);
+    assert_eq!(a["history"], b["history"]);
+}
+
+#[test]
+fn fit_without_teacher_and_with_zero_epochs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _) = write_data(dir.path(), 40);
+    let out = dir.path().join("adaptive.json");
+    ok(&[
+        "fit",
+        "--x",
+        s(&x),
+        "--wavelet",
+        "db2",
+        "--levels",
+        "3",
+        "--lambda",
+        "0.1",
+        "--epochs",
+        "2",
+        "--output",
+        s(&out),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    assert_eq!(v["history"][2]["l1_attributions"], 0.0);
+    let e = fails(&["fit", "--x", s(&x), "--levels", "2", "--gamma", "1", "--output", s(&out)]);
+    assert!(e.contains("no teacher gradients") && e.contains("--grad"), "{e}");
+    let zero = dir.path().join("zero.json");
+    ok(&["fit", "--x", s(&x), "--wavelet", "db2", "--levels", "2", "--epochs", "0", "--output", s(&zero)]);
+    let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&zero).unwrap()).unwrap();
+    assert_eq!(v["history"].as_array().unwrap().len(), 1);
+}
+
+#[test]
+fn fit_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, g) = write_data(dir.path(), 20);
+    let out = dir.path().join("w.json");
+    let o = s(&out);
+    let run = |extra: &[&str]| {
+        let mut a = vec!["fit"];
+        a.extend(base(&x, &g));
+        a.extend(extra);
+        a.extend(["--output", o]);
+        a.iter().map(|v| v.to_string()).collect::<Vec<_>>()
+    };
+    let call = |v: Vec<String>| fails(&v.iter().map(|s| s.as_str()).collect::<Vec<_>>());
+    // G of another shape
+    let g2 = dir.path().join("g2.npy");
+    write_npy(&g2, Array2::<f64>::zeros((20, 31)).view().into_dyn()).unwrap();
+    let e = fails(&["fit", "--x", s(&x), "--grad", s(&g2), "--levels", "2", "--output", o]);
+    assert!(e.contains("g2.npy") && e.contains("(20, 31)") && e.contains("(20, 32)"), "{e}");
+    // NaN in G: file and index named
+    let g3 = dir.path().join("g3.npy");
+    let mut gv = Array2::<f64>::zeros((20, 32));
+    gv[[4, 9]] = f64::NAN;
+    write_npy(&g3, gv.view().into_dyn()).unwrap();
+    let e = fails(&["fit", "--x", s(&x), "--grad", s(&g3), "--levels", "2", "--output", o]);
+    assert!(e.contains("g3.npy") && e.contains("NaN at index [4, 9]"), "{e}");
+    let e = call(run(&["--lambda", "-0.5"]));
+    assert!(e.contains("lambda") && e.contains("-0.5"), "{e}");
+    let e = call(run(&["--levels", "9"]));
+    assert!(e.contains("too many"), "{e}");
+    let odd = dir.path().join("odd.json");
+    std::fs::write(&odd, r#"{"lowpass": [0.5, 0.5, 0.2]}"#).unwrap();
+    let e = call(run(&["--wavelet", s(&odd)]));
+    assert!(e.contains("3 taps"), "{e}");
+    // an output folder that cannot exist (its parent is a file): fail first
+    let blocker = dir.path().join("file");
+    std::fs::write(&blocker, b"x").unwrap();
+    let bad_out = blocker.join("w.json");
+    let e = fails(&["fit", "--x", s(&x), "--levels", "2", "--output", s(&bad_out)]);
+    assert!(e.contains("cannot create the output folder"), "{e}");
+    assert!(!out.exists());
+    // batch larger than the data: a warning, then the fit
+    let mut a = vec!["fit", "--x", s(&x), "--levels", "2", "--batch-size", "500", "--epochs", "1", "--output", o];
+    let (_, err) = ok(&a);
+    assert!(err.contains("warning") && err.contains("500") && err.contains("20 samples"), "{err}");
+    a.clear();
+}
+
+#[test]
+fn sweep_writes_points_and_resumes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, g) = write_data(dir.path(), 48);
+    let out = dir.path().join("sweep");
+    let mut args = vec!["sweep"];
+    args.extend(base(&x, &g));
+    args.extend(["--epochs", "2", "--lambdas", "0.01,0.1", "--gammas", "0,log:0.1:1:2", "--output-dir", s(&out)]);
+    let (stdout, _) = ok(&args);
+    assert!(stdout.contains("6 grid points"), "{stdout}");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary.as_array().unwrap().len(), 6);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert_eq!(md.lines().count(), 8);
+    let point = out.join("point_l001_g002.json");
+    let before = std::fs::read(&point).unwrap();
+    std::fs::remove_file(&point).unwrap();
+    ok(&args);
+    assert_eq!(std::fs::read(&point).unwrap(), before);
+    // the same folder with another grid is refused
+    let mut other = args.clone();
+    let i = other.iter().position(|a| *a == "0.01,0.1").unwrap();
+    other[i] = "0.5";
+    let e = fails(&other);
+    assert!(e.contains("different sweep"), "{e}");
+    let e =
+        fails(&["sweep", "--x", s(&x), "--levels", "2", "--lambdas", "0,-1", "--gammas", "0", "--output-dir", s(&out)]);
+    assert!(e.contains("-1"), "{e}");
+}
+
+#[test]
+fn bench_fit_prints_seconds_per_epoch() {
+    let (so, _) = ok(&["bench", "fit", "--samples", "500", "--epochs", "1"]);
+    let v: serde_json::Value = serde_json::from_str(&so).unwrap();
+    assert!(v["seconds_per_epoch_median"].as_f64().unwrap() > 0.0);
+}
