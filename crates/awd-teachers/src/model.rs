@@ -1,0 +1,219 @@
+//! The networks, their seeded initialisation, and safetensors I/O.
+
+use std::path::{Path, PathBuf};
+
+use candle_core::{DType, Device, Module, Tensor, D};
+use candle_nn::rnn::{lstm, LSTMConfig, LSTM, RNN};
+use candle_nn::{conv2d, linear, Conv2d, Conv2dConfig, Linear, VarBuilder, VarMap};
+use ndarray::{Array2, ArrayView2};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use crate::config::{Arch, TeacherConfig};
+use crate::error::{Result, TeacherError};
+
+/// Samples per forward pass when predicting or differentiating.
+pub(crate) const EVAL_BATCH: usize = 1024;
+
+/// A residual block: conv-ReLU-conv plus a skip (1x1 stride-2 conv when the
+/// block downsamples).
+struct Block {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    down: Option<Conv2d>,
+}
+
+enum Net {
+    Mlp { fc1: Linear, fc2: Linear, fc3: Linear },
+    Lstm { lstm: LSTM, head: Linear },
+    Cnn { stem: Conv2d, blocks: Vec<Block>, head: Linear },
+}
+
+/// A teacher network with its weights.
+pub struct Teacher {
+    /// The architecture.
+    pub config: TeacherConfig,
+    pub(crate) varmap: VarMap,
+    net: Net,
+    pub(crate) device: Device,
+}
+
+fn build(cfg: &TeacherConfig, vb: VarBuilder) -> Result<Net> {
+    let h = cfg.hidden;
+    Ok(match cfg.arch {
+        Arch::Mlp => Net::Mlp {
+            fc1: linear(cfg.input_len(), h, vb.pp("fc1"))?,
+            fc2: linear(h, h, vb.pp("fc2"))?,
+            fc3: linear(h, cfg.outputs, vb.pp("fc3"))?,
+        },
+        Arch::Lstm => Net::Lstm { lstm: lstm(1, h, LSTMConfig::default(), vb.pp("lstm"))?, head: linear(h, cfg.outputs, vb.pp("head"))? },
+        Arch::Cnn => {
+            let same = Conv2dConfig { padding: 1, ..Default::default() };
+            let mut blocks = Vec::new();
+            for k in 0..cfg.blocks {
+                let downsample = k == cfg.blocks / 2 && cfg.blocks > 1;
+                let first = Conv2dConfig { padding: 1, stride: if downsample { 2 } else { 1 }, ..Default::default() };
+                let p = vb.pp(format!("block{k}"));
+                blocks.push(Block {
+                    conv1: conv2d(h, h, 3, first, p.pp("conv1"))?,
+                    conv2: conv2d(h, h, 3, same, p.pp("conv2"))?,
+                    down: if downsample {
+                        Some(conv2d(h, h, 1, Conv2dConfig { stride: 2, ..Default::default() }, p.pp("down"))?)
+                    } else {
+                        None
+                    },
+                });
+            }
+            Net::Cnn { stem: conv2d(1, h, 3, same, vb.pp("stem"))?, blocks, head: linear(h, cfg.outputs, vb.pp("head"))? }
+        }
+    })
+}
+
+impl Teacher {
+    /// A new network with weights drawn from a generator seeded with `seed`
+    /// (PyTorch's default ranges: uniform within `1/sqrt(fan_in)`; LSTM
+    /// weights within `1/sqrt(hidden)`).
+    pub fn new(config: TeacherConfig, seed: u64) -> Result<Self> {
+        let device = Device::Cpu;
+        let varmap = VarMap::new();
+        let vb = VarBuilder::from_varmap(&varmap, DType::F32, &device);
+        let net = build(&config, vb)?;
+        let t = Teacher { config, varmap, net, device };
+        t.seeded_init(seed)?;
+        Ok(t)
+    }
+
+    fn seeded_init(&self, seed: u64) -> Result<()> {
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let data = self.varmap.data().lock().expect("varmap lock");
+        let mut names: Vec<&String> = data.keys().collect();
+        names.sort();
+        let fan_in = |name: &str| -> usize {
+            let wname = name.replace("bias", "weight");
+            let dims = data.get(&wname).map(|v| v.as_tensor().dims().to_vec()).unwrap_or_default();
+            dims.iter().skip(1).product::<usize>().max(1)
+        };
+        for name in names {
+            let var = &data[name];
+            let bound = if name.starts_with("lstm") {
+                1.0 / (self.config.hidden as f64).sqrt()
+            } else {
+                1.0 / (fan_in(name) as f64).sqrt()
+            };
+            let n = var.as_tensor().elem_count();
+            let values: Vec<f32> = (0..n).map(|_| ((rng.random::<f64>() * 2.0 - 1.0) * bound) as f32).collect();
+            var.set(&Tensor::from_vec(values, var.as_tensor().shape(), &self.device)?)?;
+        }
+        Ok(())
+    }
+
+    /// Raw network output (standardised targets) for a batch `(n, input_len)`.
+    pub(crate) fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let n = x.dim(0)?;
+        Ok(match &self.net {
+            Net::Mlp { fc1, fc2, fc3 } => fc3.forward(&fc2.forward(&fc1.forward(x)?.relu()?)?.relu()?)?,
+            Net::Lstm { lstm, head } => {
+                let seq = x.reshape((n, self.config.input_len(), 1))?;
+                let states = lstm.seq(&seq)?;
+                let last = states.last().ok_or_else(|| TeacherError::Data("empty sequence".into()))?;
+                head.forward(last.h())?
+            }
+            Net::Cnn { stem, blocks, head } => {
+                let (hh, ww) = (self.config.input_shape[0], self.config.input_shape[1]);
+                let mut z = stem.forward(&x.reshape((n, 1, hh, ww))?)?.relu()?;
+                for b in blocks {
+                    let y = b.conv2.forward(&b.conv1.forward(&z)?.relu()?)?;
+                    let skip = match &b.down {
+                        Some(d) => d.forward(&z)?,
+                        None => z.clone(),
+                    };
+                    z = (y + skip)?.relu()?;
+                }
+                head.forward(&z.mean(D::Minus1)?.mean(D::Minus1)?)?
+            }
+        })
+    }
+
+    /// Check that `x` has one input of the model's size per row.
+    pub(crate) fn check_input(&self, cols: usize) -> Result<()> {
+        if cols != self.config.input_len() {
+            return Err(TeacherError::Data(format!(
+                "the model takes inputs of shape {:?} ({} values) but X has {cols} values per sample",
+                self.config.input_shape,
+                self.config.input_len()
+            )));
+        }
+        Ok(())
+    }
+
+    /// A batch of rows as an f32 tensor.
+    pub(crate) fn tensor(&self, x: ArrayView2<'_, f64>) -> Result<Tensor> {
+        let v: Vec<f32> = x.iter().map(|&v| v as f32).collect();
+        Ok(Tensor::from_vec(v, (x.nrows(), x.ncols()), &self.device)?)
+    }
+
+    /// Per-output `(mean, std)` of the targets (identity when unset).
+    pub(crate) fn scale(&self, k: usize) -> (f64, f64) {
+        self.config.target_scale.get(k).copied().unwrap_or((0.0, 1.0))
+    }
+
+    /// Predictions `(n, outputs)` for inputs `(n, input_len)`, in batches.
+    pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array2<f64>> {
+        self.check_input(x.ncols())?;
+        let mut out = Array2::zeros((x.nrows(), self.config.outputs));
+        for start in (0..x.nrows()).step_by(EVAL_BATCH) {
+            let end = (start + EVAL_BATCH).min(x.nrows());
+            let y = self.forward(&self.tensor(x.slice(ndarray::s![start..end, ..]))?)?;
+            let rows: Vec<Vec<f32>> = y.to_dtype(DType::F32)?.to_vec2()?;
+            for (i, r) in rows.iter().enumerate() {
+                for (k, &v) in r.iter().enumerate() {
+                    let (m, s) = self.scale(k);
+                    out[[start + i, k]] = v as f64 * s + m;
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// The config file beside a weights file: `T.safetensors` -> `T.json`.
+    pub fn config_path(weights: &Path) -> PathBuf {
+        weights.with_extension("json")
+    }
+
+    /// Save the weights (safetensors) and the architecture (JSON beside
+    /// them), each written to a temporary file and renamed.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let file_err = |p: &Path, e: String| TeacherError::File { path: p.to_path_buf(), reason: e };
+        if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| file_err(path, format!("cannot create folder: {e}")))?;
+        }
+        let tmp = path.with_extension(format!("tmp-{}.safetensors", std::process::id()));
+        self.varmap.save(&tmp).map_err(|e| file_err(path, format!("cannot write: {e}")))?;
+        std::fs::rename(&tmp, path).map_err(|e| file_err(path, format!("cannot write: {e}")))?;
+        let cfg_path = Self::config_path(path);
+        let tmp = cfg_path.with_extension(format!("tmp-{}.json", std::process::id()));
+        let text = serde_json::to_string_pretty(&self.config).expect("config serializes");
+        std::fs::write(&tmp, text + "\n").map_err(|e| file_err(&cfg_path, format!("cannot write: {e}")))?;
+        std::fs::rename(&tmp, &cfg_path).map_err(|e| file_err(&cfg_path, format!("cannot write: {e}")))
+    }
+
+    /// Load a teacher saved by [`Teacher::save`].
+    pub fn load(path: &Path) -> Result<Self> {
+        let cfg_path = Self::config_path(path);
+        let text = std::fs::read_to_string(&cfg_path).map_err(|e| TeacherError::File {
+            path: cfg_path.clone(),
+            reason: format!("cannot read the architecture file that belongs beside the weights ({e})"),
+        })?;
+        let config: TeacherConfig = serde_json::from_str(&text)
+            .map_err(|e| TeacherError::File { path: cfg_path.clone(), reason: format!("not a teacher config ({e})") })?;
+        if !path.exists() {
+            return Err(TeacherError::File { path: path.to_path_buf(), reason: "no such weights file".into() });
+        }
+        let mut t = Teacher::new(config, 0)?;
+        t.varmap.load(path).map_err(|e| TeacherError::File {
+            path: path.to_path_buf(),
+            reason: format!("not valid safetensors weights for this architecture ({e})"),
+        })?;
+        Ok(t)
+    }
+}
