@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use awd_core::distill::Attribution;
 use awd_core::Mode;
+use awd_teachers::Arch;
 use clap::{Args, Parser, Subcommand};
 
 /// awd: distill a neural network into a learned wavelet and a tiny model.
@@ -35,6 +36,15 @@ pub enum Command {
     Fit(FitArgs),
     /// Fit a lambda x gamma grid with warm starts (resumable).
     Sweep(SweepArgs),
+    /// Teacher networks: train, predict, input gradients.
+    #[command(subcommand)]
+    Teacher(TeacherCommand),
+    /// Built-in data sets.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// The paper's experiments end to end, with results, report and plots.
+    #[command(subcommand)]
+    Experiment(ExperimentCommand),
     /// Benchmarks that print JSON timings.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -379,4 +389,146 @@ mod tests {
         }
         assert!(Cli::try_parse_from(["awd", "bench", "dwt", "--levels", "3"]).is_err());
     }
+}
+
+/// `awd teacher ...`
+#[derive(Debug, Subcommand)]
+pub enum TeacherCommand {
+    /// Train a teacher (Adam, MSE, validation split, early stopping).
+    Train(TeacherTrainArgs),
+    /// Predictions of a saved teacher as .npy.
+    Predict(TeacherPredictArgs),
+    /// Input gradients of a saved teacher as .npy shaped like X (the G of `awd fit`).
+    Grad(TeacherGradArgs),
+}
+
+/// `awd teacher train`
+#[derive(Debug, Args)]
+pub struct TeacherTrainArgs {
+    /// Architecture.
+    #[arg(long, value_parser = parse_arch)]
+    pub arch: Arch,
+    /// Inputs .npy: (n, L) for mlp and lstm, (n, H, W) for cnn.
+    #[arg(long)]
+    pub x: PathBuf,
+    /// Targets .npy: (n,) or (n, k).
+    #[arg(long)]
+    pub y: PathBuf,
+    /// Weights (.safetensors); the architecture JSON is written beside it (same name, .json).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// Maximum epochs.
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 0.01)]
+    pub lr: f64,
+    /// Fraction held out for validation and early stopping.
+    #[arg(long, default_value_t = 0.1)]
+    pub val_fraction: f64,
+    /// Epochs without validation improvement before stopping.
+    #[arg(long, default_value_t = 5)]
+    pub patience: usize,
+    /// Seed of the initial weights, the split and the shuffling.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Hidden width (default: mlp 32, lstm 40, cnn 16 channels).
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Residual blocks of the cnn (default 4).
+    #[arg(long)]
+    pub blocks: Option<usize>,
+}
+
+/// `awd teacher predict`
+#[derive(Debug, Args)]
+pub struct TeacherPredictArgs {
+    /// Weights (.safetensors) with its architecture JSON beside it.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Inputs .npy.
+    #[arg(long)]
+    pub x: PathBuf,
+    /// Predictions .npy: (n,) for one output, (n, k) otherwise.
+    #[arg(long)]
+    pub output: PathBuf,
+}
+
+/// `awd teacher grad`
+#[derive(Debug, Args)]
+pub struct TeacherGradArgs {
+    /// Weights (.safetensors) with its architecture JSON beside it.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Inputs .npy.
+    #[arg(long)]
+    pub x: PathBuf,
+    /// Gradients .npy (float64, shaped like X).
+    #[arg(long)]
+    pub output: PathBuf,
+    /// saliency (grad_x f) or integrated-gradients (path-averaged gradient, baseline 0).
+    #[arg(long, default_value = "saliency")]
+    pub method: String,
+    /// Path steps of integrated gradients.
+    #[arg(long, default_value_t = 32)]
+    pub steps: usize,
+    /// Which output to differentiate.
+    #[arg(long, default_value_t = 0)]
+    pub output_index: usize,
+}
+
+/// Parse an architecture name.
+pub fn parse_arch(s: &str) -> Result<Arch, String> {
+    s.parse::<Arch>()
+}
+
+/// `awd data ...`
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// The paper's synthetic benchmark (App. B): x_train, y_train, x_test, y_test as .npy.
+    Synthetic(DataSyntheticArgs),
+}
+
+/// `awd data synthetic`
+#[derive(Debug, Args)]
+pub struct DataSyntheticArgs {
+    /// Folder for x_train.npy, y_train.npy, x_test.npy, y_test.npy and beta.npy.
+    #[arg(long)]
+    pub output_dir: PathBuf,
+    /// Training samples.
+    #[arg(long, default_value_t = 50_000)]
+    pub train: usize,
+    /// Test samples.
+    #[arg(long, default_value_t = 5_000)]
+    pub test: usize,
+    /// Standard deviation of the response noise.
+    #[arg(long, default_value_t = 0.1)]
+    pub noise: f64,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// `awd experiment ...`
+#[derive(Debug, Subcommand)]
+pub enum ExperimentCommand {
+    /// Synthetic benchmark (paper §4.1, Fig. 3, App. B): does AWD recover db5?
+    Synthetic(ExperimentSyntheticArgs),
+}
+
+/// `awd experiment synthetic`
+#[derive(Debug, Args)]
+pub struct ExperimentSyntheticArgs {
+    /// Folder for results.json, report.md, plots, data, teacher and sweeps (re-runs resume).
+    #[arg(long)]
+    pub output_dir: PathBuf,
+    /// Smaller data and grid (CI; well under two minutes).
+    #[arg(long)]
+    pub quick: bool,
+    /// Seed of data, teacher and initial noise.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }

@@ -242,3 +242,97 @@ pub fn plot_fit(path: &Path, lw: &awd_core::distill::LearnedWavelet, initial: &[
         Ok(())
     })
 }
+
+/// One panel of wavelets: `psi` aligned to `reference` (the distance's best
+/// circular shift and flip) and drawn over it.
+pub struct WaveletPanel {
+    /// Panel title.
+    pub title: String,
+    /// The wavelet function.
+    pub psi: Vec<f64>,
+    /// The reference (db5), drawn in grey.
+    pub reference: Vec<f64>,
+}
+
+/// `psi` padded to the reference length, flipped and rolled as the distance found best.
+fn aligned(psi: &[f64], reference: &[f64]) -> (Vec<f64>, Vec<f64>) {
+    let n = psi.len().max(reference.len());
+    let mut a = psi.to_vec();
+    a.resize(n, 0.0);
+    let mut r = reference.to_vec();
+    r.resize(n, 0.0);
+    if let Ok(d) = awd_core::distance::psi_distance(&a, &r) {
+        if d.flipped {
+            a.reverse();
+        }
+        a.rotate_right(d.shift % n);
+    }
+    (a, r)
+}
+
+/// A grid of wavelet panels (`cols` per row), written atomically.
+pub fn plot_wavelet_panels(path: &Path, title: &str, panels: &[WaveletPanel], cols: usize) -> Result<()> {
+    let rows = panels.len().div_ceil(cols);
+    write_png(path, (460 * cols as u32, 380 * rows as u32 + 50), |tmp, size| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
+        let root = root.titled(title, ("sans-serif", 26)).map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
+        for (area, p) in root.split_evenly((rows, cols)).iter().zip(panels) {
+            let (a, r) = aligned(&p.psi, &p.reference);
+            let scale = 1.0 / 32.0;
+            let series = vec![
+                Series {
+                    label: "db5".into(),
+                    color: RGBColor(160, 160, 160),
+                    points: r.iter().enumerate().map(|(i, &v)| (i as f64 * scale, v)).collect(),
+                },
+                Series {
+                    label: "ψ".into(),
+                    color: PALETTE[0],
+                    points: a.iter().enumerate().map(|(i, &v)| (i as f64 * scale, v)).collect(),
+                },
+            ];
+            draw_lines(area, &p.title, "x", "ψ(x)", &series, false)?;
+        }
+        root.present().map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
+        Ok(())
+    })
+}
+
+/// One initialisation's grid: its name and `(lambda, gamma, distance)` points.
+pub type GridCurve = (String, Vec<(f64, f64, f64)>);
+
+/// Distance to db5 against log10 gamma, one line per lambda, one panel per
+/// initialisation (`(init, [(lambda, gamma, distance)])`). gamma = 0 is drawn
+/// one decade left of the smallest positive gamma.
+pub fn plot_distance_vs_gamma(path: &Path, curves: &[GridCurve]) -> Result<()> {
+    let min_pos =
+        curves.iter().flat_map(|(_, v)| v.iter().map(|p| p.1)).filter(|g| *g > 0.0).fold(f64::INFINITY, f64::min);
+    let zero_at = if min_pos.is_finite() { min_pos.log10() - 1.0 } else { 0.0 };
+    let n = curves.len().max(1);
+    write_png(path, (520 * n as u32, 460), |tmp, size| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        root.fill(&WHITE).map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
+        for (area, (init, pts)) in root.split_evenly((1, n)).iter().zip(curves) {
+            let mut lambdas: Vec<f64> = pts.iter().map(|p| p.0).collect();
+            lambdas.sort_by(|a, b| a.total_cmp(b));
+            lambdas.dedup();
+            let series: Vec<Series> = lambdas
+                .iter()
+                .enumerate()
+                .map(|(k, &l)| {
+                    let mut line: Vec<(f64, f64)> = pts
+                        .iter()
+                        .filter(|p| p.0 == l)
+                        .map(|p| (if p.1 > 0.0 { p.1.log10() } else { zero_at }, p.2))
+                        .collect();
+                    line.sort_by(|a, b| a.0.total_cmp(&b.0));
+                    Series { label: format!("λ = {l:.1e}"), color: PALETTE[k % PALETTE.len()], points: line }
+                })
+                .collect();
+            draw_lines(area, &format!("from {init}"), "log10 γ", "distance to db5", &series, false)?;
+        }
+        root.present().map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
+        Ok(())
+    })
+}

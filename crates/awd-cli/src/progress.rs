@@ -28,6 +28,10 @@ impl Bar {
         self.fits_total.store(total, Ordering::Relaxed);
         self.bar.set_message(format!("| 0/{total} grid points"));
     }
+    /// Replace the message.
+    pub fn set_message(&self, msg: String) {
+        self.bar.set_message(msg);
+    }
     /// Advance by `n` units.
     pub fn inc(&self, n: u64) {
         self.bar.inc(n);

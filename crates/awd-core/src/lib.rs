@@ -20,6 +20,7 @@
 //!
 //! Batches run along the leading axis, in parallel over the batch (rayon).
 
+pub mod data;
 pub mod distance;
 pub mod distill;
 pub mod dwt;

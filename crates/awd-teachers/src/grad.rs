@@ -25,7 +25,12 @@ pub enum GradMethod {
 
 /// `grad_x f_k(x)` of output `output` for every row of `x`, in batches; f64,
 /// shaped like `x`.
-pub fn input_gradients(teacher: &Teacher, x: ArrayView2<'_, f64>, method: GradMethod, output: usize) -> Result<Array2<f64>> {
+pub fn input_gradients(
+    teacher: &Teacher,
+    x: ArrayView2<'_, f64>,
+    method: GradMethod,
+    output: usize,
+) -> Result<Array2<f64>> {
     teacher.check_input(x.ncols())?;
     if output >= teacher.config.outputs {
         return Err(TeacherError::Data(format!(

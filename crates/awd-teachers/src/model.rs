@@ -46,7 +46,10 @@ fn build(cfg: &TeacherConfig, vb: VarBuilder) -> Result<Net> {
             fc2: linear(h, h, vb.pp("fc2"))?,
             fc3: linear(h, cfg.outputs, vb.pp("fc3"))?,
         },
-        Arch::Lstm => Net::Lstm { lstm: lstm(1, h, LSTMConfig::default(), vb.pp("lstm"))?, head: linear(h, cfg.outputs, vb.pp("head"))? },
+        Arch::Lstm => Net::Lstm {
+            lstm: lstm(1, h, LSTMConfig::default(), vb.pp("lstm"))?,
+            head: linear(h, cfg.outputs, vb.pp("head"))?,
+        },
         Arch::Cnn => {
             let same = Conv2dConfig { padding: 1, ..Default::default() };
             let mut blocks = Vec::new();
@@ -64,7 +67,11 @@ fn build(cfg: &TeacherConfig, vb: VarBuilder) -> Result<Net> {
                     },
                 });
             }
-            Net::Cnn { stem: conv2d(1, h, 3, same, vb.pp("stem"))?, blocks, head: linear(h, cfg.outputs, vb.pp("head"))? }
+            Net::Cnn {
+                stem: conv2d(1, h, 3, same, vb.pp("stem"))?,
+                blocks,
+                head: linear(h, cfg.outputs, vb.pp("head"))?,
+            }
         }
     })
 }
@@ -204,8 +211,10 @@ impl Teacher {
             path: cfg_path.clone(),
             reason: format!("cannot read the architecture file that belongs beside the weights ({e})"),
         })?;
-        let config: TeacherConfig = serde_json::from_str(&text)
-            .map_err(|e| TeacherError::File { path: cfg_path.clone(), reason: format!("not a teacher config ({e})") })?;
+        let config: TeacherConfig = serde_json::from_str(&text).map_err(|e| TeacherError::File {
+            path: cfg_path.clone(),
+            reason: format!("not a teacher config ({e})"),
+        })?;
         if !path.exists() {
             return Err(TeacherError::File { path: path.to_path_buf(), reason: "no such weights file".into() });
         }

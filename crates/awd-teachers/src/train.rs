@@ -73,18 +73,31 @@ pub fn train(
 ) -> Result<TrainReport> {
     teacher.check_input(x.ncols())?;
     if y.nrows() != x.nrows() {
-        return Err(TeacherError::Data(format!("X has {} samples but y has {}; they must match", x.nrows(), y.nrows())));
+        return Err(TeacherError::Data(format!(
+            "X has {} samples but y has {}; they must match",
+            x.nrows(),
+            y.nrows()
+        )));
     }
     if y.ncols() != teacher.config.outputs {
-        return Err(TeacherError::Data(format!("y has {} columns, the model {} outputs", y.ncols(), teacher.config.outputs)));
+        return Err(TeacherError::Data(format!(
+            "y has {} columns, the model {} outputs",
+            y.ncols(),
+            teacher.config.outputs
+        )));
     }
     if let Some((i, v)) = y.iter().enumerate().find(|(_, v)| !v.is_finite()) {
         return Err(TeacherError::Data(format!("y has a non-finite value {v} at sample {}", i / y.ncols().max(1))));
     }
     if let Some((i, v)) = x.iter().enumerate().find(|(_, v)| !v.is_finite()) {
-        return Err(TeacherError::Data(format!("X has a non-finite value {v} at index [{}, {}]", i / x.ncols(), i % x.ncols())));
+        return Err(TeacherError::Data(format!(
+            "X has a non-finite value {v} at index [{}, {}]",
+            i / x.ncols(),
+            i % x.ncols()
+        )));
     }
-    if opts.batch_size == 0 || opts.epochs == 0 || !(opts.lr > 0.0) || !(0.0..0.9).contains(&opts.val_fraction) {
+    let lr_ok = opts.lr.is_finite() && opts.lr > 0.0;
+    if opts.batch_size == 0 || opts.epochs == 0 || !lr_ok || !(0.0..0.9).contains(&opts.val_fraction) {
         return Err(TeacherError::Data(format!(
             "invalid training options: epochs {} and batch size {} must be >= 1, lr {} > 0, validation fraction {} in [0, 0.9)",
             opts.epochs, opts.batch_size, opts.lr, opts.val_fraction
@@ -132,7 +145,9 @@ pub fn train(
         }
         Ok(Some(sum / (val_idx.len() * ys.ncols()) as f64))
     };
-    let snapshot = |vars: &[Var]| -> Result<Vec<Tensor>> { Ok(vars.iter().map(|v| v.as_tensor().copy()).collect::<Result<_, _>>()?) };
+    let snapshot = |vars: &[Var]| -> Result<Vec<Tensor>> {
+        Ok(vars.iter().map(|v| v.as_tensor().copy()).collect::<Result<_, _>>()?)
+    };
     let mut best = (f64::INFINITY, 0usize, snapshot(&vars)?);
     let mut history = Vec::new();
     let mut stopped_early = false;

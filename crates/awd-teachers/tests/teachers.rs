@@ -112,11 +112,25 @@ fn lstm_and_cnn_train() {
     let x = normal((300, 10), 4);
     let y = x.sum_axis(Axis(1)).insert_axis(Axis(1));
     let mut t = Teacher::new(TeacherConfig::new(Arch::Lstm, vec![10], 1), 1).unwrap();
-    let r = train(&mut t, x.view(), y.view(), &TrainOptions { epochs: 3, batch_size: 30, ..Default::default() }, &mut |_| {}).unwrap();
+    let r = train(
+        &mut t,
+        x.view(),
+        y.view(),
+        &TrainOptions { epochs: 3, batch_size: 30, ..Default::default() },
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(r.history.last().unwrap().train_loss < r.history[0].train_loss);
     let maps = normal((64, 64), 5);
     let y2 = maps.mean_axis(Axis(1)).unwrap().insert_axis(Axis(1));
     let mut c = Teacher::new(TeacherConfig::new(Arch::Cnn, vec![8, 8], 1), 1).unwrap();
-    let r = train(&mut c, maps.view(), y2.view(), &TrainOptions { epochs: 3, batch_size: 16, ..Default::default() }, &mut |_| {}).unwrap();
+    let r = train(
+        &mut c,
+        maps.view(),
+        y2.view(),
+        &TrainOptions { epochs: 3, batch_size: 16, ..Default::default() },
+        &mut |_| {},
+    )
+    .unwrap();
     assert!(r.history.iter().all(|l| l.train_loss.is_finite()));
 }

@@ -3,13 +3,15 @@
 
 mod bench;
 mod distill;
+mod experiment;
 mod info;
+mod teacher;
 mod transform;
 
 use anyhow::{Context, Result};
 use awd_core::Wavelet;
 
-use crate::args::{BenchCommand, Cli, Command};
+use crate::args::{BenchCommand, Cli, Command, DataCommand, ExperimentCommand, TeacherCommand};
 
 /// Run one parsed command line.
 pub fn run(cli: Cli) -> Result<()> {
@@ -22,6 +24,11 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Idwt(a) => transform::idwt(&a),
         Command::Fit(a) => distill::fit(&a),
         Command::Sweep(a) => distill::sweep_cmd(&a),
+        Command::Teacher(TeacherCommand::Train(a)) => teacher::train_cmd(&a),
+        Command::Teacher(TeacherCommand::Predict(a)) => teacher::predict_cmd(&a),
+        Command::Teacher(TeacherCommand::Grad(a)) => teacher::grad_cmd(&a),
+        Command::Data(DataCommand::Synthetic(a)) => teacher::synthetic_data_cmd(&a),
+        Command::Experiment(ExperimentCommand::Synthetic(a)) => experiment::synthetic::run(&a),
         Command::Bench(BenchCommand::Dwt(a)) => bench::dwt(&a),
         Command::Bench(BenchCommand::Fit(a)) => bench::fit(&a),
     }
