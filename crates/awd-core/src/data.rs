@@ -6,6 +6,8 @@
 //! 8 and 9 of the level-3 detail array `cD_3` and 0 elsewhere. The true
 //! wavelet is db5, so distillation should recover it.
 
+pub mod clathrin;
+
 use ndarray::{Array1, Array2};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;

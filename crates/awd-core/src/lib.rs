@@ -23,6 +23,7 @@
 pub mod data;
 pub mod distance;
 pub mod distill;
+pub mod interp;
 pub mod dwt;
 mod error;
 pub mod io;
