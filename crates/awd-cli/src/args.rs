@@ -45,6 +45,8 @@ pub enum Command {
     /// The paper's experiments end to end, with results, report and plots.
     #[command(subcommand)]
     Experiment(ExperimentCommand),
+    /// Apply a saved interpretable model (learned wavelet + linear model) to new traces.
+    Predict(PredictArgs),
     /// Benchmarks that print JSON timings.
     #[command(subcommand)]
     Bench(BenchCommand),
@@ -517,6 +519,51 @@ pub struct DataSyntheticArgs {
 pub enum ExperimentCommand {
     /// Synthetic benchmark (paper §4.1, Fig. 3, App. B): does AWD recover db5?
     Synthetic(ExperimentSyntheticArgs),
+    /// Molecular-partner prediction on clathrin tracks (paper §4.2, Table 1, Fig. 4, Fig. C4).
+    Clathrin(ExperimentClathrinArgs),
+}
+
+/// `awd experiment clathrin`
+#[derive(Debug, Args)]
+pub struct ExperimentClathrinArgs {
+    /// Folder of cellK_tracks.csv / cellK_frames.csv pairs (.csv or .csv.gz).
+    #[arg(long, default_value = "data/clathrin")]
+    pub data_dir: PathBuf,
+    /// Folder for results.json, report.md, plots, the teacher, sweeps and models.
+    #[arg(long)]
+    pub output_dir: PathBuf,
+    /// Training cells.
+    #[arg(long, default_value = "1,2,3,4,5", value_delimiter = ',')]
+    pub train_cells: Vec<u32>,
+    /// Test cells.
+    #[arg(long, default_value = "6", value_delimiter = ',')]
+    pub test_cells: Vec<u32>,
+    /// Shortest track lifetime kept (frames).
+    #[arg(long, default_value_t = 15)]
+    pub min_lifetime: usize,
+    /// Longest track lifetime kept (frames).
+    #[arg(long, default_value_t = 150)]
+    pub max_lifetime: usize,
+    /// Smaller grid, fewer seeds and epochs (CI).
+    #[arg(long)]
+    pub quick: bool,
+    /// Base seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+}
+
+/// `awd predict`
+#[derive(Debug, Args)]
+pub struct PredictArgs {
+    /// Interpretable model JSON (written by `awd experiment clathrin`).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Preprocessed traces .npy (n, L).
+    #[arg(long)]
+    pub x: PathBuf,
+    /// Output .npy (n,); without it the predictions are printed, one per line.
+    #[arg(long)]
+    pub output: Option<PathBuf>,
 }
 
 /// `awd experiment synthetic`

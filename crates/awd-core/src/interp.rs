@@ -27,8 +27,7 @@ pub fn top_k_features(row: &[f64], coeff_lens: &[usize], k: usize) -> Vec<f64> {
 
 /// Features of every row of a packed coefficient matrix.
 pub fn feature_matrix(coeffs: ArrayView2<'_, f64>, coeff_lens: &[usize], k: usize) -> Array2<f64> {
-    let rows: Vec<Vec<f64>> =
-        coeffs.rows().into_iter().map(|r| top_k_features(&r.to_vec(), coeff_lens, k)).collect();
+    let rows: Vec<Vec<f64>> = coeffs.rows().into_iter().map(|r| top_k_features(&r.to_vec(), coeff_lens, k)).collect();
     let n = rows.len();
     let d = coeff_lens.len() * k;
     Array2::from_shape_vec((n, d), rows.concat()).expect("n x d")
@@ -91,8 +90,9 @@ impl LinearModel {
         for i in 0..d {
             a[[i, i]] += 1e-10 * scale.max(1e-300);
         }
-        let w = cholesky_solve(&a, &b)
-            .ok_or_else(|| Error::InvalidArgument { reason: "the least-squares system is not positive definite".into() })?;
+        let w = cholesky_solve(&a, &b).ok_or_else(|| Error::InvalidArgument {
+            reason: "the least-squares system is not positive definite".into(),
+        })?;
         let intercept = ym - w.dot(&xm);
         Ok(LinearModel { weights: w.to_vec(), intercept })
     }
@@ -119,7 +119,8 @@ pub fn cross_val_r2(x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>, folds: usize
     let mut total = 0.0;
     for f in 0..folds {
         let test: Vec<usize> = order.iter().copied().skip(f).step_by(folds).collect();
-        let train: Vec<usize> = order.iter().copied().enumerate().filter(|(i, _)| i % folds != f).map(|(_, v)| v).collect();
+        let train: Vec<usize> =
+            order.iter().copied().enumerate().filter(|(i, _)| i % folds != f).map(|(_, v)| v).collect();
         let m = LinearModel::fit(x.select(ndarray::Axis(0), &train).view(), y.select(ndarray::Axis(0), &train).view())?;
         let xt = x.select(ndarray::Axis(0), &test);
         total += r2(m.predict(xt.view()).view(), y.select(ndarray::Axis(0), &test).view());
@@ -154,7 +155,9 @@ mod tests {
         let x = Array2::from_shape_fn((50, 3), |(i, j)| ((i * 7 + j * 13) % 11) as f64 + 0.1 * j as f64 * i as f64);
         let y = x.column(0).mapv(|v| 2.0 * v) - x.column(2).mapv(|v| 0.5 * v) + 3.0;
         let m = LinearModel::fit(x.view(), y.view()).unwrap();
-        assert!((m.weights[0] - 2.0).abs() < 1e-8 && (m.weights[2] + 0.5).abs() < 1e-8 && (m.intercept - 3.0).abs() < 1e-7);
+        assert!(
+            (m.weights[0] - 2.0).abs() < 1e-8 && (m.weights[2] + 0.5).abs() < 1e-8 && (m.intercept - 3.0).abs() < 1e-7
+        );
         assert!((r2(m.predict(x.view()).view(), y.view()) - 1.0).abs() < 1e-12);
         let f = top_k_features(&[1.0, 5.0, 3.0, -1.0, 9.0], &[3, 2], 2);
         assert_eq!(f, vec![5.0, 3.0, 9.0, -1.0]);

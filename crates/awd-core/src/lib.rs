@@ -23,9 +23,9 @@
 pub mod data;
 pub mod distance;
 pub mod distill;
-pub mod interp;
 pub mod dwt;
 mod error;
+pub mod interp;
 pub mod io;
 mod mode;
 pub mod wavefun;

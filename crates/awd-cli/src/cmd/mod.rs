@@ -29,6 +29,8 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Teacher(TeacherCommand::Grad(a)) => teacher::grad_cmd(&a),
         Command::Data(DataCommand::Synthetic(a)) => teacher::synthetic_data_cmd(&a),
         Command::Experiment(ExperimentCommand::Synthetic(a)) => experiment::synthetic::run(&a),
+        Command::Experiment(ExperimentCommand::Clathrin(a)) => experiment::clathrin::run(&a),
+        Command::Predict(a) => experiment::clathrin::predict_cmd(&a),
         Command::Bench(BenchCommand::Dwt(a)) => bench::dwt(&a),
         Command::Bench(BenchCommand::Fit(a)) => bench::fit(&a),
     }

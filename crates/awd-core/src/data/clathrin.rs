@@ -64,7 +64,8 @@ fn open_text(path: &Path) -> Result<String, IoError> {
             .map_err(|e| IoError::Format { path: path.to_path_buf(), reason: format!("not valid gzip text ({e})") })?;
         Ok(s)
     } else {
-        String::from_utf8(bytes).map_err(|_| IoError::Format { path: path.to_path_buf(), reason: "not UTF-8 text".into() })
+        String::from_utf8(bytes)
+            .map_err(|_| IoError::Format { path: path.to_path_buf(), reason: "not UTF-8 text".into() })
     }
 }
 
@@ -100,7 +101,10 @@ pub fn find_cells(dir: &Path) -> Result<BTreeMap<u32, (PathBuf, PathBuf)>, IoErr
         }
     }
     if let Some((k, f)) = frames.into_iter().next() {
-        return Err(IoError::Format { path: f, reason: format!("cell {k} has a frames file but no cell{k}_tracks.csv(.gz)") });
+        return Err(IoError::Format {
+            path: f,
+            reason: format!("cell {k} has a frames file but no cell{k}_tracks.csv(.gz)"),
+        });
     }
     if cells.is_empty() {
         return Err(IoError::Format {
@@ -168,6 +172,9 @@ fn standardise(values: &mut [f64]) {
     }
 }
 
+/// One frame of a track: (frame, clathrin, auxilin, auxilin standard error).
+type Frame = (f64, f64, f64, Option<f64>);
+
 /// Load and preprocess one cell.
 pub fn load_cell(id: u32, tracks_path: &Path, frames_path: &Path, opts: &ClathrinOptions) -> Result<Cell, IoError> {
     let (th, trows) = read_csv(tracks_path)?;
@@ -183,8 +190,8 @@ pub fn load_cell(id: u32, tracks_path: &Path, frames_path: &Path, opts: &Clathri
     let (f_track, f_phase, f_cla, f_aux, f_auxp) =
         (col("track")?, col("phase")?, col("clathrin_A")?, col("auxilin_A")?, col("auxilin_A_pstd")?);
     let f_frame = col("frame")?;
-    // per track: (frame, clathrin, auxilin, auxilin pstd) of the track phase
-    let mut frames: BTreeMap<i64, Vec<(f64, f64, f64, Option<f64>)>> = BTreeMap::new();
+    // per track: the frames of its track phase
+    let mut frames: BTreeMap<i64, Vec<Frame>> = BTreeMap::new();
     for (i, r) in frows.iter().enumerate() {
         let line = i + 2;
         let t = number(frames_path, line, "track", &r[f_track])?.unwrap_or(-1.0) as i64;

@@ -1,6 +1,7 @@
 //! The paper's experiments, end to end: each writes results.json, report.md
 //! and plots into its output folder, and resumes finished stages on re-runs.
 
+pub mod clathrin;
 pub mod synthetic;
 
 use std::time::Instant;
