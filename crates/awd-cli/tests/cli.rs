@@ -1,41 +1,17 @@
 //! End-to-end tests of the `awd` binary: outputs, round trips and the
 //! one-line errors (with no partial output file) for bad input.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use awd_core::io::{read_npy_f64, read_npz_f64, write_npy};
 use awd_core::{Mode, Wavelet};
 use ndarray::{Array1, Array2, Array3, ArrayD};
 
-fn awd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_awd")).args(args).output().expect("run awd")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = awd(args);
-    assert!(out.status.success(), "awd {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-/// Run a command that must fail: one line on stderr, non-zero exit, no panic.
-fn fails(args: &[&str]) -> String {
-    let out = awd(args);
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(!out.status.success(), "awd {args:?} should fail");
-    assert_eq!(out.status.code(), Some(1), "{err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
-    assert!(err.starts_with("awd: "), "{err}");
-    err
-}
-
 fn p(dir: &Path, name: &str) -> PathBuf {
     dir.join(name)
-}
-
-fn s(path: &Path) -> &str {
-    path.to_str().unwrap()
 }
 
 fn signal(n: usize, seed: u64) -> Vec<f64> {

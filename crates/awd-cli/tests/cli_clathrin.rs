@@ -1,31 +1,11 @@
 //! `awd experiment clathrin --quick` (CI), `awd predict`, and bad input.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use awd_core::io::read_npy_f64;
-
-fn awd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_awd")).args(args).output().expect("run awd")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = awd(args);
-    assert!(out.status.success(), "awd {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = awd(args);
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert!(!out.status.success(), "awd {args:?} should fail");
-    assert!(!err.contains("panicked"), "{err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/clathrin")
@@ -72,9 +52,9 @@ fn quick_experiment_and_predict() {
 fn clathrin_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
-    let e = fails(&["experiment", "clathrin", "--data-dir", s(dir.path()), "--output-dir", s(&out)]);
+    let e = fails_any(&["experiment", "clathrin", "--data-dir", s(dir.path()), "--output-dir", s(&out)]);
     assert!(e.contains("no cell files"), "{e}");
-    let e = fails(&[
+    let e = fails_any(&[
         "experiment",
         "clathrin",
         "--data-dir",
@@ -87,10 +67,18 @@ fn clathrin_bad_input() {
         "6",
     ]);
     assert!(e.contains("cell 6 is both"), "{e}");
-    let e =
-        fails(&["experiment", "clathrin", "--data-dir", s(&data_dir()), "--output-dir", s(&out), "--test-cells", "9"]);
+    let e = fails_any(&[
+        "experiment",
+        "clathrin",
+        "--data-dir",
+        s(&data_dir()),
+        "--output-dir",
+        s(&out),
+        "--test-cells",
+        "9",
+    ]);
     assert!(e.contains("test cell 9 not found"), "{e}");
-    let e = fails(&[
+    let e = fails_any(&[
         "experiment",
         "clathrin",
         "--data-dir",
@@ -101,7 +89,7 @@ fn clathrin_bad_input() {
         "1,x",
     ]);
     assert!(e.contains("'x'") || e.contains("invalid value"), "{e}");
-    let e = fails(&[
+    let e = fails_any(&[
         "experiment",
         "clathrin",
         "--data-dir",
@@ -125,7 +113,7 @@ fn clathrin_bad_input() {
         "track,frame,phase,clathrin_A,clathrin_A_pstd,clathrin_sigma_r,clathrin_SE_sigma_r,auxilin_A,auxilin_A_pstd,auxilin_sigma_r,auxilin_SE_sigma_r\n7,0,track,1,1,1,1,1,1,1,1\n",
     )
     .unwrap();
-    let e = fails(&[
+    let e = fails_any(&[
         "experiment",
         "clathrin",
         "--data-dir",
@@ -144,7 +132,7 @@ fn clathrin_bad_input() {
     )
     .unwrap();
     std::fs::copy(bad.join("cell1_frames.csv"), bad.join("cell2_frames.csv")).unwrap();
-    let e = fails(&[
+    let e = fails_any(&[
         "experiment",
         "clathrin",
         "--data-dir",
@@ -158,7 +146,7 @@ fn clathrin_bad_input() {
     ]);
     assert!(e.contains("cell1_frames.csv") && e.contains("track 7"), "{e}");
     std::fs::write(bad.join("cell1_frames.csv"), "track,frame,phase,clathrin_A,clathrin_A_pstd,clathrin_sigma_r,clathrin_SE_sigma_r,auxilin_A,auxilin_A_pstd,auxilin_sigma_r,auxilin_SE_sigma_r\n0,0,track,abc,1,1,1,1,1,1,1\n").unwrap();
-    let e = fails(&[
+    let e = fails_any(&[
         "experiment",
         "clathrin",
         "--data-dir",

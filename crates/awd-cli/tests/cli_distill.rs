@@ -1,34 +1,12 @@
 //! End-to-end tests of `awd fit`, `awd sweep` and `awd bench fit`.
 
+mod common;
+use common::*;
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
 
 use awd_core::io::write_npy;
 use ndarray::Array2;
-
-fn awd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_awd")).args(args).output().expect("run awd")
-}
-
-fn ok(args: &[&str]) -> (String, String) {
-    let out = awd(args);
-    let (so, se) = (String::from_utf8(out.stdout).unwrap(), String::from_utf8(out.stderr).unwrap());
-    assert!(out.status.success(), "awd {args:?} failed: {se}");
-    (so, se)
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = awd(args);
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(1), "awd {args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 /// X (n, 32) and G for a linear teacher.
 fn write_data(dir: &Path, n: usize) -> (PathBuf, PathBuf) {
@@ -70,7 +48,7 @@ fn fit_writes_a_complete_wavelet_file_and_plot() {
     args.extend(base(&x, &g));
     args.extend(["--lambda", "0.1", "--gamma", "0.5", "--epochs", "3", "--noise-factor", "0.05", "--seed", "2"]);
     args.extend(["--output", s(&out), "--plot", s(&png)]);
-    let (stdout, _) = ok(&args);
+    let (stdout, _) = ok_both(&args);
     assert!(stdout.contains("3 epochs"), "{stdout}");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
     for key in ["lowpass", "highpass", "filter_bank", "levels", "mode", "settings", "history", "validity"] {
@@ -191,7 +169,7 @@ fn fit_bad_input() {
     assert!(!out.exists());
     // batch larger than the data: a warning, then the fit
     let mut a = vec!["fit", "--x", s(&x), "--levels", "2", "--batch-size", "500", "--epochs", "1", "--output", o];
-    let (_, err) = ok(&a);
+    let (_, err) = ok_both(&a);
     assert!(err.contains("warning") && err.contains("500") && err.contains("20 samples"), "{err}");
     a.clear();
 }
@@ -204,7 +182,7 @@ fn sweep_writes_points_and_resumes() {
     let mut args = vec!["sweep"];
     args.extend(base(&x, &g));
     args.extend(["--epochs", "2", "--lambdas", "0.01,0.1", "--gammas", "0,log:0.1:1:2", "--output-dir", s(&out)]);
-    let (stdout, _) = ok(&args);
+    let (stdout, _) = ok_both(&args);
     assert!(stdout.contains("6 grid points"), "{stdout}");
     let summary: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
@@ -229,7 +207,7 @@ fn sweep_writes_points_and_resumes() {
 
 #[test]
 fn bench_fit_prints_seconds_per_epoch() {
-    let (so, _) = ok(&["bench", "fit", "--samples", "500", "--epochs", "1"]);
+    let (so, _) = ok_both(&["bench", "fit", "--samples", "500", "--epochs", "1"]);
     let v: serde_json::Value = serde_json::from_str(&so).unwrap();
     assert!(v["seconds_per_epoch_median"].as_f64().unwrap() > 0.0);
 }

@@ -1,34 +1,11 @@
 //! End-to-end tests of `awd teacher`, `awd data synthetic` and
 //! `awd experiment synthetic --quick` (the CI run of the main job).
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
+use common::*;
 
 use awd_core::io::{read_npy_f64, write_npy};
 use ndarray::{Array1, Array2, Array3};
-
-fn awd(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_awd")).args(args).output().expect("run awd")
-}
-
-fn ok(args: &[&str]) -> String {
-    let out = awd(args);
-    assert!(out.status.success(), "awd {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn fails(args: &[&str]) -> String {
-    let out = awd(args);
-    let err = String::from_utf8(out.stderr).unwrap();
-    assert_eq!(out.status.code(), Some(1), "awd {args:?}: {err}");
-    assert!(!err.contains("panicked"), "{err}");
-    assert_eq!(err.trim_end().lines().count(), 1, "one line expected: {err}");
-    err
-}
-
-fn s(p: &Path) -> &str {
-    p.to_str().unwrap()
-}
 
 #[test]
 fn data_teacher_predict_and_grad() {
