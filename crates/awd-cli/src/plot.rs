@@ -336,3 +336,36 @@ pub fn plot_distance_vs_gamma(path: &Path, curves: &[GridCurve]) -> Result<()> {
         Ok(())
     })
 }
+
+/// A small unlabelled curve (for grids of many panels), with a short caption.
+pub fn draw_mini<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    points: &[(f64, f64)],
+    color: RGBColor,
+    highlight: bool,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("cannot draw plot: {e:?}");
+    if highlight {
+        area.fill(&RGBColor(255, 240, 200)).map_err(err)?;
+    }
+    let (mut y0, mut y1) = (f64::INFINITY, f64::NEG_INFINITY);
+    for &(_, y) in points {
+        y0 = y0.min(y);
+        y1 = y1.max(y);
+    }
+    if !(y0.is_finite() && y1 > y0) {
+        (y0, y1) = (-1.0, 1.0);
+    }
+    let x1 = points.last().map_or(1.0, |p| p.0).max(1e-9);
+    let mut chart = ChartBuilder::on(area)
+        .caption(caption, ("sans-serif", 13))
+        .margin(4)
+        .build_cartesian_2d(0.0..x1, y0..y1)
+        .map_err(err)?;
+    chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(1))).map_err(err)?;
+    Ok(())
+}

@@ -25,7 +25,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Timings;
 use crate::args::{ExperimentClathrinArgs, PredictArgs};
-use crate::plot::{draw_lines, write_png, Series, PALETTE};
+use crate::plot::{draw_lines, draw_mini, write_png, Series, PALETTE};
 use crate::progress::Bar;
 
 const LEVELS: usize = 4;
@@ -384,39 +384,34 @@ fn plots(
         root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok(())
     })?;
-    // grid of learned wavelets: every lambda, up to 6 gammas
-    let gstep = gammas.len().div_ceil(6).max(1);
-    let gsel: Vec<usize> = (0..gammas.len()).step_by(gstep).collect();
-    let (rows, cols) = (lambdas.len(), gsel.len());
-    write_png(&dir.join("fig4_grid.png"), (260 * cols as u32, 200 * rows as u32 + 40), |tmp, size| {
+    // grid of learned wavelets: every lambda (rows) x every gamma (columns)
+    let (rows, cols) = (lambdas.len(), gammas.len());
+    write_png(&dir.join("fig4_grid.png"), (150 * cols as u32 + 20, 120 * rows as u32 + 50), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let root = root
-            .titled("learned ψ over λ (rows) × γ (columns); ★ = selected", ("sans-serif", 22))
+            .titled(
+                "learned ψ over the grid: λ grows downwards, γ to the right; the selected wavelet is highlighted",
+                ("sans-serif", 20),
+            )
             .map_err(|e| anyhow::anyhow!("{e:?}"))?;
         let areas = root.split_evenly((rows, cols));
-        for (li, _) in lambdas.iter().enumerate() {
-            for (ci, &gi) in gsel.iter().enumerate() {
-                let Some((idx, p)) = grid.iter().enumerate().find(|(_, p)| p.lambda_index == li && p.gamma_index == gi)
-                else {
-                    continue;
-                };
-                let wf = wavefun(&Wavelet::from_lowpass("g", &p.lowpass)?, 6)?;
-                let mark = if idx == selected { "★ " } else { "" };
-                let title = format!("{mark}λ={:.0e} γ={:.0e}", p.lambda, p.gamma);
-                draw_lines(
-                    &areas[li * cols + ci],
-                    &title,
-                    "",
-                    "",
-                    &[Series {
-                        label: "ψ".into(),
-                        color: if idx == selected { PALETTE[3] } else { PALETTE[0] },
-                        points: pts(&wf.x, &wf.psi),
-                    }],
-                    false,
-                )?;
-            }
+        for (idx, p) in grid.iter().enumerate() {
+            let wf = wavefun(&Wavelet::from_lowpass("g", &p.lowpass)?, 5)?;
+            let caption = match (p.lambda_index, p.gamma_index) {
+                (0, _) => format!("γ={:.0e}", p.gamma),
+                (_, 0) => format!("λ={:.0e}", p.lambda),
+                _ => String::new(),
+            };
+            let caption = if idx == selected { format!("★ {caption}") } else { caption };
+            let color = if idx == selected { PALETTE[3] } else { PALETTE[0] };
+            draw_mini(
+                &areas[p.lambda_index * cols + p.gamma_index],
+                &caption,
+                &pts(&wf.x, &wf.psi),
+                color,
+                idx == selected,
+            )?;
         }
         root.present().map_err(|e| anyhow::anyhow!("{e:?}"))?;
         Ok(())
