@@ -29,21 +29,7 @@ fn plot_err<E: std::fmt::Debug>(path: &Path) -> impl Fn(E) -> anyhow::Error + '_
 
 /// Draw phi and psi of a wavelet, labelled, into a PNG (written atomically).
 pub fn plot_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<()> {
-    register_fonts();
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create folder", path.display()))?;
-    }
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}.png",
-        path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = draw_wavefun(&tmp, name, level, wf)
-        .and_then(|_| std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display())));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    write_png(path, (1000, 600), |tmp, _| draw_wavefun(tmp, name, level, wf))
 }
 
 fn draw_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<()> {

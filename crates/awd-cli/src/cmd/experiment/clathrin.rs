@@ -19,11 +19,11 @@ use awd_core::interp::{bootstrap_r2_std, cross_val_r2, feature_matrix, r2, Linea
 use awd_core::io::{read_npy_f64, write_atomic, write_json_atomic, write_npy};
 use awd_core::wavefun::wavefun;
 use awd_core::{Mode, Wavelet};
-use awd_teachers::{input_gradients, train, Arch, GradMethod, Teacher, TeacherConfig, TrainOptions};
+use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
 use ndarray::{concatenate, Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::Timings;
+use super::{reuse_or_train, Timings};
 use crate::args::{ExperimentClathrinArgs, PredictArgs};
 use crate::plot::{draw_lines, draw_mini, write_png, Series, PALETTE};
 use crate::progress::Bar;
@@ -151,21 +151,10 @@ pub fn run(a: &ExperimentClathrinArgs) -> Result<()> {
     // teacher: LSTM, hidden 40, early stopping on a validation part
     let tpath = dir.join("teacher").join("lstm.safetensors");
     let teacher = times.stage("teacher", || {
-        if let Ok(t) = Teacher::load(&tpath) {
-            eprintln!("awd: reusing the teacher in {}", tpath.display());
-            return Ok(t);
-        }
-        let mut t = Teacher::new(TeacherConfig::new(Arch::Lstm, vec![40], 1), a.seed)?;
         let epochs = if a.quick { 4 } else { 60 };
         let to = TrainOptions { epochs, batch_size: 64, lr: 0.005, val_fraction: 0.2, patience: 8, seed: a.seed };
-        let bar = Bar::new(epochs as u64, "teacher epochs");
-        train(&mut t, x_train.view(), y_train.view().insert_axis(Axis(1)), &to, &mut |log| {
-            bar.set_message(format!("val loss {:.4}", log.val_loss.unwrap_or(f64::NAN)));
-            bar.inc(1);
-        })?;
-        bar.finish();
-        t.save(&tpath)?;
-        Ok(t)
+        let config = TeacherConfig::new(Arch::Lstm, vec![40], 1);
+        reuse_or_train(&tpath, config, a.seed, x_train.view(), y_train.view().insert_axis(Axis(1)), &to)
     })?;
     let lstm_pred = teacher.predict(x_test.view())?.column(0).to_owned();
     let lstm_r2 = r2(lstm_pred.view(), y_test.view());

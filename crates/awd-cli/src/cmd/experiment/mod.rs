@@ -32,3 +32,33 @@ pub fn r2(pred: &[f64], truth: &[f64]) -> f64 {
     let ss_tot: f64 = truth.iter().map(|t| (t - mean) * (t - mean)).sum();
     1.0 - ss_res / ss_tot
 }
+
+/// A teacher saved at `path` when one with the expected architecture is there
+/// (so a re-run resumes), else a new one trained with a progress bar and
+/// saved there.
+pub fn reuse_or_train(
+    path: &std::path::Path,
+    config: awd_teachers::TeacherConfig,
+    seed: u64,
+    x: ndarray::ArrayView2<'_, f64>,
+    y: ndarray::ArrayView2<'_, f64>,
+    opts: &awd_teachers::TrainOptions,
+) -> anyhow::Result<awd_teachers::Teacher> {
+    use awd_teachers::{train, Teacher, TeacherConfig};
+    if let Ok(t) = Teacher::load(path) {
+        let expected = TeacherConfig { target_scale: t.config.target_scale.clone(), ..config.clone() };
+        if t.config == expected {
+            eprintln!("awd: reusing the teacher in {}", path.display());
+            return Ok(t);
+        }
+    }
+    let mut t = Teacher::new(config, seed)?;
+    let bar = crate::progress::Bar::new(opts.epochs as u64, "teacher epochs");
+    train(&mut t, x, y, opts, &mut |log| {
+        bar.set_message(format!("val loss {:.4}", log.val_loss.unwrap_or(f64::NAN)));
+        bar.inc(1);
+    })?;
+    bar.finish();
+    t.save(path)?;
+    Ok(t)
+}

@@ -15,10 +15,10 @@ use awd_core::distill::{
 use awd_core::io::{write_atomic, write_json_atomic, write_npy};
 use awd_core::wavefun::wavefun;
 use awd_core::{Mode, Wavelet};
-use awd_teachers::{input_gradients, train, Arch, GradMethod, Teacher, TeacherConfig, TrainOptions};
+use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
 use serde::Serialize;
 
-use super::{r2, Timings};
+use super::{r2, reuse_or_train, Timings};
 use crate::args::ExperimentSyntheticArgs;
 use crate::plot::{plot_distance_vs_gamma, plot_wavelet_panels, GridCurve, WaveletPanel};
 use crate::progress::Bar;
@@ -123,18 +123,6 @@ pub fn run(args: &ExperimentSyntheticArgs) -> Result<()> {
     // teacher: the paper's MLP, lr 0.01
     let teacher_path = dir.join("teacher").join("mlp.safetensors");
     let teacher = times.stage("teacher", || {
-        // a finished teacher is reused, so a re-run resumes the sweeps
-        if let Ok(t) = Teacher::load(&teacher_path) {
-            let expected = TeacherConfig {
-                target_scale: t.config.target_scale.clone(),
-                ..TeacherConfig::new(Arch::Mlp, vec![64], 1)
-            };
-            if t.config == expected {
-                eprintln!("awd: reusing the teacher in {}", teacher_path.display());
-                return Ok(t);
-            }
-        }
-        let mut t = Teacher::new(TeacherConfig::new(Arch::Mlp, vec![64], 1), args.seed)?;
         let opts = TrainOptions {
             epochs: sc.teacher_epochs,
             batch_size: 100,
@@ -144,14 +132,8 @@ pub fn run(args: &ExperimentSyntheticArgs) -> Result<()> {
             seed: args.seed,
         };
         let y = data.y_train.view().insert_axis(ndarray::Axis(1));
-        let bar = Bar::new(sc.teacher_epochs as u64, "teacher epochs");
-        train(&mut t, data.x_train.view(), y, &opts, &mut |log| {
-            bar.set_message(format!("val loss {:.4}", log.val_loss.unwrap_or(f64::NAN)));
-            bar.inc(1);
-        })?;
-        bar.finish();
-        t.save(&teacher_path)?;
-        Ok(t)
+        let config = TeacherConfig::new(Arch::Mlp, vec![64], 1);
+        reuse_or_train(&teacher_path, config, args.seed, data.x_train.view(), y, &opts)
     })?;
     let pred = teacher.predict(data.x_test.view())?;
     let teacher_r2 =
