@@ -76,6 +76,8 @@ impl Tape {
 
 /// Data and transform of one distillation: plain arrays in.
 pub struct Problem<'a> {
+    /// Tapes kept between batches, so a training epoch reuses its buffers.
+    pool: std::sync::Mutex<Vec<Tape>>,
     x: ArrayView2<'a, f64>,
     g: Option<ArrayView2<'a, f64>>,
     layout: Layout,
@@ -132,7 +134,7 @@ impl<'a> Problem<'a> {
             Geometry::OneD { n } => Layout::OneD(Layout1d::new(n, filter_len, mode, levels)?),
             Geometry::TwoD { rows, cols } => Layout::TwoD(Layout2d::new((rows, cols), filter_len, mode, levels)?),
         };
-        Ok(Problem { x, g, layout, levels, mode })
+        Ok(Problem { pool: std::sync::Mutex::new(Vec::new()), x, g, layout, levels, mode })
     }
 
     /// Number of samples.
@@ -163,6 +165,14 @@ impl<'a> Problem<'a> {
         }
     }
 
+    /// A tape from the pool (or a new one); it goes back when dropped. Every
+    /// buffer of a tape is overwritten before it is read, so reuse cannot
+    /// change a result.
+    fn pooled_tape(&self) -> Pooled<'_> {
+        let tape = self.pool.lock().ok().and_then(|mut p| p.pop()).unwrap_or_else(|| self.new_tape());
+        Pooled { tape: Some(tape), pool: &self.pool }
+    }
+
     fn new_tape(&self) -> Tape {
         match &self.layout {
             Layout::OneD(l) => Tape::OneD(Box::new(Tape1d::new(l))),
@@ -187,8 +197,9 @@ impl<'a> Problem<'a> {
         let parts: Vec<(RawSums, Vec<f64>, Vec<f64>)> = indices
             .par_chunks(chunk_size(indices.len()))
             .map_init(
-                || self.new_tape(),
-                |tape, idx| {
+                || self.pooled_tape(),
+                |pooled, idx| {
+                    let tape = pooled.tape.as_mut().expect("tape until dropped");
                     tape.clear();
                     let xs = self.rows(&self.x, idx);
                     let gs = use_g.as_ref().map(|g| self.rows(g, idx));
@@ -283,8 +294,9 @@ impl<'a> Problem<'a> {
         let parts: Vec<ChunkRows> = all
             .par_chunks(chunk_size(n))
             .map_init(
-                || self.new_tape(),
-                |tape, idx| {
+                || self.pooled_tape(),
+                |pooled, idx| {
+                    let tape = pooled.tape.as_mut().expect("tape until dropped");
                     let xs = self.rows(&self.x, idx);
                     let gs = self.g.as_ref().map(|g| self.rows(g, idx));
                     let mut c = vec![vec![0.0; total]; idx.len()];
@@ -316,6 +328,20 @@ impl<'a> Problem<'a> {
             i += c.len();
         }
         (coeffs, attrs)
+    }
+}
+
+/// A tape borrowed from a problem's pool, returned on drop.
+struct Pooled<'p> {
+    tape: Option<Tape>,
+    pool: &'p std::sync::Mutex<Vec<Tape>>,
+}
+
+impl Drop for Pooled<'_> {
+    fn drop(&mut self) {
+        if let (Some(t), Ok(mut p)) = (self.tape.take(), self.pool.lock()) {
+            p.push(t);
+        }
     }
 }
 
