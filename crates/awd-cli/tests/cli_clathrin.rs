@@ -52,53 +52,15 @@ fn quick_experiment_and_predict() {
 fn clathrin_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");
-    let e = fails_any(&["experiment", "clathrin", "--data-dir", s(dir.path()), "--output-dir", s(&out)]);
+    let e = experiment_fails(s(dir.path()), &out, &[]);
     assert!(e.contains("no cell files"), "{e}");
-    let e = fails_any(&[
-        "experiment",
-        "clathrin",
-        "--data-dir",
-        s(&data_dir()),
-        "--output-dir",
-        s(&out),
-        "--train-cells",
-        "1,2,6",
-        "--test-cells",
-        "6",
-    ]);
+    let e = experiment_fails(s(&data_dir()), &out, &["--train-cells", "1,2,6", "--test-cells", "6"]);
     assert!(e.contains("cell 6 is both"), "{e}");
-    let e = fails_any(&[
-        "experiment",
-        "clathrin",
-        "--data-dir",
-        s(&data_dir()),
-        "--output-dir",
-        s(&out),
-        "--test-cells",
-        "9",
-    ]);
+    let e = experiment_fails(s(&data_dir()), &out, &["--test-cells", "9"]);
     assert!(e.contains("test cell 9 not found"), "{e}");
-    let e = fails_any(&[
-        "experiment",
-        "clathrin",
-        "--data-dir",
-        s(&data_dir()),
-        "--output-dir",
-        s(&out),
-        "--train-cells",
-        "1,x",
-    ]);
+    let e = experiment_fails(s(&data_dir()), &out, &["--train-cells", "1,x"]);
     assert!(e.contains("'x'") || e.contains("invalid value"), "{e}");
-    let e = fails_any(&[
-        "experiment",
-        "clathrin",
-        "--data-dir",
-        s(&data_dir()),
-        "--output-dir",
-        s(&out),
-        "--min-lifetime",
-        "400",
-    ]);
+    let e = experiment_fails(s(&data_dir()), &out, &["--min-lifetime", "400"]);
     assert!(e.contains("no track has a lifetime"), "{e}");
     // a frames file naming a track the tracks file lacks
     let bad = dir.path().join("bad");
@@ -113,18 +75,7 @@ fn clathrin_bad_input() {
         "track,frame,phase,clathrin_A,clathrin_A_pstd,clathrin_sigma_r,clathrin_SE_sigma_r,auxilin_A,auxilin_A_pstd,auxilin_sigma_r,auxilin_SE_sigma_r\n7,0,track,1,1,1,1,1,1,1,1\n",
     )
     .unwrap();
-    let e = fails_any(&[
-        "experiment",
-        "clathrin",
-        "--data-dir",
-        s(&bad),
-        "--output-dir",
-        s(&out),
-        "--train-cells",
-        "1",
-        "--test-cells",
-        "1",
-    ]);
+    let e = experiment_fails(s(&bad), &out, &["--train-cells", "1", "--test-cells", "1"]);
     assert!(e.contains("both") || e.contains("track 7"), "{e}");
     std::fs::write(
         bad.join("cell2_tracks.csv"),
@@ -132,31 +83,16 @@ fn clathrin_bad_input() {
     )
     .unwrap();
     std::fs::copy(bad.join("cell1_frames.csv"), bad.join("cell2_frames.csv")).unwrap();
-    let e = fails_any(&[
-        "experiment",
-        "clathrin",
-        "--data-dir",
-        s(&bad),
-        "--output-dir",
-        s(&out),
-        "--train-cells",
-        "1",
-        "--test-cells",
-        "2",
-    ]);
+    let e = experiment_fails(s(&bad), &out, &["--train-cells", "1", "--test-cells", "2"]);
     assert!(e.contains("cell1_frames.csv") && e.contains("track 7"), "{e}");
     std::fs::write(bad.join("cell1_frames.csv"), "track,frame,phase,clathrin_A,clathrin_A_pstd,clathrin_sigma_r,clathrin_SE_sigma_r,auxilin_A,auxilin_A_pstd,auxilin_sigma_r,auxilin_SE_sigma_r\n0,0,track,abc,1,1,1,1,1,1,1\n").unwrap();
-    let e = fails_any(&[
-        "experiment",
-        "clathrin",
-        "--data-dir",
-        s(&bad),
-        "--output-dir",
-        s(&out),
-        "--train-cells",
-        "1",
-        "--test-cells",
-        "2",
-    ]);
+    let e = experiment_fails(s(&bad), &out, &["--train-cells", "1", "--test-cells", "2"]);
     assert!(e.contains("'abc'") && e.contains("clathrin_A"), "{e}");
+}
+
+/// `awd experiment clathrin` on `data` into `out` with `extra` options; must fail.
+fn experiment_fails(data: &str, out: &Path, extra: &[&str]) -> String {
+    let mut args = vec!["experiment", "clathrin", "--data-dir", data, "--output-dir", s(out)];
+    args.extend_from_slice(extra);
+    fails_any(&args)
 }

@@ -16,7 +16,9 @@
 //! signal (see [`adjoint_mode`]).
 
 use super::extend::ext_terms;
-use super::kernel::{dispatch, has_avx2, madd, Extended, KernelBufs, Sink, Source, Taps, BLOCK, KERNEL_BUFS, LANES};
+use super::kernel::{
+    dispatch, has_avx2, madd, with_kernel_bufs, Extended, KernelBufs, Sink, Source, Taps, BLOCK, LANES,
+};
 use super::len::dwt_coeff_len;
 use crate::Mode;
 
@@ -133,7 +135,7 @@ pub fn analysis_filter_grad_row(
     assert!(gh.len() == taps.f && gg.len() == taps.f, "analysis_filter_grad_row: filter lengths");
     let source = Extended { x, mode, shift: taps.analysis_shift(mode) as isize };
     let half = taps.f / 2;
-    let mut go = |bufs: &mut KernelBufs| {
+    let go = |bufs: &mut KernelBufs| {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
@@ -141,13 +143,7 @@ pub fn analysis_filter_grad_row(
         }
         grad_blocks::<false, _>(bufs, &source, half, ga, gd, gh, gg)
     };
-    KERNEL_BUFS.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut b) => go(&mut b),
-        Err(_) => {
-            let mut fresh = KernelBufs::ZERO;
-            go(&mut fresh)
-        }
-    })
+    with_kernel_bufs(go)
 }
 
 /// Gradients `ga`, `gd` read with `pad` zeros before them (and zeros after).

@@ -132,7 +132,7 @@ impl KernelBufs {
 }
 
 thread_local! {
-    pub(crate) static KERNEL_BUFS: std::cell::RefCell<KernelBufs> = const { std::cell::RefCell::new(KernelBufs::ZERO) };
+    static KERNEL_BUFS: std::cell::RefCell<KernelBufs> = const { std::cell::RefCell::new(KernelBufs::ZERO) };
 }
 
 /// `a * b + c`, fused where the build has FMA.
@@ -226,7 +226,7 @@ pub(crate) fn dispatch<Fill: Source, Emit: Sink>(
     fill: &Fill,
     emit: &mut Emit,
 ) {
-    let mut go = |bufs: &mut KernelBufs| {
+    let go = |bufs: &mut KernelBufs| {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
@@ -234,11 +234,18 @@ pub(crate) fn dispatch<Fill: Source, Emit: Sink>(
         }
         run_blocks::<false, _, _>(bufs, q_start, count, p, fill, emit)
     };
+    with_kernel_bufs(go)
+}
+
+/// Run `f` with this thread's kernel buffers; a nested call (rayon may run
+/// another task on this thread while one waits) gets fresh ones instead.
+#[inline]
+pub(crate) fn with_kernel_bufs<R>(f: impl FnOnce(&mut KernelBufs) -> R) -> R {
     KERNEL_BUFS.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut b) => go(&mut b),
+        Ok(mut b) => f(&mut b),
         Err(_) => {
             let mut fresh = KernelBufs::ZERO;
-            go(&mut fresh)
+            f(&mut fresh)
         }
     })
 }

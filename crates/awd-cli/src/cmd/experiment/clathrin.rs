@@ -10,10 +10,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use awd_core::data::clathrin::{load_cells, ClathrinOptions};
-use awd_core::distill::{
-    initial_filter, log_space, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, SweepSpec,
-    ValidityWeights,
-};
+use awd_core::distill::{initial_filter, log_space, sweep, Attribution, Geometry, Problem, SweepSpec};
 use awd_core::dwt::Plan1d;
 use awd_core::interp::{bootstrap_r2_std, cross_val_r2, feature_matrix, r2, LinearModel};
 use awd_core::io::{read_npy_f64, write_atomic, write_json_atomic, write_npy};
@@ -23,7 +20,7 @@ use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOption
 use ndarray::{concatenate, Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::{reuse_or_train, Timings};
+use super::{reuse_or_train, saliency_sweep_settings, Timings};
 use crate::args::{ExperimentClathrinArgs, PredictArgs};
 use crate::plot::{draw_lines, draw_mini, write_png, Series, PALETTE};
 use crate::progress::Bar;
@@ -211,20 +208,7 @@ pub fn run(a: &ExperimentClathrinArgs) -> Result<()> {
         let spec = SweepSpec {
             lambdas: lambdas.clone(),
             gammas: gammas.clone(),
-            base: FitSettings {
-                levels: LEVELS,
-                mode: Mode::Zero,
-                penalties: Penalties {
-                    lambda: 0.0,
-                    gamma: 0.0,
-                    validity: ValidityWeights::default(),
-                    attribution: Attribution::Saliency,
-                },
-                epochs,
-                batch_size: 100,
-                lr: 0.001,
-                seed,
-            },
+            base: saliency_sweep_settings(LEVELS, epochs, seed),
             initial_lowpass: h0,
             data_fingerprint: problem.fingerprint(),
             extra: serde_json::json!({ "experiment": "clathrin", "seed": seed }),

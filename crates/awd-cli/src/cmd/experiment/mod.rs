@@ -62,3 +62,19 @@ pub fn reuse_or_train(
     t.save(path)?;
     Ok(t)
 }
+
+/// The sweep settings the paper uses in both 1-D experiments: zero mode,
+/// saliency attributions, batch 100, Adam learning rate 0.001 (lambda and
+/// gamma are set per grid point).
+pub fn saliency_sweep_settings(levels: usize, epochs: usize, seed: u64) -> awd_core::distill::FitSettings {
+    use awd_core::distill::{Attribution, FitSettings, Penalties};
+    FitSettings {
+        levels,
+        mode: awd_core::Mode::Zero,
+        penalties: Penalties { attribution: Attribution::Saliency, ..Penalties::default() },
+        epochs,
+        batch_size: 100,
+        lr: 0.001,
+        seed,
+    }
+}

@@ -8,17 +8,14 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use awd_core::data::{synthetic, SyntheticSpec};
 use awd_core::distance::psi_distance;
-use awd_core::distill::{
-    initial_filter, log_space, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, SweepPoint, SweepSpec,
-    ValidityWeights,
-};
+use awd_core::distill::{initial_filter, log_space, sweep, Geometry, Problem, SweepPoint, SweepSpec};
 use awd_core::io::{write_atomic, write_json_atomic, write_npy};
 use awd_core::wavefun::wavefun;
 use awd_core::{Mode, Wavelet};
 use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
 use serde::Serialize;
 
-use super::{r2, reuse_or_train, Timings};
+use super::{r2, reuse_or_train, saliency_sweep_settings, Timings};
 use crate::args::ExperimentSyntheticArgs;
 use crate::plot::{plot_distance_vs_gamma, plot_wavelet_panels, GridCurve, WaveletPanel};
 use crate::progress::Bar;
@@ -165,20 +162,7 @@ pub fn run(args: &ExperimentSyntheticArgs) -> Result<()> {
         let spec = SweepSpec {
             lambdas: sc.lambdas.clone(),
             gammas: sc.gammas.clone(),
-            base: FitSettings {
-                levels: awd_core::data::LEVELS,
-                mode: Mode::Zero,
-                penalties: Penalties {
-                    lambda: 0.0,
-                    gamma: 0.0,
-                    validity: ValidityWeights::default(),
-                    attribution: Attribution::Saliency,
-                },
-                epochs: sc.epochs,
-                batch_size: 100,
-                lr: 0.001,
-                seed: args.seed,
-            },
+            base: saliency_sweep_settings(awd_core::data::LEVELS, sc.epochs, args.seed),
             initial_lowpass: h0.clone(),
             data_fingerprint: problem.fingerprint(),
             extra: serde_json::json!({ "experiment": "synthetic", "init": init.name }),
