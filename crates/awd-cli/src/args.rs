@@ -492,6 +492,45 @@ pub fn parse_arch(s: &str) -> Result<Arch, String> {
 pub enum DataCommand {
     /// The paper's synthetic benchmark (App. B): x_train, y_train, x_test, y_test as .npy.
     Synthetic(DataSyntheticArgs),
+    /// Simulated lensing convergence maps (shifted lognormal with shape noise) for ten cosmologies.
+    Cosmology(DataCosmologyArgs),
+}
+
+/// Map simulation settings shared by `awd data cosmology` and `awd experiment cosmology`.
+#[derive(Debug, Args, Clone)]
+pub struct MapSimArgs {
+    /// Pixels per side of a map.
+    #[arg(long, default_value_t = 64)]
+    pub size: usize,
+    /// Pixel side in arcminutes.
+    #[arg(long, default_value_t = 1.6)]
+    pub pixel_arcmin: f64,
+    /// Shape noise: galaxies per square arcminute (0: noiseless maps).
+    #[arg(long, default_value_t = 30.0)]
+    pub noise: f64,
+    /// Shape noise: intrinsic ellipticity dispersion per component.
+    #[arg(long, default_value_t = 0.3)]
+    pub sigma_e: f64,
+    /// C_ell table JSON (layout of data/cosmology/cl_zs1.json); the built-in table when absent.
+    #[arg(long)]
+    pub cl_table: Option<PathBuf>,
+}
+
+/// `awd data cosmology`
+#[derive(Debug, Args)]
+pub struct DataCosmologyArgs {
+    /// Folder for {train,val,test}_maps.npy, {train,val,test}_params.npy and spec.json.
+    #[arg(long)]
+    pub output_dir: PathBuf,
+    /// Maps per cosmology, split 70/15/15 into train, validation and test.
+    #[arg(long, default_value_t = 600)]
+    pub maps_per_cosmology: usize,
+    /// Geometry and noise.
+    #[command(flatten)]
+    pub sim: MapSimArgs,
+    /// Seed.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// `awd data synthetic`

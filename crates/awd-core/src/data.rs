@@ -7,6 +7,9 @@
 //! wavelet is db5, so distillation should recover it.
 
 pub mod clathrin;
+pub mod cosmology;
+pub mod lognormal;
+pub mod map_dir;
 
 use ndarray::{Array1, Array2};
 use rand::SeedableRng;

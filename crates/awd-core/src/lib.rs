@@ -28,6 +28,7 @@ mod error;
 pub mod interp;
 pub mod io;
 mod mode;
+pub mod peaks;
 pub mod wavefun;
 pub mod wavelet;
 

@@ -5,6 +5,7 @@ mod bench;
 mod distill;
 mod experiment;
 mod info;
+mod maps;
 mod teacher;
 mod transform;
 
@@ -28,6 +29,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Teacher(TeacherCommand::Predict(a)) => teacher::predict_cmd(&a),
         Command::Teacher(TeacherCommand::Grad(a)) => teacher::grad_cmd(&a),
         Command::Data(DataCommand::Synthetic(a)) => teacher::synthetic_data_cmd(&a),
+        Command::Data(DataCommand::Cosmology(a)) => maps::cosmology_data_cmd(&a),
         Command::Experiment(ExperimentCommand::Synthetic(a)) => experiment::synthetic::run(&a),
         Command::Experiment(ExperimentCommand::Clathrin(a)) => experiment::clathrin::run(&a),
         Command::Predict(a) => experiment::clathrin::predict_cmd(&a),
