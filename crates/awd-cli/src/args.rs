@@ -443,6 +443,12 @@ pub struct TeacherTrainArgs {
     /// Residual blocks of the cnn (default 4).
     #[arg(long)]
     pub blocks: Option<usize>,
+    /// Stride of the cnn's first convolution (default 1; 2 for large maps).
+    #[arg(long, default_value_t = 1)]
+    pub stem_stride: usize,
+    /// Random flips and transposes of square maps during training (cnn).
+    #[arg(long)]
+    pub augment: bool,
 }
 
 /// `awd teacher predict`
@@ -499,9 +505,9 @@ pub enum DataCommand {
 /// Map simulation settings shared by `awd data cosmology` and `awd experiment cosmology`.
 #[derive(Debug, Args, Clone)]
 pub struct MapSimArgs {
-    /// Pixels per side of a map.
-    #[arg(long, default_value_t = 64)]
-    pub size: usize,
+    /// Pixels per side of a map [default: 64; quick experiment runs: 32].
+    #[arg(long)]
+    pub size: Option<usize>,
     /// Pixel side in arcminutes.
     #[arg(long, default_value_t = 1.6)]
     pub pixel_arcmin: f64,
@@ -560,6 +566,35 @@ pub enum ExperimentCommand {
     Synthetic(ExperimentSyntheticArgs),
     /// Molecular-partner prediction on clathrin tracks (paper §4.2, Table 1, Fig. 4, Fig. C4).
     Clathrin(ExperimentClathrinArgs),
+    /// Omega_m from lensing maps by peak counting (paper §4.3, Table 2, Fig. D1, Fig. D2).
+    Cosmology(ExperimentCosmologyArgs),
+}
+
+/// `awd experiment cosmology`
+#[derive(Debug, Args)]
+pub struct ExperimentCosmologyArgs {
+    /// Folder for results.json, report.md, plots, the teacher and the sweep (re-runs resume).
+    #[arg(long)]
+    pub output_dir: PathBuf,
+    /// Take maps and parameters from this folder ({train,val,test}_maps.npy (n, H, W) and
+    /// {train,val,test}_params.npy (n, p), Omega_m in column 1) instead of simulating them.
+    #[arg(long)]
+    pub maps_dir: Option<PathBuf>,
+    /// Maps per cosmology when simulating (default 600, quick 40).
+    #[arg(long)]
+    pub maps_per_cosmology: Option<usize>,
+    /// Geometry and noise of simulated maps (quick runs use 32 x 32).
+    #[command(flatten)]
+    pub sim: MapSimArgs,
+    /// Levels J of the learned 2-D transform.
+    #[arg(long, default_value_t = 3)]
+    pub levels: usize,
+    /// Smaller maps, fewer of them, a small grid and few epochs (CI).
+    #[arg(long)]
+    pub quick: bool,
+    /// Seed of the maps, the teacher and the distillation.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
 }
 
 /// `awd experiment clathrin`

@@ -355,3 +355,43 @@ where
     chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(1))).map_err(err)?;
     Ok(())
 }
+
+/// Diverging colour map (blue - white - red) of `t` in `[-1, 1]`.
+pub fn diverging(t: f64) -> RGBColor {
+    let t = t.clamp(-1.0, 1.0);
+    let mix = |a: f64, b: f64, s: f64| (a + (b - a) * s).round() as u8;
+    if t >= 0.0 {
+        RGBColor(mix(255.0, 178.0, t), mix(255.0, 24.0, t), mix(255.0, 43.0, t))
+    } else {
+        RGBColor(mix(255.0, 33.0, -t), mix(255.0, 102.0, -t), mix(255.0, 172.0, -t))
+    }
+}
+
+/// An image as coloured cells filling `area` under a caption; values are
+/// divided by `scale` (symmetric about 0) before the diverging colour map.
+pub fn draw_heatmap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    caption: &str,
+    image: ndarray::ArrayView2<'_, f64>,
+    scale: f64,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("cannot draw plot: {e:?}");
+    let (rows, cols) = image.dim();
+    let (w, h) = area.dim_in_pixel();
+    let title_h = 22u32;
+    area.draw(&Text::new(caption.to_string(), (4, 2), ("sans-serif", 15))).map_err(err)?;
+    let cell = (((w.saturating_sub(8)) as f64 / cols as f64).min((h.saturating_sub(title_h + 4)) as f64 / rows as f64))
+        .max(1.0);
+    let x0 = ((w as f64 - cell * cols as f64) / 2.0).max(0.0);
+    let y0 = title_h as f64;
+    let scale = if scale > 0.0 && scale.is_finite() { scale } else { 1.0 };
+    for ((i, j), &v) in image.indexed_iter() {
+        let (a, b) = ((x0 + j as f64 * cell) as i32, (y0 + i as f64 * cell) as i32);
+        let (c, d) = ((x0 + (j + 1) as f64 * cell) as i32, (y0 + (i + 1) as f64 * cell) as i32);
+        area.draw(&Rectangle::new([(a, b), (c, d)], diverging(v / scale).filled())).map_err(err)?;
+    }
+    Ok(())
+}

@@ -42,10 +42,18 @@ pub struct TeacherConfig {
     /// Residual blocks (CNN only).
     #[serde(default)]
     pub blocks: usize,
+    /// Stride of the CNN's first convolution (2 halves the resolution the
+    /// blocks work at: four times less compute on large maps).
+    #[serde(default = "one")]
+    pub stem_stride: usize,
     /// Per-output mean and standard deviation of the training targets: the
     /// network predicts standardised targets and `predict` undoes it.
     #[serde(default)]
     pub target_scale: Vec<(f64, f64)>,
+}
+
+fn one() -> usize {
+    1
 }
 
 impl TeacherConfig {
@@ -57,7 +65,7 @@ impl TeacherConfig {
             Arch::Lstm => (40, 0),
             Arch::Cnn => (16, 4),
         };
-        TeacherConfig { arch, input_shape, outputs, hidden, blocks, target_scale: Vec::new() }
+        TeacherConfig { arch, input_shape, outputs, hidden, blocks, stem_stride: 1, target_scale: Vec::new() }
     }
 
     /// Values per input.

@@ -68,7 +68,13 @@ fn build(cfg: &TeacherConfig, vb: VarBuilder) -> Result<Net> {
                 });
             }
             Net::Cnn {
-                stem: conv2d(1, h, 3, same, vb.pp("stem"))?,
+                stem: conv2d(
+                    1,
+                    h,
+                    3,
+                    Conv2dConfig { padding: 1, stride: cfg.stem_stride.max(1), ..Default::default() },
+                    vb.pp("stem"),
+                )?,
                 blocks,
                 head: linear(h, cfg.outputs, vb.pp("head"))?,
             }

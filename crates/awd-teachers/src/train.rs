@@ -6,7 +6,7 @@ use candle_core::{Tensor, Var};
 use candle_nn::{AdamW, Optimizer, ParamsAdamW};
 use ndarray::{Array2, ArrayView2, Axis};
 use rand::seq::SliceRandom;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 use serde::{Deserialize, Serialize};
 
@@ -28,11 +28,15 @@ pub struct TrainOptions {
     pub patience: usize,
     /// Seed of the split and the shuffling.
     pub seed: u64,
+    /// Random flips and transposes of square 2-D inputs (the 8 symmetries of
+    /// the square, one drawn per sample and batch from the seeded generator).
+    #[serde(default)]
+    pub augment: bool,
 }
 
 impl Default for TrainOptions {
     fn default() -> Self {
-        TrainOptions { epochs: 20, batch_size: 100, lr: 0.01, val_fraction: 0.1, patience: 5, seed: 0 }
+        TrainOptions { epochs: 20, batch_size: 100, lr: 0.01, val_fraction: 0.1, patience: 5, seed: 0, augment: false }
     }
 }
 
@@ -60,6 +64,30 @@ pub struct TrainReport {
 
 fn gather(x: ArrayView2<'_, f64>, idx: &[usize]) -> Array2<f64> {
     x.select(Axis(0), idx)
+}
+
+/// Apply symmetry `code` (bit 0: flip rows, bit 1: flip columns, bit 2:
+/// transpose) to each row of `batch`, a flattened `side x side` map.
+fn apply_symmetries(batch: &mut Array2<f64>, side: usize, codes: &[u8]) {
+    let mut tmp = vec![0.0; side * side];
+    for (mut row, &code) in batch.rows_mut().into_iter().zip(codes) {
+        for i in 0..side {
+            for j in 0..side {
+                let (mut a, mut b) = (i, j);
+                if code & 4 != 0 {
+                    std::mem::swap(&mut a, &mut b);
+                }
+                if code & 1 != 0 {
+                    a = side - 1 - a;
+                }
+                if code & 2 != 0 {
+                    b = side - 1 - b;
+                }
+                tmp[i * side + j] = row[a * side + b];
+            }
+        }
+        row.iter_mut().zip(&tmp).for_each(|(r, &t)| *r = t);
+    }
 }
 
 /// Train `teacher` on `x` `(n, input_len)` and `y` `(n, outputs)`; `on_epoch`
@@ -101,6 +129,13 @@ pub fn train(
         return Err(TeacherError::Data(format!(
             "invalid training options: epochs {} and batch size {} must be >= 1, lr {} > 0, validation fraction {} in [0, 0.9)",
             opts.epochs, opts.batch_size, opts.lr, opts.val_fraction
+        )));
+    }
+    let shape = &teacher.config.input_shape;
+    let side = shape[0];
+    if opts.augment && !(shape.len() == 2 && shape[0] == shape[1]) {
+        return Err(TeacherError::Data(format!(
+            "flip/transpose augmentation needs square 2-D inputs; this model takes {shape:?}"
         )));
     }
     let n = x.nrows();
@@ -155,7 +190,12 @@ pub fn train(
         train_idx.shuffle(&mut rng);
         let (mut total, mut batches) = (0.0, 0usize);
         for chunk in train_idx.chunks(opts.batch_size) {
-            let pred = teacher.forward(&teacher.tensor(gather(x, chunk).view())?)?;
+            let mut xb = gather(x, chunk);
+            if opts.augment {
+                let codes: Vec<u8> = chunk.iter().map(|_| rng.random_range(0..8u8)).collect();
+                apply_symmetries(&mut xb, side, &codes);
+            }
+            let pred = teacher.forward(&teacher.tensor(xb.view())?)?;
             let target = teacher.tensor(gather(ys.view(), chunk).view())?;
             let loss = candle_nn::loss::mse(&pred, &target)?;
             opt.backward_step(&loss)?;
@@ -180,4 +220,29 @@ pub fn train(
         v.set(t)?;
     }
     Ok(TrainReport { history, best_epoch: best.1, stopped_early })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_eight_symmetries_are_distinct_and_invertible() {
+        let side = 3;
+        let base = Array2::from_shape_fn((1, 9), |(_, k)| k as f64);
+        let mut seen = Vec::new();
+        for code in 0..8u8 {
+            let mut b = base.clone();
+            apply_symmetries(&mut b, side, &[code]);
+            let mut sorted = b.row(0).to_vec();
+            sorted.sort_by(f64::total_cmp);
+            assert_eq!(sorted, base.row(0).to_vec(), "a permutation");
+            assert!(!seen.contains(&b), "code {code} repeats another symmetry");
+            seen.push(b);
+        }
+        // transpose: element (0, 1) goes to (1, 0)
+        let mut t = base.clone();
+        apply_symmetries(&mut t, side, &[4]);
+        assert_eq!(t[[0, 3]], 1.0);
+    }
 }

@@ -16,9 +16,9 @@ pub fn cl_table(sim: &MapSimArgs) -> Result<ClTable> {
 }
 
 /// The map geometry and noise of the arguments, checked.
-pub fn map_spec(sim: &MapSimArgs) -> Result<MapSpec> {
+pub fn map_spec(sim: &MapSimArgs, default_size: usize) -> Result<MapSpec> {
     let spec = MapSpec {
-        size: sim.size,
+        size: sim.size.unwrap_or(default_size),
         pixel_arcmin: sim.pixel_arcmin,
         noise: ShapeNoise { sigma_e: sim.sigma_e, n_gal: sim.noise },
     };
@@ -38,7 +38,7 @@ pub fn simulate(table: &ClTable, spec: MapSpec, per_cosmology: usize, seed: u64)
 /// `awd data cosmology`.
 pub fn cosmology_data_cmd(a: &DataCosmologyArgs) -> Result<()> {
     let table = cl_table(&a.sim)?;
-    let spec = map_spec(&a.sim)?;
+    let spec = map_spec(&a.sim, 64)?;
     let maps = simulate(&table, spec, a.maps_per_cosmology, a.seed)?;
     write_map_dir(&a.output_dir, &maps)?;
     let about = serde_json::json!({

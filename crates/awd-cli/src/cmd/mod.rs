@@ -5,7 +5,7 @@ mod bench;
 mod distill;
 mod experiment;
 mod info;
-mod maps;
+pub mod maps;
 mod teacher;
 mod transform;
 
@@ -32,6 +32,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Data(DataCommand::Cosmology(a)) => maps::cosmology_data_cmd(&a),
         Command::Experiment(ExperimentCommand::Synthetic(a)) => experiment::synthetic::run(&a),
         Command::Experiment(ExperimentCommand::Clathrin(a)) => experiment::clathrin::run(&a),
+        Command::Experiment(ExperimentCommand::Cosmology(a)) => experiment::cosmology::run(&a),
         Command::Predict(a) => experiment::clathrin::predict_cmd(&a),
         Command::Bench(BenchCommand::Dwt(a)) => bench::dwt(&a),
         Command::Bench(BenchCommand::Fit(a)) => bench::fit(&a),

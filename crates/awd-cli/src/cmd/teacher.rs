@@ -71,6 +71,7 @@ pub fn train_cmd(a: &TeacherTrainArgs) -> Result<()> {
     if let Some(b) = a.blocks {
         cfg.blocks = b;
     }
+    cfg.stem_stride = a.stem_stride;
     let mut teacher = Teacher::new(cfg, a.seed)?;
     let opts = TrainOptions {
         epochs: a.epochs,
@@ -79,6 +80,7 @@ pub fn train_cmd(a: &TeacherTrainArgs) -> Result<()> {
         val_fraction: a.val_fraction,
         patience: a.patience,
         seed: a.seed,
+        augment: a.augment,
     };
     let bar = Bar::new(a.epochs as u64, "epochs");
     let report = train(&mut teacher, x.view(), y.view(), &opts, &mut |log| {

@@ -2,6 +2,8 @@
 //! and plots into its output folder, and resumes finished stages on re-runs.
 
 pub mod clathrin;
+pub mod cosmology;
+mod cosmology_plots;
 pub mod synthetic;
 
 use std::time::Instant;

@@ -127,6 +127,7 @@ pub fn run(args: &ExperimentSyntheticArgs) -> Result<()> {
             val_fraction: 0.1,
             patience: 5,
             seed: args.seed,
+            augment: false,
         };
         let y = data.y_train.view().insert_axis(ndarray::Axis(1));
         let config = TeacherConfig::new(Arch::Mlp, vec![64], 1);

@@ -1,0 +1,151 @@
+//! `awd data cosmology`, `awd experiment cosmology --quick` (CI) on simulated
+//! maps and on a folder of a user's own maps, and bad input.
+
+mod common;
+use common::*;
+
+use std::path::Path;
+
+use awd_core::io::{read_npy_f64, write_npy};
+use ndarray::{s as sl, Array2, Array3, Axis};
+
+fn results(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+#[test]
+fn data_cosmology_writes_the_split() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("maps");
+    let args = ["data", "cosmology", "--maps-per-cosmology", "10", "--size", "16", "--seed", "3", "--output-dir", s(&out)];
+    ok(&args);
+    for (part, n) in [("train", 60), ("val", 20), ("test", 20)] {
+        let m = read_npy_f64(&out.join(format!("{part}_maps.npy"))).unwrap();
+        assert_eq!(m.shape(), &[n, 16, 16], "{part}");
+        let p = read_npy_f64(&out.join(format!("{part}_params.npy"))).unwrap();
+        assert_eq!(p.shape(), &[n, 3], "{part}");
+        // Omega_m of Table D1's cosmologies lie in [0.2, 0.42]
+        assert!(p.index_axis(Axis(1), 1).iter().all(|&v| (0.2..0.42).contains(&v)));
+    }
+    // noise: the per-pixel standard deviation is at least the shape noise's
+    let m = read_npy_f64(&out.join("train_maps.npy")).unwrap();
+    let std = m.std(0.0);
+    let noise = 0.3 / (30.0f64 * 1.6 * 1.6).sqrt();
+    assert!(std > noise && std < 2.0 * noise, "pixel std {std} vs noise {noise}");
+    // same seed, same maps
+    let again = dir.path().join("again");
+    ok(&["data", "cosmology", "--maps-per-cosmology", "10", "--size", "16", "--seed", "3", "--output-dir", s(&again)]);
+    assert_eq!(read_npy_f64(&again.join("test_maps.npy")).unwrap(), read_npy_f64(&out.join("test_maps.npy")).unwrap());
+}
+
+#[test]
+fn bad_cl_tables_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let table: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/cosmology/cl_zs1.json")).unwrap())
+            .unwrap();
+    let run = |t: &serde_json::Value| {
+        let p = dir.path().join("cl.json");
+        std::fs::write(&p, t.to_string()).unwrap();
+        fails(&["data", "cosmology", "--cl-table", s(&p), "--size", "16", "--maps-per-cosmology", "3", "--output-dir", s(&dir.path().join("o"))])
+    };
+    let mut neg = table.clone();
+    neg["cosmologies"][4]["cl"][12] = serde_json::json!(-2.5e-9);
+    let e = run(&neg);
+    assert!(e.contains("cl.json") && e.contains("cosmology 4") && e.contains("C_ell[12]"), "{e}");
+    let mut order = table.clone();
+    order["ell"][5] = serde_json::json!(1.0);
+    let e = run(&order);
+    assert!(e.contains("cl.json") && e.contains("not increasing") && e.contains("ell[5]"), "{e}");
+    let e = fails(&["data", "cosmology", "--size", "4", "--output-dir", s(&dir.path().join("o"))]);
+    assert!(e.contains("map size 4"), "{e}");
+    assert!(!dir.path().join("o").exists(), "no output on failure");
+}
+
+#[test]
+fn quick_experiment_on_simulated_maps() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("cosmo");
+    ok(&["experiment", "cosmology", "--quick", "--output-dir", s(&out)]);
+    let r = results(&out);
+    for who in ["awd", "roberts", "laplace", "db5", "cnn", "peak_height"] {
+        let v = r["rmse_omega_m"][who]["value"].as_f64().unwrap();
+        let sd = r["rmse_omega_m"][who]["std"].as_f64().unwrap();
+        // Omega_m spans 0.20-0.42: any sensible model errs by less than 0.2
+        assert!(v > 0.0 && v < 0.2 && sd > 0.0 && sd < v, "{who}: {v} ± {sd}");
+    }
+    for who in ["awd", "db5"] {
+        let c = r["compression"][who].as_f64().unwrap();
+        assert!(c > 0.0 && c <= 1.0, "compression {who} {c}");
+    }
+    assert_eq!(r["maps"]["test"], 60);
+    assert_eq!(r["grid"].as_array().unwrap().len(), 4);
+    // the selected point has the smallest validation RMSE of the grid
+    let best = r["grid"].as_array().unwrap().iter().map(|g| g["val_rmse"].as_f64().unwrap()).fold(f64::INFINITY, f64::min);
+    assert_eq!(r["rmse_omega_m"]["awd"]["val_rmse"].as_f64().unwrap(), best);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    for row in ["| AWD |", "| ResNet (CNN teacher) |", "| Roberts cross |", "| Laplace |", "| db5 |", "| Peak height |"] {
+        assert!(md.contains(row), "report lacks {row}");
+    }
+    for f in ["maps_per_cosmology.png", "figD1_peak_statistics.png", "filters_2d.png", "figD2_activation_maps.png"] {
+        assert!(std::fs::metadata(out.join(f)).unwrap().len() > 5_000, "{f} missing or empty");
+    }
+    // a re-run resumes (teacher and sweep reused) and gives the same numbers
+    let (_, err) = ok_both(&["experiment", "cosmology", "--quick", "--output-dir", s(&out)]);
+    assert!(err.contains("reusing the teacher"), "{err}");
+    assert_eq!(results(&out)["rmse_omega_m"], r["rmse_omega_m"]);
+}
+
+/// A user's folder: three cosmologies of non-square maps, five parameters.
+fn user_maps(dir: &Path) {
+    let src = dir.join("sim");
+    ok(&["data", "cosmology", "--maps-per-cosmology", "24", "--size", "32", "--seed", "1", "--output-dir", s(&src)]);
+    for part in ["train", "val", "test"] {
+        let m = read_npy_f64(&src.join(format!("{part}_maps.npy"))).unwrap().into_dimensionality::<ndarray::Ix3>().unwrap();
+        let p = read_npy_f64(&src.join(format!("{part}_params.npy"))).unwrap().into_dimensionality::<ndarray::Ix2>().unwrap();
+        let per = m.dim().0 / 10;
+        let rows: Vec<usize> = (0..3 * per).collect();
+        let maps: Array3<f64> = m.select(Axis(0), &rows).slice(sl![.., .., ..28]).to_owned();
+        let mut params = Array2::zeros((rows.len(), 5));
+        params.slice_mut(sl![.., ..3]).assign(&p.select(Axis(0), &rows));
+        write_npy(&dir.join(format!("user/{part}_maps.npy")), maps.view().into_dyn()).unwrap();
+        write_npy(&dir.join(format!("user/{part}_params.npy")), params.view().into_dyn()).unwrap();
+    }
+}
+
+#[test]
+fn quick_experiment_on_a_maps_dir_and_its_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    user_maps(dir.path());
+    let user = dir.path().join("user");
+    let out = dir.path().join("out");
+    ok(&["experiment", "cosmology", "--quick", "--maps-dir", s(&user), "--output-dir", s(&out)]);
+    let r = results(&out);
+    assert_eq!(r["maps"]["width"], 28);
+    assert_eq!(r["teacher"]["augment"], false);
+    assert!(r["rmse_omega_m"]["awd"]["value"].as_f64().unwrap() < 0.2);
+
+    let run = |extra: &[&str]| {
+        let mut args = vec!["experiment", "cosmology", "--quick", "--maps-dir", s(&user), "--output-dir"];
+        let o = dir.path().join("bad");
+        let o = o.to_str().unwrap().to_string();
+        args.push(Box::leak(o.into_boxed_str()));
+        args.extend_from_slice(extra);
+        fails(&args)
+    };
+    let e = run(&["--levels", "6"]);
+    assert!(e.contains("too small for 6 levels"), "{e}");
+    // NaN in a map
+    let mut m = read_npy_f64(&user.join("val_maps.npy")).unwrap();
+    m[[2, 3, 4]] = f64::NAN;
+    write_npy(&user.join("val_maps.npy"), m.view()).unwrap();
+    let e = run(&[]);
+    assert!(e.contains("val_maps.npy") && e.contains("NaN") && e.contains("[2, 3, 4]"), "{e}");
+    // counts that differ
+    m[[2, 3, 4]] = 0.0;
+    write_npy(&user.join("val_maps.npy"), m.view()).unwrap();
+    let p = read_npy_f64(&user.join("test_params.npy")).unwrap();
+    write_npy(&user.join("test_params.npy"), p.slice(sl![1.., ..]).into_dyn()).unwrap();
+    let e = run(&[]);
+    assert!(e.contains("test_params.npy") && e.contains("parameter rows"), "{e}");
+}
