@@ -17,7 +17,8 @@ fn results(dir: &Path) -> serde_json::Value {
 fn data_cosmology_writes_the_split() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("maps");
-    let args = ["data", "cosmology", "--maps-per-cosmology", "10", "--size", "16", "--seed", "3", "--output-dir", s(&out)];
+    let args =
+        ["data", "cosmology", "--maps-per-cosmology", "10", "--size", "16", "--seed", "3", "--output-dir", s(&out)];
     ok(&args);
     for (part, n) in [("train", 60), ("val", 20), ("test", 20)] {
         let m = read_npy_f64(&out.join(format!("{part}_maps.npy"))).unwrap();
@@ -41,13 +42,26 @@ fn data_cosmology_writes_the_split() {
 #[test]
 fn bad_cl_tables_are_named() {
     let dir = tempfile::tempdir().unwrap();
-    let table: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/cosmology/cl_zs1.json")).unwrap())
-            .unwrap();
+    let table: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/cosmology/cl_zs1.json"))
+            .unwrap(),
+    )
+    .unwrap();
     let run = |t: &serde_json::Value| {
         let p = dir.path().join("cl.json");
         std::fs::write(&p, t.to_string()).unwrap();
-        fails(&["data", "cosmology", "--cl-table", s(&p), "--size", "16", "--maps-per-cosmology", "3", "--output-dir", s(&dir.path().join("o"))])
+        fails(&[
+            "data",
+            "cosmology",
+            "--cl-table",
+            s(&p),
+            "--size",
+            "16",
+            "--maps-per-cosmology",
+            "3",
+            "--output-dir",
+            s(&dir.path().join("o")),
+        ])
     };
     let mut neg = table.clone();
     neg["cosmologies"][4]["cl"][12] = serde_json::json!(-2.5e-9);
@@ -80,11 +94,18 @@ fn quick_experiment_on_simulated_maps() {
     }
     assert_eq!(r["maps"]["test"], 60);
     assert_eq!(r["grid"].as_array().unwrap().len(), 4);
-    // the selected point has the smallest validation RMSE of the grid
-    let best = r["grid"].as_array().unwrap().iter().map(|g| g["val_rmse"].as_f64().unwrap()).fold(f64::INFINITY, f64::min);
+    // the selected point has the smallest validation RMSE of the eligible (valid enough) points
+    let grid = r["grid"].as_array().unwrap();
+    assert!(grid.iter().any(|g| g["eligible"] == true));
+    let best = grid
+        .iter()
+        .filter(|g| g["eligible"] == true)
+        .map(|g| g["val_rmse"].as_f64().unwrap())
+        .fold(f64::INFINITY, f64::min);
     assert_eq!(r["rmse_omega_m"]["awd"]["val_rmse"].as_f64().unwrap(), best);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
-    for row in ["| AWD |", "| ResNet (CNN teacher) |", "| Roberts cross |", "| Laplace |", "| db5 |", "| Peak height |"] {
+    for row in ["| AWD |", "| ResNet (CNN teacher) |", "| Roberts cross |", "| Laplace |", "| db5 |", "| Peak height |"]
+    {
         assert!(md.contains(row), "report lacks {row}");
     }
     for f in ["maps_per_cosmology.png", "figD1_peak_statistics.png", "filters_2d.png", "figD2_activation_maps.png"] {
@@ -101,8 +122,12 @@ fn user_maps(dir: &Path) {
     let src = dir.join("sim");
     ok(&["data", "cosmology", "--maps-per-cosmology", "24", "--size", "32", "--seed", "1", "--output-dir", s(&src)]);
     for part in ["train", "val", "test"] {
-        let m = read_npy_f64(&src.join(format!("{part}_maps.npy"))).unwrap().into_dimensionality::<ndarray::Ix3>().unwrap();
-        let p = read_npy_f64(&src.join(format!("{part}_params.npy"))).unwrap().into_dimensionality::<ndarray::Ix2>().unwrap();
+        let m =
+            read_npy_f64(&src.join(format!("{part}_maps.npy"))).unwrap().into_dimensionality::<ndarray::Ix3>().unwrap();
+        let p = read_npy_f64(&src.join(format!("{part}_params.npy")))
+            .unwrap()
+            .into_dimensionality::<ndarray::Ix2>()
+            .unwrap();
         let per = m.dim().0 / 10;
         let rows: Vec<usize> = (0..3 * per).collect();
         let maps: Array3<f64> = m.select(Axis(0), &rows).slice(sl![.., .., ..28]).to_owned();

@@ -210,7 +210,11 @@ impl PeakClassifier {
                 let rows: Vec<usize> = (0..ids.len()).filter(|&i| ids[i] == k).collect();
                 if rows.len() < 2 {
                     return Err(Error::InvalidArgument {
-                        reason: format!("cosmology {:?} has {} training map(s); at least 2 are needed", classes[k], rows.len()),
+                        reason: format!(
+                            "cosmology {:?} has {} training map(s); at least 2 are needed",
+                            classes[k],
+                            rows.len()
+                        ),
                     });
                 }
                 let n = rows.len() as f64;
@@ -283,9 +287,8 @@ pub fn rmse_bootstrap(pred: &[f64], truth: &[f64], resamples: usize, seed: u64) 
     }
     let sq: Vec<f64> = pred.iter().zip(truth).map(|(p, t)| (p - t) * (p - t)).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let draws: Vec<f64> = (0..resamples)
-        .map(|_| ((0..n).map(|_| sq[rng.random_range(0..n)]).sum::<f64>() / n as f64).sqrt())
-        .collect();
+    let draws: Vec<f64> =
+        (0..resamples).map(|_| ((0..n).map(|_| sq[rng.random_range(0..n)]).sum::<f64>() / n as f64).sqrt()).collect();
     let mean = draws.iter().sum::<f64>() / resamples as f64;
     let var = draws.iter().map(|d| (d - mean) * (d - mean)).sum::<f64>() / (resamples - 1) as f64;
     (value, var.sqrt())
@@ -304,14 +307,16 @@ pub fn wavelet_subfilters(w: &Wavelet) -> [Kernel3; 4] {
 /// The 3x3 window of `outer(a, b)` of largest energy.
 fn best_window(a: &[f64], b: &[f64]) -> Kernel3 {
     // filters shorter than 3 taps (haar) are padded with zeros
-    let pad = |f: &[f64]| -> Vec<f64> { f.iter().cloned().chain(std::iter::repeat(0.0)).take(f.len().max(3)).collect() };
+    let pad =
+        |f: &[f64]| -> Vec<f64> { f.iter().cloned().chain(std::iter::repeat(0.0)).take(f.len().max(3)).collect() };
     let (a, b) = (pad(a), pad(b));
     let full = |i: usize, j: usize| a[i] * b[j];
     let (n, m) = (a.len(), b.len());
     let mut best = (f64::NEG_INFINITY, 0, 0);
     for i in 0..=n.saturating_sub(3) {
         for j in 0..=m.saturating_sub(3) {
-            let e: f64 = (0..3).flat_map(|x| (0..3).map(move |y| (x, y))).map(|(x, y)| full(i + x, j + y).powi(2)).sum();
+            let e: f64 =
+                (0..3).flat_map(|x| (0..3).map(move |y| (x, y))).map(|(x, y)| full(i + x, j + y).powi(2)).sum();
             if e > best.0 {
                 best = (e, i, j);
             }
@@ -348,7 +353,8 @@ mod tests {
         out.clear();
         PeakStatistic::Roberts.eval(&m.view(), 1, 1, &mut out);
         let blocks = [(0.0, 1.0, 2.0, 5.0), (1.0, 0.0, 5.0, 1.0), (2.0, 5.0, 0.0, 1.0), (5.0, 1.0, 1.0, 0.0)];
-        let want: f64 = blocks.iter().map(|&(p, q, r, t): &(f64, f64, f64, f64)| ((p - t).powi(2) + (q - r).powi(2)).sqrt()).sum();
+        let want: f64 =
+            blocks.iter().map(|&(p, q, r, t): &(f64, f64, f64, f64)| ((p - t).powi(2) + (q - r).powi(2)).sqrt()).sum();
         assert!((out[0] - want).abs() < 1e-12);
         out.clear();
         let id = [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]];

@@ -62,7 +62,10 @@ impl ClTable {
     pub fn load(path: &Path) -> Result<Self, IoError> {
         let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
         let t: ClTable = serde_json::from_str(&text).map_err(|e| {
-            IoError::format(path, format!("not a C_ell table ({e}); expected {{\"ell\": [...], \"cosmologies\": [...]}}"))
+            IoError::format(
+                path,
+                format!("not a C_ell table ({e}); expected {{\"ell\": [...], \"cosmologies\": [...]}}"),
+            )
         })?;
         t.validate().map_err(|reason| IoError::format(path, reason))?;
         Ok(t)

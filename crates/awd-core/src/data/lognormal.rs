@@ -287,8 +287,10 @@ pub fn simulate_maps(
     let per = counts.total();
     let pairs = per.div_ceil(2);
     let m = spec.size;
-    let fields: Vec<LognormalField> =
-        (0..table.cosmologies.len()).into_par_iter().map(|k| LognormalField::new(table, k, spec)).collect::<Result<_>>()?;
+    let fields: Vec<LognormalField> = (0..table.cosmologies.len())
+        .into_par_iter()
+        .map(|k| LognormalField::new(table, k, spec))
+        .collect::<Result<_>>()?;
     let per_cosmo: Vec<Vec<Array2<f64>>> = fields
         .iter()
         .enumerate()

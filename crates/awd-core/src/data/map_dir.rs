@@ -33,7 +33,10 @@ fn read_part(dir: &Path, name: &str) -> Result<MapSet, IoError> {
     let params = read_npy_f64(&params_path)?;
     let shape = params.shape().to_vec();
     let params: Array2<f64> = params.into_dimensionality::<Ix2>().map_err(|_| {
-        IoError::format(&params_path, format!("parameters must be a 2-D array (n, p); got shape {}", shape_string(&shape)))
+        IoError::format(
+            &params_path,
+            format!("parameters must be a 2-D array (n, p); got shape {}", shape_string(&shape)),
+        )
     })?;
     if maps.dim().0 != params.nrows() {
         return Err(IoError::format(

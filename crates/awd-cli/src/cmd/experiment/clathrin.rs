@@ -149,7 +149,15 @@ pub fn run(a: &ExperimentClathrinArgs) -> Result<()> {
     let tpath = dir.join("teacher").join("lstm.safetensors");
     let teacher = times.stage("teacher", || {
         let epochs = if a.quick { 4 } else { 60 };
-        let to = TrainOptions { epochs, batch_size: 64, lr: 0.005, val_fraction: 0.2, patience: 8, seed: a.seed, augment: false };
+        let to = TrainOptions {
+            epochs,
+            batch_size: 64,
+            lr: 0.005,
+            val_fraction: 0.2,
+            patience: 8,
+            seed: a.seed,
+            augment: false,
+        };
         let config = TeacherConfig::new(Arch::Lstm, vec![40], 1);
         reuse_or_train(&tpath, config, a.seed, x_train.view(), y_train.view().insert_axis(Axis(1)), &to)
     })?;

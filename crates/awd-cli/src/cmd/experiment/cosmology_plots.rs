@@ -93,7 +93,8 @@ fn distributions(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
         root.fill(&WHITE).map_err(err)?;
         let areas = root.split_evenly((2, 3));
         for (area, (name, e)) in areas.iter().zip(p.evals.iter()) {
-            let (lo, hi) = e.class_omega.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            let (lo, hi) =
+                e.class_omega.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
             let mut order: Vec<usize> = (0..e.class_means.len()).collect();
             order.sort_by(|&a, &b| e.class_omega[a].total_cmp(&e.class_omega[b]));
             let series: Vec<Series> = order
@@ -160,7 +161,8 @@ fn activation_maps(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
     let mut classes = Vec::new();
     let ids = class_ids(p.test_params, &mut classes);
     let mut by_omega: Vec<usize> = (0..classes.len()).collect();
-    by_omega.sort_by(|&a, &b| classes[a][1.min(classes[a].len() - 1)].total_cmp(&classes[b][1.min(classes[b].len() - 1)]));
+    by_omega
+        .sort_by(|&a, &b| classes[a][1.min(classes[a].len() - 1)].total_cmp(&classes[b][1.min(classes[b].len() - 1)]));
     let picks: Vec<usize> = [0, by_omega.len() / 2, by_omega.len() - 1]
         .iter()
         .filter_map(|&r| ids.iter().position(|&i| i == by_omega[r]))
