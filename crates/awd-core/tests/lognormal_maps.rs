@@ -44,7 +44,7 @@ fn mean_power_spectrum_matches_the_input_cl() {
     for k in [0, 3, 4] {
         let field = LognormalField::new(&table, k, spec).unwrap();
         let mut rng = ChaCha8Rng::seed_from_u64(k as u64);
-        let mut mean = vec![0.0; 8];
+        let mut mean = [0.0; 8];
         let pairs = 100;
         for _ in 0..pairs {
             for m in field.sample_pair(&mut rng) {

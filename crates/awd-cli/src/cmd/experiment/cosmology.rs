@@ -472,7 +472,7 @@ fn report_text(
     ];
     let table: String = rows.drain(..).map(|(n, r, c)| format!("| {n} | {r} | {c} |\n")).collect();
     let ranking = {
-        let mut v = vec![
+        let mut v = [
             ("AWD", awd.value),
             ("ResNet", cnn.0),
             ("Roberts", roberts.value),
