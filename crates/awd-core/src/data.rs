@@ -1,4 +1,6 @@
-//! Built-in data sets.
+//! Built-in data sets: the synthetic benchmark (below), the clathrin tracks
+//! ([`clathrin`]) and simulated lensing maps ([`cosmology`] spectra,
+//! [`lognormal`] simulator, [`map_dir`] folders).
 //!
 //! The synthetic benchmark of the AWD paper (§4.1, App. B): inputs
 //! `x ~ N(0, I_64)`, the db5 coefficients `Psi x` (J = 4, zero mode), and a

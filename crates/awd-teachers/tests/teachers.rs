@@ -134,3 +134,29 @@ fn lstm_and_cnn_train() {
     .unwrap();
     assert!(r.history.iter().all(|l| l.train_loss.is_finite()));
 }
+
+#[test]
+fn cnn_with_strided_stem_and_augmentation_learns_a_symmetric_target() {
+    // the target (map variance) is invariant under flips and transposes, so
+    // augmentation must not stop the network from fitting it
+    let maps = normal((256, 64), 11);
+    let scale: Vec<f64> = (0..256).map(|i| 0.5 + (i % 4) as f64 * 0.5).collect();
+    let maps = ndarray::Array2::from_shape_fn((256, 64), |(i, j)| maps[[i, j]] * scale[i]);
+    let y = ndarray::Array2::from_shape_fn((256, 1), |(i, _)| scale[i]);
+    let mut cfg = TeacherConfig::new(Arch::Cnn, vec![8, 8], 1);
+    cfg.stem_stride = 2;
+    let mut c = Teacher::new(cfg.clone(), 2).unwrap();
+    let opts =
+        TrainOptions { epochs: 8, batch_size: 32, lr: 0.01, val_fraction: 0.0, augment: true, ..Default::default() };
+    let r = train(&mut c, maps.view(), y.view(), &opts, &mut |_| {}).unwrap();
+    let (first, last) = (r.history[0].train_loss, r.history.last().unwrap().train_loss);
+    assert!(last < 0.5 * first, "loss {first} -> {last}");
+    // the stride survives saving and loading
+    let dir = tempfile::tempdir().unwrap();
+    c.save(&dir.path().join("c.safetensors")).unwrap();
+    assert_eq!(Teacher::load(&dir.path().join("c.safetensors")).unwrap().config.stem_stride, 2);
+    // augmentation needs square maps
+    let mut rect = Teacher::new(TeacherConfig::new(Arch::Cnn, vec![4, 16], 1), 0).unwrap();
+    let e = train(&mut rect, maps.view(), y.view(), &opts, &mut |_| {}).unwrap_err().to_string();
+    assert!(e.contains("square"), "{e}");
+}
