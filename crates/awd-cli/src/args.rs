@@ -45,7 +45,7 @@ pub enum Command {
     /// The paper's experiments end to end, with results, report and plots.
     #[command(subcommand)]
     Experiment(ExperimentCommand),
-    /// Apply a saved interpretable model (learned wavelet + linear model) to new traces.
+    /// Apply a saved interpretable model to new data: traces (clathrin model) or maps (peak-counting model).
     Predict(PredictArgs),
     /// Benchmarks that print JSON timings.
     #[command(subcommand)]
@@ -629,10 +629,10 @@ pub struct ExperimentClathrinArgs {
 /// `awd predict`
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Interpretable model JSON (written by `awd experiment clathrin`).
+    /// Model JSON (written by `awd experiment clathrin` or `awd experiment cosmology` into models/).
     #[arg(long)]
     pub model: PathBuf,
-    /// Preprocessed traces .npy (n, L).
+    /// Preprocessed traces .npy (n, L), or maps .npy (n, H, W) for a peak-counting model.
     #[arg(long)]
     pub x: PathBuf,
     /// Output .npy (n,); without it the predictions are printed, one per line.

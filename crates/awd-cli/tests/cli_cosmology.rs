@@ -149,6 +149,22 @@ fn quick_experiment_on_a_maps_dir_and_its_errors() {
     assert_eq!(r["maps"]["width"], 28);
     assert_eq!(r["teacher"]["augment"], false);
     assert!(r["rmse_omega_m"]["awd"]["value"].as_f64().unwrap() < 0.2);
+    // the saved models reproduce the test RMSE on the test maps
+    for (file, key) in
+        [("awd", "awd"), ("db5", "db5"), ("laplace", "laplace"), ("roberts", "roberts"), ("peak_height", "peak_height")]
+    {
+        let pred = dir.path().join(format!("{file}.npy"));
+        let model = out.join(format!("models/{file}.json"));
+        ok(&["predict", "--model", s(&model), "--x", s(&user.join("test_maps.npy")), "--output", s(&pred)]);
+        let p = read_npy_f64(&pred).unwrap();
+        let truth = read_npy_f64(&user.join("test_params.npy")).unwrap();
+        let truth = truth.index_axis(Axis(1), 1);
+        let rmse = (p.iter().zip(truth.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / p.len() as f64).sqrt();
+        let want = r["rmse_omega_m"][key]["value"].as_f64().unwrap();
+        assert!((rmse - want).abs() < 1e-12, "{file}: {rmse} vs {want}");
+    }
+    // the AWD model file is also a wavelet file
+    ok(&["filters", "--wavelet", s(&out.join("models/awd.json"))]);
 
     let run = |extra: &[&str]| {
         let mut args = vec!["experiment", "cosmology", "--quick", "--maps-dir", s(&user), "--output-dir"];

@@ -448,11 +448,20 @@ fn plots(
     })
 }
 
-/// `awd predict`.
+/// `awd predict`: a peak-counting model (from `awd experiment cosmology`)
+/// on maps, or an interpretable model (from `awd experiment clathrin`) on
+/// traces, told apart by the file's `kind`.
 pub fn predict_cmd(a: &PredictArgs) -> Result<()> {
     let text = std::fs::read_to_string(&a.model).with_context(|| format!("{}: cannot read", a.model.display()))?;
+    let kind = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["kind"].as_str().map(String::from));
+    if kind.as_deref() == Some(awd_core::peaks::PEAK_MODEL_KIND) {
+        return super::cosmology::predict_maps(a);
+    }
     let model: InterpretableModel = serde_json::from_str(&text).with_context(|| {
-        format!("{}: not an interpretable model (as written by awd experiment clathrin)", a.model.display())
+        format!(
+            "{}: not a model file (as written by awd experiment clathrin or awd experiment cosmology)",
+            a.model.display()
+        )
     })?;
     let x = read_npy_f64(&a.x)?;
     let x = match x.ndim() {
@@ -463,8 +472,13 @@ pub fn predict_cmd(a: &PredictArgs) -> Result<()> {
     let x = x.into_dimensionality::<ndarray::Ix2>()?;
     awd_core::check_finite(x.view()).with_context(|| format!("{}", a.x.display()))?;
     let y = model.predict(x.view()).with_context(|| format!("{}", a.x.display()))?;
+    write_predictions(a, &y.to_vec())
+}
+
+/// Write predictions to `--output` (.npy) or print them, one per line.
+pub fn write_predictions(a: &PredictArgs, y: &[f64]) -> Result<()> {
     match &a.output {
-        Some(p) => write_npy(p, y.view().into_dyn())?,
+        Some(p) => write_npy(p, ndarray::ArrayView1::from(y).into_dyn())?,
         None => {
             let lines: Vec<String> = y.iter().map(|v| format!("{v}")).collect();
             super::super::emit(&lines.join("\n"))?;

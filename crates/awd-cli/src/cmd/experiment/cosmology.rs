@@ -14,7 +14,9 @@ use awd_core::data::map_dir::read_map_dir;
 use awd_core::distill::{log_space, sweep, Attribution, Geometry, Penalties, Problem, SweepPoint, SweepSpec};
 use awd_core::dwt::len::max_useful_level;
 use awd_core::io::{write_atomic, write_json_atomic};
-use awd_core::peaks::{peak_values, rmse_bootstrap, wavelet_subfilters, Binning, PeakClassifier, PeakStatistic};
+use awd_core::peaks::{
+    peak_values, rmse_bootstrap, wavelet_subfilters, Binning, PeakClassifier, PeakCountModel, PeakStatistic,
+};
 use awd_core::{Mode, Wavelet};
 use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
 use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
@@ -86,6 +88,11 @@ pub struct PeakEval {
 }
 
 impl PeakEval {
+    /// The fitted model as a file (with the wavelet's lowpass for AWD and db5).
+    pub fn model(&self, lowpass: Option<Vec<f64>>) -> PeakCountModel {
+        PeakCountModel::new(self.statistic.clone(), self.binning.clone(), &self.classifier, OMEGA_M, lowpass)
+    }
+
     /// Predicted Omega_m of maps `(n, H, W)`: peaks, histograms, chi^2.
     pub fn predict(&self, maps: ArrayView3<'_, f64>) -> Vec<f64> {
         let h = self.binning.histograms(&peak_values(maps, &self.statistic));
@@ -444,6 +451,12 @@ pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
         "bootstrap_resamples": BOOTSTRAP,
         "seconds": times.json(),
     });
+    let models = dir.join("models");
+    awd.model(Some(chosen.lowpass.clone())).save(&models.join("awd.json"))?;
+    db5_eval.model(Some(db5.rec_lo.clone())).save(&models.join("db5.json"))?;
+    laplace.model(None).save(&models.join("laplace.json"))?;
+    roberts.model(None).save(&models.join("roberts.json"))?;
+    height.model(None).save(&models.join("peak_height.json"))?;
     write_json_atomic(&dir.join("results.json"), &results)?;
     let report = report_text(
         a,
@@ -538,6 +551,8 @@ fn report_text(
          gamma buys lower RMSE with filters that are no longer wavelets; the whole grid is in results.json): \
          lambda = {:.2e}, gamma = {:.2e}, validity penalties {:.2e}. Compression: fraction of test coefficients whose magnitude and \
          saliency both exceed 1e-3 of db5's RMS.\n\n\
+         The fitted peak-counting models are in `models/` (`awd.json`, `db5.json`, `laplace.json`, `roberts.json`, \
+         `peak_height.json`); `awd predict --model models/awd.json --x maps.npy` applies one to new maps.\n\n\
          Plots: `maps_per_cosmology.png` (a map of each cosmology), `figD1_peak_statistics.png` (mean histograms per \
          cosmology for each filter), `filters_2d.png` (the learned 2-D filters and their 3x3 sub-filters, db5's \
          beside), `figD2_activation_maps.png` (test maps beside the inverse transform of their coefficients of \
@@ -554,4 +569,19 @@ fn report_text(
         chosen.gamma,
         chosen.validity.weighted(&awd_core::distill::ValidityWeights::default()),
     )
+}
+
+/// `awd predict` with a peak-counting model: maps `(n, H, W)` or one map
+/// `(H, W)` in, the target parameter (Omega_m) out.
+pub fn predict_maps(a: &crate::args::PredictArgs) -> Result<()> {
+    let model = PeakCountModel::load(&a.model)?;
+    let x = awd_core::io::read_npy_f64(&a.x)?;
+    let x = match x.ndim() {
+        2 => x.insert_axis(Axis(0)),
+        3 => x,
+        _ => bail!("{}: expected maps (n, H, W) or one map (H, W), got shape {:?}", a.x.display(), x.shape()),
+    };
+    let x = x.into_dimensionality::<ndarray::Ix3>()?;
+    let y = model.predict(x.view()).with_context(|| format!("{}", a.x.display()))?;
+    super::clathrin::write_predictions(a, &y)
 }

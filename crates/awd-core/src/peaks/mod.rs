@@ -18,11 +18,15 @@ use rayon::prelude::*;
 use crate::error::{Error, Result};
 use crate::Wavelet;
 
+mod model;
+pub use model::{PeakCountModel, KIND as PEAK_MODEL_KIND};
+
 /// A 3x3 kernel, applied by correlation: `sum_ab k[a][b] x[i+a-1][j+b-1]`.
 pub type Kernel3 = [[f64; 3]; 3];
 
 /// The statistic recorded at each peak.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
 pub enum PeakStatistic {
     /// The map value at the peak.
     Height,
@@ -229,6 +233,43 @@ impl PeakClassifier {
             .collect::<Result<_>>()?;
         let (means, precisions) = fitted.into_iter().unzip();
         Ok(PeakClassifier { classes, means, precisions })
+    }
+
+    /// The class means and pseudo-inverse covariances (row-major), for saving.
+    pub fn parts(&self) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let means = self.means.iter().map(|m| m.iter().copied().collect()).collect();
+        let precisions = self.precisions.iter().map(|p| p.transpose().iter().copied().collect()).collect();
+        (means, precisions)
+    }
+
+    /// Rebuild from [`PeakClassifier::parts`]; checks the sizes.
+    pub fn from_parts(classes: Vec<Vec<f64>>, means: Vec<Vec<f64>>, precisions: Vec<Vec<f64>>) -> Result<Self> {
+        let d = means.first().map_or(0, |m| m.len());
+        let ok = !classes.is_empty()
+            && classes.len() == means.len()
+            && means.len() == precisions.len()
+            && means.iter().all(|m| m.len() == d)
+            && precisions.iter().all(|p| p.len() == d * d);
+        if !ok {
+            return Err(Error::ShapeMismatch {
+                reason: format!(
+                    "{} classes, {} means and {} covariance matrices do not fit together",
+                    classes.len(),
+                    means.len(),
+                    precisions.len()
+                ),
+            });
+        }
+        Ok(PeakClassifier {
+            classes,
+            means: means.into_iter().map(DVector::from_vec).collect(),
+            precisions: precisions.into_iter().map(|p| DMatrix::from_row_slice(d, d, &p)).collect(),
+        })
+    }
+
+    /// Features per histogram.
+    pub fn features(&self) -> usize {
+        self.means.first().map_or(0, |m| m.len())
     }
 
     /// The chi^2 of a histogram against each class.

@@ -1,0 +1,159 @@
+//! A fitted peak-counting model as a file: the statistic (for AWD, the 3x3
+//! sub-filters of the learned wavelet), the bins, and per cosmology the
+//! parameters, mean histogram and pseudo-inverse covariance. Applying it to
+//! new maps needs nothing else.
+
+use std::path::Path;
+
+use ndarray::ArrayView3;
+use serde::{Deserialize, Serialize};
+
+use super::{peak_values, Binning, PeakClassifier, PeakStatistic};
+use crate::error::{Error, Result};
+use crate::io::{write_json_atomic, IoError};
+
+/// A saved peak-counting model (JSON).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PeakCountModel {
+    /// What this file is.
+    pub kind: String,
+    /// The statistic counted at the peaks.
+    pub statistic: PeakStatistic,
+    /// Histogram bins per channel.
+    pub binning: Binning,
+    /// Parameter rows of the cosmologies (e.g. m_nu, Omega_m, 10^9 A_s).
+    pub classes: Vec<Vec<f64>>,
+    /// Mean histogram per cosmology.
+    pub means: Vec<Vec<f64>>,
+    /// Pseudo-inverse covariance per cosmology, row-major.
+    pub precisions: Vec<Vec<f64>>,
+    /// The parameter column `predict` returns.
+    pub target_column: usize,
+    /// The learned lowpass the sub-filters come from, if any (the file is
+    /// then also a wavelet JSON).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lowpass: Option<Vec<f64>>,
+}
+
+/// The `kind` written into model files.
+pub const KIND: &str = "awd peak-counting model";
+
+impl PeakCountModel {
+    /// Bundle a fitted classifier with its statistic and bins.
+    pub fn new(
+        statistic: PeakStatistic,
+        binning: Binning,
+        classifier: &PeakClassifier,
+        target_column: usize,
+        lowpass: Option<Vec<f64>>,
+    ) -> Self {
+        let (means, precisions) = classifier.parts();
+        PeakCountModel {
+            kind: KIND.into(),
+            statistic,
+            binning,
+            classes: classifier.classes.clone(),
+            means,
+            precisions,
+            target_column,
+            lowpass,
+        }
+    }
+
+    /// Write atomically.
+    pub fn save(&self, path: &Path) -> Result<(), IoError> {
+        write_json_atomic(path, self)
+    }
+
+    /// Read and check a model file.
+    pub fn load(path: &Path) -> Result<Self, IoError> {
+        let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
+        let m: PeakCountModel = serde_json::from_str(&text)
+            .map_err(|e| IoError::format(path, format!("not a peak-counting model ({e})")))?;
+        if m.kind != KIND {
+            return Err(IoError::format(path, format!("kind is '{}', expected '{KIND}'", m.kind)));
+        }
+        m.classifier().map_err(|e| IoError::format(path, e.to_string()))?;
+        if m.binning.ranges.len() != m.statistic.channels()
+            || m.binning.bins * m.binning.ranges.len() != m.means.first().map_or(0, |v| v.len())
+        {
+            return Err(IoError::format(path, "the bins do not fit the statistic and the histograms"));
+        }
+        if m.classes.iter().any(|c| c.len() <= m.target_column) {
+            return Err(IoError::format(path, format!("target column {} is beyond the parameters", m.target_column)));
+        }
+        Ok(m)
+    }
+
+    fn classifier(&self) -> Result<PeakClassifier> {
+        PeakClassifier::from_parts(self.classes.clone(), self.means.clone(), self.precisions.clone())
+    }
+
+    /// The predicted target (e.g. Omega_m) of each map `(n, H, W)`.
+    pub fn predict(&self, maps: ArrayView3<'_, f64>) -> Result<Vec<f64>> {
+        let (_, h, w) = maps.dim();
+        if h < 3 || w < 3 {
+            return Err(Error::TooShort {
+                reason: format!("maps of {h}x{w} have no interior pixels; 3x3 is the least"),
+            });
+        }
+        crate::check_finite(maps)?;
+        let clf = self.classifier()?;
+        let hist = self.binning.histograms(&peak_values(maps, &self.statistic));
+        Ok(clf.predict_param(hist.view(), self.target_column))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{Array2, Array3};
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    #[test]
+    fn saved_model_predicts_like_the_fitted_one() {
+        let mut rng = ChaCha8Rng::seed_from_u64(4);
+        // two "cosmologies": white noise of standard deviation 1 and 2
+        let n = 30;
+        let maps = Array3::from_shape_fn((2 * n, 12, 12), |(i, _, _)| {
+            let s = if i < n { 1.0 } else { 2.0 };
+            s * (rng.random::<f64>() - 0.5)
+        });
+        let params = Array2::from_shape_fn((2 * n, 2), |(i, c)| {
+            if c == 1 {
+                if i < n {
+                    0.25
+                } else {
+                    0.35
+                }
+            } else {
+                0.0
+            }
+        });
+        let stat = PeakStatistic::Height;
+        let vals = peak_values(maps.view(), &stat);
+        let binning = Binning::from_quantiles(&vals, 0.01, 6).unwrap();
+        let clf = PeakClassifier::fit(binning.histograms(&vals).view(), params.view()).unwrap();
+        let model = PeakCountModel::new(stat, binning, &clf, 1, None);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("m.json");
+        model.save(&path).unwrap();
+        let back = PeakCountModel::load(&path).unwrap();
+        let pred = back.predict(maps.view()).unwrap();
+        let h = model.binning.histograms(&vals);
+        assert_eq!(pred, clf.predict_param(h.view(), 1));
+        let right = pred.iter().zip(params.column(1)).filter(|(p, t)| *p == *t).count();
+        assert!(right > 2 * n * 9 / 10, "{right} of {}", 2 * n);
+        // a broken file is refused with its name
+        std::fs::write(&path, text_without_precisions(&path)).unwrap();
+        let e = PeakCountModel::load(&path).unwrap_err().to_string();
+        assert!(e.contains("m.json") && e.contains("do not fit"), "{e}");
+    }
+
+    fn text_without_precisions(path: &Path) -> String {
+        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        v["precisions"] = serde_json::json!([[1.0]]);
+        v.to_string()
+    }
+}
