@@ -111,9 +111,9 @@ fn quick_experiment_on_simulated_maps() {
     for f in ["maps_per_cosmology.png", "figD1_peak_statistics.png", "filters_2d.png", "figD2_activation_maps.png"] {
         assert!(std::fs::metadata(out.join(f)).unwrap().len() > 5_000, "{f} missing or empty");
     }
-    // a re-run resumes (teacher and sweep reused) and gives the same numbers
+    // a re-run resumes (teacher, saliency and sweep reused) and gives the same numbers
     let (_, err) = ok_both(&["experiment", "cosmology", "--quick", "--output-dir", s(&out)]);
-    assert!(err.contains("reusing the teacher"), "{err}");
+    assert!(err.contains("reusing the teacher") && err.contains("reusing the saliency"), "{err}");
     assert_eq!(results(&out)["rmse_omega_m"], r["rmse_omega_m"]);
 }
 

@@ -186,6 +186,47 @@ fn rms(a: &Array2<f64>) -> f64 {
     (a.iter().map(|v| v * v).sum::<f64>() / a.len() as f64).sqrt()
 }
 
+/// FNV-1a hash of bytes.
+fn fnv(bytes: impl Iterator<Item = u8>) -> String {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for b in bytes {
+        hash ^= b as u64;
+        hash = hash.wrapping_mul(0x100000001b3);
+    }
+    format!("{hash:016x}")
+}
+
+/// The teacher's saliency on `x`, cached at `path` with a JSON beside it
+/// naming the maps and weights it belongs to (a re-run reuses it only for
+/// the same maps and the same teacher).
+fn cached_saliency(
+    teacher: &awd_teachers::Teacher,
+    weights: &std::path::Path,
+    x: ArrayView2<'_, f64>,
+    path: &std::path::Path,
+) -> Result<Array2<f64>> {
+    let weights_bytes = std::fs::read(weights).with_context(|| format!("{}: cannot read", weights.display()))?;
+    let key = serde_json::json!({
+        "maps": format!("{}x{}-{}", x.nrows(), x.ncols(), fnv(x.iter().flat_map(|v| v.to_bits().to_le_bytes()))),
+        "teacher": fnv(weights_bytes.into_iter()),
+    });
+    let key_path = path.with_extension("json");
+    let same = std::fs::read_to_string(&key_path).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        == Some(key.clone());
+    if same {
+        if let Ok(Ok(g)) = awd_core::io::read_npy_f64(path).map(|g| g.into_dimensionality::<ndarray::Ix2>()) {
+            if g.dim() == x.dim() {
+                eprintln!("awd: reusing the saliency in {}", path.display());
+                return Ok(g);
+            }
+        }
+    }
+    let g = input_gradients(teacher, x, GradMethod::Saliency, 0)?;
+    awd_core::io::write_npy(path, g.view().into_dyn())?;
+    write_json_atomic(&key_path, &key)?;
+    Ok(g)
+}
+
 /// Seconds to predict 1,000 maps with `f` (over `n` maps), median of 5 runs.
 fn per_thousand(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
     let mut t = Vec::new();
@@ -317,8 +358,8 @@ pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
     let cnn = rmse_bootstrap(&cnn_pred, &test.omega(), BOOTSTRAP, a.seed);
     let (g_train, g_test) = times.stage("gradients", || {
         Ok((
-            input_gradients(&teacher, x_train, GradMethod::Saliency, 0)?,
-            input_gradients(&teacher, flat(test.maps), GradMethod::Saliency, 0)?,
+            cached_saliency(&teacher, &tpath, x_train, &dir.join("teacher/saliency_train.npy"))?,
+            cached_saliency(&teacher, &tpath, flat(test.maps), &dir.join("teacher/saliency_test.npy"))?,
         ))
     })?;
 
