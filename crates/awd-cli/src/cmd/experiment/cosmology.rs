@@ -14,28 +14,17 @@ use awd_core::data::map_dir::read_map_dir;
 use awd_core::distill::{log_space, sweep, Attribution, Geometry, Penalties, Problem, SweepPoint, SweepSpec};
 use awd_core::dwt::len::max_useful_level;
 use awd_core::io::{write_atomic, write_json_atomic};
-use awd_core::peaks::{
-    peak_values, rmse_bootstrap, wavelet_subfilters, Binning, PeakClassifier, PeakCountModel, PeakStatistic,
-};
+use awd_core::peaks::{rmse_bootstrap, PeakCountModel, PeakStatistic};
 use awd_core::{Mode, Wavelet};
 use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
-use ndarray::{Array2, ArrayView2, ArrayView3, Axis};
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
-use serde::Serialize;
+use ndarray::{Array2, ArrayView2, Axis};
 
+use super::cosmology_peaks::{evaluate, flat, subfilter_stat, Part, PeakEval, RangeRule, BINS, BOOTSTRAP, OMEGA_M};
 use super::cosmology_plots::{plot_all, PlotInputs};
 use super::{reuse_or_train, saliency_sweep_settings, Timings};
 use crate::args::ExperimentCosmologyArgs;
 use crate::progress::Bar;
 
-/// Histogram bins per channel: the paper's 0 to 0.22 in steps of 0.01.
-pub const BINS: usize = 22;
-/// Bootstrap resamples of the test RMSE.
-const BOOTSTRAP: usize = 10_000;
-/// Quantile cut of ranges chosen on validation maps (each side).
-const QUANTILE: f64 = 0.005;
 /// Filter length of db5 (the initial wavelet).
 const TAPS: usize = 10;
 /// Coefficients kept in an activation map, as a fraction of all.
@@ -47,131 +36,6 @@ const ACTIVE: f64 = 1e-3;
 /// Largest summed validity penalty of a selectable point: beyond it the
 /// learned filter is too far from an orthogonal wavelet to be read as one.
 const MAX_VALIDITY: f64 = 0.05;
-
-/// Column of Omega_m in the parameter arrays.
-const OMEGA_M: usize = 1;
-
-/// How a filter's histogram range is chosen.
-#[derive(Debug, Clone, Copy, Serialize)]
-#[serde(rename_all = "snake_case")]
-enum RangeRule {
-    /// `[0, c sigma_noise]`, `c` the 99.5 % quantile of the statistic at
-    /// peaks of unit white noise (the paper's fixed bins, scaled to the noise).
-    NoiseScaled,
-    /// The 0.5 % and 99.5 % quantiles of the validation maps' peak values.
-    Validation,
-}
-
-/// One peak-counting model evaluated.
-#[derive(Debug, Clone, Serialize)]
-pub struct PeakEval {
-    /// RMSE of Omega_m on the validation maps.
-    pub val_rmse: f64,
-    /// RMSE of Omega_m on the test maps.
-    pub value: f64,
-    /// Its bootstrap standard deviation.
-    pub std: f64,
-    /// Bins used.
-    pub binning: Binning,
-    /// Mean histogram per cosmology (training maps), for Fig. D1.
-    #[serde(skip)]
-    pub class_means: Vec<Vec<f64>>,
-    /// Omega_m per class of `class_means`.
-    #[serde(skip)]
-    pub class_omega: Vec<f64>,
-    /// The fitted nearest-cosmology model.
-    #[serde(skip)]
-    pub classifier: PeakClassifier,
-    /// The statistic it counts.
-    #[serde(skip)]
-    pub statistic: PeakStatistic,
-}
-
-impl PeakEval {
-    /// The fitted model as a file (with the wavelet's lowpass for AWD and db5).
-    pub fn model(&self, lowpass: Option<Vec<f64>>) -> PeakCountModel {
-        PeakCountModel::new(self.statistic.clone(), self.binning.clone(), &self.classifier, OMEGA_M, lowpass)
-    }
-
-    /// Predicted Omega_m of maps `(n, H, W)`: peaks, histograms, chi^2.
-    pub fn predict(&self, maps: ArrayView3<'_, f64>) -> Vec<f64> {
-        let h = self.binning.histograms(&peak_values(maps, &self.statistic));
-        self.classifier.predict_param(h.view(), OMEGA_M)
-    }
-}
-
-/// Maps of one part, flattened `(n, H*W)`, with Omega_m.
-struct Part<'a> {
-    maps: ArrayView3<'a, f64>,
-    params: ArrayView2<'a, f64>,
-}
-
-impl Part<'_> {
-    fn omega(&self) -> Vec<f64> {
-        self.params.column(OMEGA_M).to_vec()
-    }
-}
-
-fn flat(maps: ArrayView3<'_, f64>) -> ArrayView2<'_, f64> {
-    let (n, h, w) = maps.dim();
-    maps.into_shape_with_order((n, h * w)).expect("standard layout maps")
-}
-
-/// Scale of a statistic at peaks of unit white noise (99.5 % quantile).
-fn noise_quantile(stat: &PeakStatistic, size: usize, seed: u64) -> f64 {
-    let mut rng = ChaCha8Rng::seed_from_u64(seed ^ 0x5eed);
-    let maps = ndarray::Array3::from_shape_simple_fn((40, size, size), || StandardNormal.sample(&mut rng));
-    let vals = peak_values(maps.view(), stat);
-    let mut all: Vec<f64> = vals.iter().flat_map(|v| v.iter().copied().collect::<Vec<_>>()).collect();
-    all.sort_by(f64::total_cmp);
-    all[((all.len() - 1) as f64 * (1.0 - QUANTILE)) as usize]
-}
-
-/// Fit and score peak counting with `stat` on the three parts.
-fn evaluate(
-    stat: &PeakStatistic,
-    rule: RangeRule,
-    noise_std: f64,
-    parts: [&Part<'_>; 3],
-    seed: u64,
-) -> Result<PeakEval> {
-    let [train, val, test] = parts;
-    let vals = peak_values(val.maps, stat);
-    let binning = match rule {
-        RangeRule::NoiseScaled if noise_std > 0.0 => {
-            let hi = noise_quantile(stat, train.maps.dim().1.max(16), seed) * noise_std;
-            Binning::uniform(stat.channels(), 0.0, hi, BINS)
-        }
-        _ => Binning::from_quantiles(&vals, QUANTILE, BINS)?,
-    };
-    let h_train = binning.histograms(&peak_values(train.maps, stat));
-    let h_val = binning.histograms(&vals);
-    let h_test = binning.histograms(&peak_values(test.maps, stat));
-    let clf = PeakClassifier::fit(h_train.view(), train.params)?;
-    let val_rmse = awd_core::peaks::rmse(&clf.predict_param(h_val.view(), OMEGA_M), &val.omega());
-    let (value, std) = rmse_bootstrap(&clf.predict_param(h_test.view(), OMEGA_M), &test.omega(), BOOTSTRAP, seed);
-    // per-class mean histograms for the distribution plot
-    let mut classes = Vec::new();
-    let ids = awd_core::peaks::class_ids(train.params, &mut classes);
-    let class_means = (0..classes.len())
-        .map(|k| {
-            let rows: Vec<usize> = (0..ids.len()).filter(|&i| ids[i] == k).collect();
-            let mut m = vec![0.0; h_train.ncols()];
-            for &i in &rows {
-                m.iter_mut().zip(h_train.row(i)).for_each(|(a, b)| *a += b / rows.len() as f64);
-            }
-            m
-        })
-        .collect();
-    let class_omega = classes.iter().map(|c| c[OMEGA_M]).collect();
-    Ok(PeakEval { val_rmse, value, std, binning, class_means, class_omega, classifier: clf, statistic: stat.clone() })
-}
-
-/// The wavelet's four 3x3 sub-filters as a peak statistic.
-fn subfilter_stat(lowpass: &[f64]) -> Result<PeakStatistic> {
-    let w = Wavelet::from_lowpass("h", lowpass)?;
-    Ok(PeakStatistic::Kernels(wavelet_subfilters(&w).to_vec()))
-}
 
 /// Fraction of test coefficients whose magnitude and saliency both exceed
 /// `ACTIVE` times the db5 RMS of each.

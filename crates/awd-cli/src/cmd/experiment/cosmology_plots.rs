@@ -12,7 +12,8 @@ use awd_core::{Mode, Wavelet};
 use ndarray::{s, Array2, ArrayView2, ArrayView3, Axis};
 use plotters::prelude::*;
 
-use super::cosmology::{PeakEval, ACTIVATION_FRACTION, BINS};
+use super::cosmology::ACTIVATION_FRACTION;
+use super::cosmology_peaks::{PeakEval, BINS};
 use crate::plot::{draw_heatmap, draw_lines, write_png, Series};
 
 /// What the plots need.

@@ -3,6 +3,7 @@
 
 pub mod clathrin;
 pub mod cosmology;
+mod cosmology_peaks;
 mod cosmology_plots;
 pub mod synthetic;
 
