@@ -115,6 +115,11 @@ fn quick_experiment_on_simulated_maps() {
     let (_, err) = ok_both(&["experiment", "cosmology", "--quick", "--output-dir", s(&out)]);
     assert!(err.contains("reusing the teacher") && err.contains("reusing the saliency"), "{err}");
     assert_eq!(results(&out)["rmse_omega_m"], r["rmse_omega_m"]);
+    // other maps in the same folder: the teacher is not reused (it was fitted
+    // on other data) and the sweep folder refuses to mix two sweeps
+    let err = fails_any(&["experiment", "cosmology", "--quick", "--noise", "10", "--output-dir", s(&out)]);
+    assert!(!err.contains("reusing the teacher") && !err.contains("reusing the saliency"), "{err}");
+    assert!(err.contains("different sweep"), "{err}");
 }
 
 /// A user's folder: three cosmologies of non-square maps, five parameters.

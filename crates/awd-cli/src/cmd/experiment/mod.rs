@@ -36,9 +36,26 @@ pub fn r2(pred: &[f64], truth: &[f64]) -> f64 {
     1.0 - ss_res / ss_tot
 }
 
-/// A teacher saved at `path` when one with the expected architecture is there
-/// (so a re-run resumes), else a new one trained with a progress bar and
-/// saved there.
+/// FNV-1a hash of the training data and options a teacher was fitted on.
+fn training_key(
+    x: ndarray::ArrayView2<'_, f64>,
+    y: ndarray::ArrayView2<'_, f64>,
+    opts: &awd_teachers::TrainOptions,
+) -> serde_json::Value {
+    let mut hash: u64 = 0xcbf29ce484222325;
+    for v in x.iter().chain(y.iter()) {
+        for b in v.to_bits().to_le_bytes() {
+            hash ^= b as u64;
+            hash = hash.wrapping_mul(0x100000001b3);
+        }
+    }
+    serde_json::json!({ "data": format!("{}x{}+{}-{hash:016x}", x.nrows(), x.ncols(), y.ncols()), "options": opts })
+}
+
+/// A teacher saved at `path` when one with the expected architecture, fitted
+/// on the same data with the same options, is there (so a re-run resumes),
+/// else a new one trained with a progress bar and saved there with its
+/// training key (`*.training.json`) beside it.
 pub fn reuse_or_train(
     path: &std::path::Path,
     config: awd_teachers::TeacherConfig,
@@ -48,7 +65,13 @@ pub fn reuse_or_train(
     opts: &awd_teachers::TrainOptions,
 ) -> anyhow::Result<awd_teachers::Teacher> {
     use awd_teachers::{train, Teacher, TeacherConfig};
-    if let Ok(t) = Teacher::load(path) {
+    let key = training_key(x, y, opts);
+    let key_path = path.with_extension("training.json");
+    let same_data = std::fs::read_to_string(&key_path)
+        .ok()
+        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
+        .is_some_and(|k| k == key);
+    if let (true, Ok(t)) = (same_data, Teacher::load(path)) {
         let expected = TeacherConfig { target_scale: t.config.target_scale.clone(), ..config.clone() };
         if t.config == expected {
             eprintln!("awd: reusing the teacher in {}", path.display());
@@ -63,6 +86,7 @@ pub fn reuse_or_train(
     })?;
     bar.finish();
     t.save(path)?;
+    awd_core::io::write_json_atomic(&key_path, &key)?;
     Ok(t)
 }
 
