@@ -103,6 +103,14 @@ impl LinearModel {
     }
 }
 
+/// Compression rate: the fraction of coefficients whose magnitude exceeds
+/// `thresholds.0` while their attribution's exceeds `thresholds.1`.
+pub fn active_fraction(coeffs: ArrayView2<'_, f64>, attrs: ArrayView2<'_, f64>, thresholds: (f64, f64)) -> f64 {
+    let active =
+        coeffs.iter().zip(attrs.iter()).filter(|(c, a)| c.abs() > thresholds.0 && a.abs() > thresholds.1).count();
+    active as f64 / coeffs.len().max(1) as f64
+}
+
 /// `1 - SS_res / SS_tot`.
 pub fn r2(pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>) -> f64 {
     let mean = y.mean().unwrap_or(0.0);

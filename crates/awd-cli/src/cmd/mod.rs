@@ -6,6 +6,7 @@ mod distill;
 mod experiment;
 mod info;
 pub mod maps;
+mod predict;
 mod teacher;
 mod transform;
 
@@ -33,7 +34,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Experiment(ExperimentCommand::Synthetic(a)) => experiment::synthetic::run(&a),
         Command::Experiment(ExperimentCommand::Clathrin(a)) => experiment::clathrin::run(&a),
         Command::Experiment(ExperimentCommand::Cosmology(a)) => experiment::cosmology::run(&a),
-        Command::Predict(a) => experiment::clathrin::predict_cmd(&a),
+        Command::Predict(a) => predict::predict_cmd(&a),
         Command::Bench(BenchCommand::Dwt(a)) => bench::dwt(&a),
         Command::Bench(BenchCommand::Fit(a)) => bench::fit(&a),
     }

@@ -253,18 +253,9 @@ impl<'a> Problem<'a> {
     /// A short fingerprint of the data (shapes and a hash of every value of
     /// X and G), so a resumed sweep can tell it is looking at the same data.
     pub fn fingerprint(&self) -> String {
-        let mut hash: u64 = 0xcbf29ce484222325;
-        let mut eat = |v: f64| {
-            for b in v.to_bits().to_le_bytes() {
-                hash ^= b as u64;
-                hash = hash.wrapping_mul(0x100000001b3);
-            }
-        };
-        self.x.iter().for_each(|&v| eat(v));
-        if let Some(g) = self.g {
-            g.iter().for_each(|&v| eat(v));
-        }
-        format!("{}x{}{}-{hash:016x}", self.x.nrows(), self.x.ncols(), if self.g.is_some() { "+G" } else { "" })
+        let g = self.g.iter().flat_map(|g| g.iter());
+        let hash = crate::io::fingerprint_f64(self.x.iter().chain(g));
+        format!("{}x{}{}-{hash}", self.x.nrows(), self.x.ncols(), if self.g.is_some() { "+G" } else { "" })
     }
 
     /// Loss terms on every sample at once (a fit's epoch 0).

@@ -12,6 +12,17 @@ use thiserror::Error;
 pub use atomic::{write_atomic, write_json_atomic};
 pub use npy::{read_npy_f64, read_npz_f64, shape_string, write_npy, write_npz};
 
+/// FNV-1a hash of a byte stream: a cheap, stable fingerprint of data (e.g.
+/// to tell whether cached results belong to the same inputs).
+pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
+    bytes.into_iter().fold(0xcbf29ce484222325, |h, b| (h ^ b as u64).wrapping_mul(0x100000001b3))
+}
+
+/// FNV-1a of the bit patterns of floats, as hex.
+pub fn fingerprint_f64<'a>(values: impl IntoIterator<Item = &'a f64>) -> String {
+    format!("{:016x}", fnv1a(values.into_iter().flat_map(|v| v.to_bits().to_le_bytes())))
+}
+
 /// An input/output failure, always naming the file.
 #[derive(Debug, Error)]
 #[non_exhaustive]

@@ -95,19 +95,30 @@ pub fn find_peaks(map: ArrayView2<'_, f64>) -> Vec<(usize, usize)> {
     peaks
 }
 
-/// The statistic at every peak of every map: per map, a `(peaks, channels)` array.
-pub fn peak_values(maps: ArrayView3<'_, f64>, stat: &PeakStatistic) -> Vec<Array2<f64>> {
+/// Peak positions of every map of `(n, H, W)`.
+pub fn all_peaks(maps: ArrayView3<'_, f64>) -> Vec<Vec<(usize, usize)>> {
+    maps.axis_iter(Axis(0)).into_par_iter().map(find_peaks).collect()
+}
+
+/// The statistic at the given peaks of every map (from [`all_peaks`]): per
+/// map a `(peaks, channels)` array.
+pub fn values_at(maps: ArrayView3<'_, f64>, peaks: &[Vec<(usize, usize)>], stat: &PeakStatistic) -> Vec<Array2<f64>> {
     maps.axis_iter(Axis(0))
         .into_par_iter()
-        .map(|m| {
-            let peaks = find_peaks(m);
+        .zip(peaks)
+        .map(|(m, peaks)| {
             let mut flat = Vec::with_capacity(peaks.len() * stat.channels());
-            for &(i, j) in &peaks {
+            for &(i, j) in peaks {
                 stat.eval(&m, i, j, &mut flat);
             }
             Array2::from_shape_vec((peaks.len(), stat.channels()), flat).expect("peaks x channels")
         })
         .collect()
+}
+
+/// The statistic at every peak of every map: per map, a `(peaks, channels)` array.
+pub fn peak_values(maps: ArrayView3<'_, f64>, stat: &PeakStatistic) -> Vec<Array2<f64>> {
+    values_at(maps, &all_peaks(maps), stat)
 }
 
 /// Histogram bins per channel: `bins` equal bins over `[lo, hi)`; values

@@ -6,13 +6,12 @@
 //! cells against plain db5 and the LSTM. Also `awd predict`.
 
 use std::path::Path;
-use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use awd_core::data::clathrin::{load_cells, ClathrinOptions};
 use awd_core::distill::{initial_filter, log_space, sweep, Attribution, Geometry, Problem, SweepSpec};
 use awd_core::dwt::Plan1d;
-use awd_core::interp::{bootstrap_r2_std, cross_val_r2, feature_matrix, r2, LinearModel};
+use awd_core::interp::{active_fraction, bootstrap_r2_std, cross_val_r2, feature_matrix, r2, LinearModel};
 use awd_core::io::{read_npy_f64, write_atomic, write_json_atomic, write_npy};
 use awd_core::wavefun::wavefun;
 use awd_core::{Mode, Wavelet};
@@ -20,7 +19,7 @@ use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOption
 use ndarray::{concatenate, Array1, Array2, ArrayView2, Axis};
 use serde::{Deserialize, Serialize};
 
-use super::{reuse_or_train, saliency_sweep_settings, Timings};
+use super::{per_thousand, reuse_or_train, saliency_sweep_settings, Timings};
 use crate::args::{ExperimentClathrinArgs, PredictArgs};
 use crate::plot::{draw_lines, draw_mini, write_png, Series, PALETTE};
 use crate::progress::Bar;
@@ -30,6 +29,7 @@ const TOP_K: usize = 6;
 const FOLDS: usize = 5;
 const BOOTSTRAP: usize = 10_000;
 const ACTIVE: f64 = 1e-3;
+const TIMING_REPS: usize = 20;
 
 /// An interpretable model: the learned wavelet, the features and the weights.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -92,20 +92,7 @@ fn mean_std(v: &[f64]) -> MeanStd {
 fn compression(h: &[f64], x: ArrayView2<'_, f64>, g: ArrayView2<'_, f64>) -> Result<f64> {
     let p = Problem::new(x, Some(g), Geometry::OneD { n: x.ncols() }, h.len(), Mode::Zero, LEVELS)?;
     let (c, a) = p.coefficients_and_attributions(h, Attribution::Saliency);
-    let a = a.expect("gradients given");
-    let active = c.iter().zip(a.iter()).filter(|(c, a)| c.abs() > ACTIVE && a.abs() > ACTIVE).count();
-    Ok(active as f64 / c.len() as f64)
-}
-
-/// Seconds to predict 1,000 tracks with `f`, timed over repeats.
-fn per_thousand(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    f()?;
-    let reps = 20;
-    let t = Instant::now();
-    for _ in 0..reps {
-        f()?;
-    }
-    Ok(t.elapsed().as_secs_f64() / reps as f64 / n as f64 * 1000.0)
+    Ok(active_fraction(c.view(), a.expect("gradients given").view(), (ACTIVE, ACTIVE)))
 }
 
 /// Run the experiment.
@@ -262,9 +249,10 @@ pub fn run(a: &ExperimentClathrinArgs) -> Result<()> {
 
     // prediction time per 1,000 tracks, the whole path
     let awd_model = &per_seed[0].5;
-    let t_awd = per_thousand(x_test.nrows(), || awd_model.predict(x_test.view()).map(|_| ()))?;
-    let t_db5 = per_thousand(x_test.nrows(), || db5_model.predict(x_test.view()).map(|_| ()))?;
-    let t_lstm = per_thousand(x_test.nrows(), || teacher.predict(x_test.view()).map(|_| ()).map_err(Into::into))?;
+    let t_awd = per_thousand(x_test.nrows(), TIMING_REPS, || awd_model.predict(x_test.view()).map(|_| ()))?;
+    let t_db5 = per_thousand(x_test.nrows(), TIMING_REPS, || db5_model.predict(x_test.view()).map(|_| ()))?;
+    let t_lstm =
+        per_thousand(x_test.nrows(), TIMING_REPS, || teacher.predict(x_test.view()).map(|_| ()).map_err(Into::into))?;
 
     let awd_r2s: Vec<f64> = per_seed.iter().map(|p| p.2).collect();
     let awd_r2 = if per_seed.len() > 1 { mean_std(&awd_r2s) } else { MeanStd { mean: awd_r2s[0], std: per_seed[0].3 } };
@@ -448,16 +436,10 @@ fn plots(
     })
 }
 
-/// `awd predict`: a peak-counting model (from `awd experiment cosmology`)
-/// on maps, or an interpretable model (from `awd experiment clathrin`) on
-/// traces, told apart by the file's `kind`.
-pub fn predict_cmd(a: &PredictArgs) -> Result<()> {
-    let text = std::fs::read_to_string(&a.model).with_context(|| format!("{}: cannot read", a.model.display()))?;
-    let kind = serde_json::from_str::<serde_json::Value>(&text).ok().and_then(|v| v["kind"].as_str().map(String::from));
-    if kind.as_deref() == Some(awd_core::peaks::PEAK_MODEL_KIND) {
-        return super::cosmology::predict_maps(a);
-    }
-    let model: InterpretableModel = serde_json::from_str(&text).with_context(|| {
+/// `awd predict` with an interpretable model (the text of its file): traces
+/// `(n, L)` or one trace `(L,)` in, predictions out.
+pub fn predict_traces(a: &PredictArgs, text: &str) -> Result<()> {
+    let model: InterpretableModel = serde_json::from_str(text).with_context(|| {
         format!(
             "{}: not a model file (as written by awd experiment clathrin or awd experiment cosmology)",
             a.model.display()
@@ -472,17 +454,5 @@ pub fn predict_cmd(a: &PredictArgs) -> Result<()> {
     let x = x.into_dimensionality::<ndarray::Ix2>()?;
     awd_core::check_finite(x.view()).with_context(|| format!("{}", a.x.display()))?;
     let y = model.predict(x.view()).with_context(|| format!("{}", a.x.display()))?;
-    write_predictions(a, &y.to_vec())
-}
-
-/// Write predictions to `--output` (.npy) or print them, one per line.
-pub fn write_predictions(a: &PredictArgs, y: &[f64]) -> Result<()> {
-    match &a.output {
-        Some(p) => write_npy(p, ndarray::ArrayView1::from(y).into_dyn())?,
-        None => {
-            let lines: Vec<String> = y.iter().map(|v| format!("{v}")).collect();
-            super::super::emit(&lines.join("\n"))?;
-        }
-    }
-    Ok(())
+    crate::cmd::predict::write_predictions(a, &y.to_vec())
 }

@@ -13,7 +13,8 @@ use awd_core::data::lognormal::SimulatedMaps;
 use awd_core::data::map_dir::read_map_dir;
 use awd_core::distill::{log_space, sweep, Attribution, Geometry, Penalties, Problem, SweepPoint, SweepSpec};
 use awd_core::dwt::len::max_useful_level;
-use awd_core::io::{write_atomic, write_json_atomic};
+use awd_core::interp::active_fraction;
+use awd_core::io::{fingerprint_f64, fnv1a, write_atomic, write_json_atomic};
 use awd_core::peaks::{rmse_bootstrap, PeakCountModel, PeakStatistic};
 use awd_core::{Mode, Wavelet};
 use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
@@ -21,7 +22,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 
 use super::cosmology_peaks::{evaluate, flat, subfilter_stat, Part, PeakEval, RangeRule, BINS, BOOTSTRAP, OMEGA_M};
 use super::cosmology_plots::{plot_all, PlotInputs};
-use super::{reuse_or_train, saliency_sweep_settings, Timings};
+use super::{key_matches, per_thousand, reuse_or_train, saliency_sweep_settings, Timings};
 use crate::args::ExperimentCosmologyArgs;
 use crate::progress::Bar;
 
@@ -33,31 +34,15 @@ pub const ACTIVATION_FRACTION: f64 = 0.02;
 /// attribution, counts as active in the compression rate.
 const ACTIVE: f64 = 1e-3;
 
+/// Timed repeats of each prediction path (after one warm-up).
+const TIMING_REPS: usize = 5;
+
 /// Largest summed validity penalty of a selectable point: beyond it the
 /// learned filter is too far from an orthogonal wavelet to be read as one.
 const MAX_VALIDITY: f64 = 0.05;
 
-/// Fraction of test coefficients whose magnitude and saliency both exceed
-/// `ACTIVE` times the db5 RMS of each.
-fn compression(problem: &Problem, h: &[f64], rms: (f64, f64)) -> f64 {
-    let (c, a) = problem.coefficients_and_attributions(h, Attribution::Saliency);
-    let a = a.expect("gradients given");
-    let active = c.iter().zip(a.iter()).filter(|(c, a)| c.abs() > ACTIVE * rms.0 && a.abs() > ACTIVE * rms.1).count();
-    active as f64 / c.len() as f64
-}
-
 fn rms(a: &Array2<f64>) -> f64 {
     (a.iter().map(|v| v * v).sum::<f64>() / a.len() as f64).sqrt()
-}
-
-/// FNV-1a hash of bytes.
-fn fnv(bytes: impl Iterator<Item = u8>) -> String {
-    let mut hash: u64 = 0xcbf29ce484222325;
-    for b in bytes {
-        hash ^= b as u64;
-        hash = hash.wrapping_mul(0x100000001b3);
-    }
-    format!("{hash:016x}")
 }
 
 /// The teacher's saliency on `x`, cached at `path` with a JSON beside it
@@ -71,13 +56,11 @@ fn cached_saliency(
 ) -> Result<Array2<f64>> {
     let weights_bytes = std::fs::read(weights).with_context(|| format!("{}: cannot read", weights.display()))?;
     let key = serde_json::json!({
-        "maps": format!("{}x{}-{}", x.nrows(), x.ncols(), fnv(x.iter().flat_map(|v| v.to_bits().to_le_bytes()))),
-        "teacher": fnv(weights_bytes.into_iter()),
+        "maps": format!("{}x{}-{}", x.nrows(), x.ncols(), fingerprint_f64(x.iter())),
+        "teacher": format!("{:016x}", fnv1a(weights_bytes)),
     });
     let key_path = path.with_extension("json");
-    let same = std::fs::read_to_string(&key_path).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        == Some(key.clone());
-    if same {
+    if key_matches(&key_path, &key) {
         if let Ok(Ok(g)) = awd_core::io::read_npy_f64(path).map(|g| g.into_dimensionality::<ndarray::Ix2>()) {
             if g.dim() == x.dim() {
                 eprintln!("awd: reusing the saliency in {}", path.display());
@@ -89,18 +72,6 @@ fn cached_saliency(
     awd_core::io::write_npy(path, g.view().into_dyn())?;
     write_json_atomic(&key_path, &key)?;
     Ok(g)
-}
-
-/// Seconds to predict 1,000 maps with `f` (over `n` maps), median of 5 runs.
-fn per_thousand(n: usize, mut f: impl FnMut() -> Result<()>) -> Result<f64> {
-    let mut t = Vec::new();
-    for _ in 0..5 {
-        let start = std::time::Instant::now();
-        f()?;
-        t.push(start.elapsed().as_secs_f64() / n as f64 * 1000.0);
-    }
-    t.sort_by(f64::total_cmp);
-    Ok(t[2])
 }
 
 /// Sizes and budgets of a run. `gammas_rel` are relative: the attribution
@@ -190,9 +161,9 @@ pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
     let hint = a.maps_dir.as_ref().map_or("simulated maps".to_string(), |p| p.display().to_string());
     check_maps(&maps, a.levels, &hint)?;
     let (_, h, w) = maps.train.maps.dim();
-    let train = Part { maps: maps.train.maps.view(), params: maps.train.params.view() };
-    let val = Part { maps: maps.val.maps.view(), params: maps.val.params.view() };
-    let test = Part { maps: maps.test.maps.view(), params: maps.test.params.view() };
+    let train = Part::new(maps.train.maps.view(), maps.train.params.view());
+    let val = Part::new(maps.val.maps.view(), maps.val.params.view());
+    let test = Part::new(maps.test.maps.view(), maps.test.params.view());
     eprintln!(
         "awd: {} training, {} validation, {} test maps of {h}x{w}",
         maps.train.len(),
@@ -299,18 +270,30 @@ pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
         Mode::Zero,
         a.levels,
     )?;
-    let (c_db5, a_db5) = test_problem.coefficients_and_attributions(&db5.rec_lo, Attribution::Saliency);
-    let reference = (rms(&c_db5), rms(&a_db5.expect("gradients")));
-    let comp_awd = compression(&test_problem, &chosen.lowpass, reference);
-    let comp_db5 = compression(&test_problem, &db5.rec_lo, reference);
+    let coeffs_attrs = |h: &[f64]| {
+        let (c, a) = test_problem.coefficients_and_attributions(h, Attribution::Saliency);
+        (c, a.expect("gradients given"))
+    };
+    let (c_db5, a_db5) = coeffs_attrs(&db5.rec_lo);
+    let (c_awd, a_awd) = coeffs_attrs(&chosen.lowpass);
+    let thresholds = (ACTIVE * rms(&c_db5), ACTIVE * rms(&a_db5));
+    let comp_awd = active_fraction(c_awd.view(), a_awd.view(), thresholds);
+    let comp_db5 = active_fraction(c_db5.view(), a_db5.view(), thresholds);
+
+    // the fitted peak-counting models, as users apply them (`awd predict`)
+    let awd_model = awd.model(Some(chosen.lowpass.clone()));
+    let models = dir.join("models");
+    awd_model.save(&models.join("awd.json"))?;
+    db5_eval.model(Some(db5.rec_lo.clone())).save(&models.join("db5.json"))?;
+    laplace.model(None).save(&models.join("laplace.json"))?;
+    roberts.model(None).save(&models.join("roberts.json"))?;
+    height.model(None).save(&models.join("peak_height.json"))?;
 
     // prediction time per 1,000 maps, the whole path (peaks, histograms,
     // chi^2 against every cosmology; the CNN's forward pass)
-    let t_awd = per_thousand(test.maps.dim().0, || {
-        awd.predict(test.maps);
-        Ok(())
-    })?;
-    let t_cnn = per_thousand(test.maps.dim().0, || teacher.predict(flat(test.maps)).map(|_| ()).map_err(Into::into))?;
+    let n_test = test.maps.dim().0;
+    let t_awd = per_thousand(n_test, TIMING_REPS, || awd_model.predict(test.maps).map(|_| ()).map_err(Into::into))?;
+    let t_cnn = per_thousand(n_test, TIMING_REPS, || teacher.predict(flat(test.maps)).map(|_| ()).map_err(Into::into))?;
 
     times.stage("plots", || {
         plot_all(
@@ -320,7 +303,7 @@ pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
                 train_params: train.params,
                 test: test.maps,
                 test_params: test.params,
-                test_problem: &test_problem,
+                awd_attributions: a_awd.view(),
                 levels: a.levels,
                 awd_lowpass: &chosen.lowpass,
                 evals: [
@@ -356,12 +339,6 @@ pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
         "bootstrap_resamples": BOOTSTRAP,
         "seconds": times.json(),
     });
-    let models = dir.join("models");
-    awd.model(Some(chosen.lowpass.clone())).save(&models.join("awd.json"))?;
-    db5_eval.model(Some(db5.rec_lo.clone())).save(&models.join("db5.json"))?;
-    laplace.model(None).save(&models.join("laplace.json"))?;
-    roberts.model(None).save(&models.join("roberts.json"))?;
-    height.model(None).save(&models.join("peak_height.json"))?;
     write_json_atomic(&dir.join("results.json"), &results)?;
     let report = report_text(
         a,
@@ -488,5 +465,5 @@ pub fn predict_maps(a: &crate::args::PredictArgs) -> Result<()> {
     };
     let x = x.into_dimensionality::<ndarray::Ix3>()?;
     let y = model.predict(x.view()).with_context(|| format!("{}", a.x.display()))?;
-    super::clathrin::write_predictions(a, &y)
+    crate::cmd::predict::write_predictions(a, &y)
 }

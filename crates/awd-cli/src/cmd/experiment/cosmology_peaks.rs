@@ -3,10 +3,11 @@
 
 use anyhow::Result;
 use awd_core::peaks::{
-    peak_values, rmse_bootstrap, wavelet_subfilters, Binning, PeakClassifier, PeakCountModel, PeakStatistic,
+    all_peaks, peak_values, rmse_bootstrap, values_at, wavelet_subfilters, Binning, PeakClassifier, PeakCountModel,
+    PeakStatistic,
 };
 use awd_core::Wavelet;
-use ndarray::{ArrayView2, ArrayView3};
+use ndarray::{Array2, ArrayView2, ArrayView3};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
@@ -44,13 +45,7 @@ pub struct PeakEval {
     pub std: f64,
     /// Bins used.
     pub binning: Binning,
-    /// Mean histogram per cosmology (training maps), for Fig. D1.
-    #[serde(skip)]
-    pub class_means: Vec<Vec<f64>>,
-    /// Omega_m per class of `class_means`.
-    #[serde(skip)]
-    pub class_omega: Vec<f64>,
-    /// The fitted nearest-cosmology model.
+    /// The fitted nearest-cosmology model (its class means are Fig. D1's curves).
     #[serde(skip)]
     pub classifier: PeakClassifier,
     /// The statistic it counts.
@@ -63,23 +58,30 @@ impl PeakEval {
     pub fn model(&self, lowpass: Option<Vec<f64>>) -> PeakCountModel {
         PeakCountModel::new(self.statistic.clone(), self.binning.clone(), &self.classifier, OMEGA_M, lowpass)
     }
-
-    /// Predicted Omega_m of maps `(n, H, W)`: peaks, histograms, chi^2.
-    pub fn predict(&self, maps: ArrayView3<'_, f64>) -> Vec<f64> {
-        let h = self.binning.histograms(&peak_values(maps, &self.statistic));
-        self.classifier.predict_param(h.view(), OMEGA_M)
-    }
 }
 
-/// Maps of one part with their parameters.
+/// Maps of one part with their parameters and peaks (found once, shared by
+/// every statistic and grid point).
 pub struct Part<'a> {
     /// Maps `(n, H, W)`.
     pub maps: ArrayView3<'a, f64>,
     /// Parameters `(n, p)`.
     pub params: ArrayView2<'a, f64>,
+    /// Peak positions per map.
+    peaks: Vec<Vec<(usize, usize)>>,
 }
 
-impl Part<'_> {
+impl<'a> Part<'a> {
+    /// A part and its peaks.
+    pub fn new(maps: ArrayView3<'a, f64>, params: ArrayView2<'a, f64>) -> Self {
+        Part { maps, params, peaks: all_peaks(maps) }
+    }
+
+    /// The statistic at this part's peaks.
+    fn values(&self, stat: &PeakStatistic) -> Vec<Array2<f64>> {
+        values_at(self.maps, &self.peaks, stat)
+    }
+
     /// Omega_m of each map.
     pub fn omega(&self) -> Vec<f64> {
         self.params.column(OMEGA_M).to_vec()
@@ -111,7 +113,7 @@ pub fn evaluate(
     seed: u64,
 ) -> Result<PeakEval> {
     let [train, val, test] = parts;
-    let vals = peak_values(val.maps, stat);
+    let vals = val.values(stat);
     let binning = match rule {
         RangeRule::NoiseScaled if noise_std > 0.0 => {
             let hi = noise_quantile(stat, train.maps.dim().1.max(16), seed) * noise_std;
@@ -119,27 +121,13 @@ pub fn evaluate(
         }
         _ => Binning::from_quantiles(&vals, QUANTILE, BINS)?,
     };
-    let h_train = binning.histograms(&peak_values(train.maps, stat));
+    let h_train = binning.histograms(&train.values(stat));
     let h_val = binning.histograms(&vals);
-    let h_test = binning.histograms(&peak_values(test.maps, stat));
+    let h_test = binning.histograms(&test.values(stat));
     let clf = PeakClassifier::fit(h_train.view(), train.params)?;
     let val_rmse = awd_core::peaks::rmse(&clf.predict_param(h_val.view(), OMEGA_M), &val.omega());
     let (value, std) = rmse_bootstrap(&clf.predict_param(h_test.view(), OMEGA_M), &test.omega(), BOOTSTRAP, seed);
-    // per-class mean histograms for the distribution plot
-    let mut classes = Vec::new();
-    let ids = awd_core::peaks::class_ids(train.params, &mut classes);
-    let class_means = (0..classes.len())
-        .map(|k| {
-            let rows: Vec<usize> = (0..ids.len()).filter(|&i| ids[i] == k).collect();
-            let mut m = vec![0.0; h_train.ncols()];
-            for &i in &rows {
-                m.iter_mut().zip(h_train.row(i)).for_each(|(a, b)| *a += b / rows.len() as f64);
-            }
-            m
-        })
-        .collect();
-    let class_omega = classes.iter().map(|c| c[OMEGA_M]).collect();
-    Ok(PeakEval { val_rmse, value, std, binning, class_means, class_omega, classifier: clf, statistic: stat.clone() })
+    Ok(PeakEval { val_rmse, value, std, binning, classifier: clf, statistic: stat.clone() })
 }
 
 /// The wavelet's four 3x3 sub-filters as a peak statistic.

@@ -5,7 +5,6 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use awd_core::distill::{Attribution, Problem};
 use awd_core::dwt::Plan2d;
 use awd_core::peaks::{class_ids, wavelet_subfilters};
 use awd_core::{Mode, Wavelet};
@@ -13,7 +12,7 @@ use ndarray::{s, Array2, ArrayView2, ArrayView3, Axis};
 use plotters::prelude::*;
 
 use super::cosmology::ACTIVATION_FRACTION;
-use super::cosmology_peaks::{PeakEval, BINS};
+use super::cosmology_peaks::{PeakEval, BINS, OMEGA_M};
 use crate::plot::{draw_heatmap, draw_lines, write_png, Series};
 
 /// What the plots need.
@@ -26,8 +25,9 @@ pub struct PlotInputs<'a> {
     pub test: ArrayView3<'a, f64>,
     /// Their parameters.
     pub test_params: ArrayView2<'a, f64>,
-    /// Test maps with the teacher's gradients (for attributions).
-    pub test_problem: &'a Problem<'a>,
+    /// Saliency of the test maps' coefficients under the learned wavelet
+    /// (packed per map in pywt order).
+    pub awd_attributions: ArrayView2<'a, f64>,
     /// Levels of the transform.
     pub levels: usize,
     /// The selected learned lowpass.
@@ -94,16 +94,17 @@ fn distributions(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
         root.fill(&WHITE).map_err(err)?;
         let areas = root.split_evenly((2, 3));
         for (area, (name, e)) in areas.iter().zip(p.evals.iter()) {
-            let (lo, hi) =
-                e.class_omega.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-            let mut order: Vec<usize> = (0..e.class_means.len()).collect();
-            order.sort_by(|&a, &b| e.class_omega[a].total_cmp(&e.class_omega[b]));
+            let (means, _) = e.classifier.parts();
+            let omega: Vec<f64> = e.classifier.classes.iter().map(|c| c[OMEGA_M]).collect();
+            let (lo, hi) = omega.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
+            let mut order: Vec<usize> = (0..means.len()).collect();
+            order.sort_by(|&a, &b| omega[a].total_cmp(&omega[b]));
             let series: Vec<Series> = order
                 .iter()
                 .map(|&k| Series {
-                    label: format!("Ωm={:.3}", e.class_omega[k]),
-                    color: ramp((e.class_omega[k] - lo) / (hi - lo).max(1e-12)),
-                    points: e.class_means[k].iter().enumerate().map(|(b, &v)| (b as f64, v)).collect(),
+                    label: format!("Ωm={:.3}", omega[k]),
+                    color: ramp((omega[k] - lo) / (hi - lo).max(1e-12)),
+                    points: means[k].iter().enumerate().map(|(b, &v)| (b as f64, v)).collect(),
                 })
                 .collect();
             let channels = e.binning.ranges.len();
@@ -156,8 +157,7 @@ fn activation_maps(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
     let (_, h, w) = p.test.dim();
     let wv = Wavelet::from_lowpass("awd", p.awd_lowpass)?;
     let plan = Plan2d::with_boundary_levels((h, w), &wv, Mode::Zero, p.levels)?;
-    let (_, attrs) = p.test_problem.coefficients_and_attributions(p.awd_lowpass, Attribution::Saliency);
-    let attrs = attrs.ok_or_else(|| anyhow!("activation maps need the teacher's gradients"))?;
+    let attrs = p.awd_attributions;
     // three test maps of distinct cosmologies: lowest, middle and highest Omega_m
     let mut classes = Vec::new();
     let ids = class_ids(p.test_params, &mut classes);

@@ -28,28 +28,32 @@ impl Timings {
     }
 }
 
-/// `1 - SS_res / SS_tot`.
-pub fn r2(pred: &[f64], truth: &[f64]) -> f64 {
-    let mean = truth.iter().sum::<f64>() / truth.len() as f64;
-    let ss_res: f64 = pred.iter().zip(truth).map(|(p, t)| (p - t) * (p - t)).sum();
-    let ss_tot: f64 = truth.iter().map(|t| (t - mean) * (t - mean)).sum();
-    1.0 - ss_res / ss_tot
+/// Seconds to predict 1,000 samples with `f` (which predicts `n`): one
+/// warm-up call, then the mean over `reps` calls.
+pub fn per_thousand(n: usize, reps: usize, mut f: impl FnMut() -> anyhow::Result<()>) -> anyhow::Result<f64> {
+    f()?;
+    let t = Instant::now();
+    for _ in 0..reps {
+        f()?;
+    }
+    Ok(t.elapsed().as_secs_f64() / reps as f64 / n as f64 * 1000.0)
 }
 
-/// FNV-1a hash of the training data and options a teacher was fitted on.
+/// Whether the JSON key file at `path` holds exactly `key` (a cached result
+/// beside it then belongs to the same inputs).
+pub fn key_matches(path: &std::path::Path, key: &serde_json::Value) -> bool {
+    std::fs::read_to_string(path).ok().and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok()).as_ref()
+        == Some(key)
+}
+
+/// The data and options a teacher was fitted on, as a comparable key.
 fn training_key(
     x: ndarray::ArrayView2<'_, f64>,
     y: ndarray::ArrayView2<'_, f64>,
     opts: &awd_teachers::TrainOptions,
 ) -> serde_json::Value {
-    let mut hash: u64 = 0xcbf29ce484222325;
-    for v in x.iter().chain(y.iter()) {
-        for b in v.to_bits().to_le_bytes() {
-            hash ^= b as u64;
-            hash = hash.wrapping_mul(0x100000001b3);
-        }
-    }
-    serde_json::json!({ "data": format!("{}x{}+{}-{hash:016x}", x.nrows(), x.ncols(), y.ncols()), "options": opts })
+    let hash = awd_core::io::fingerprint_f64(x.iter().chain(y.iter()));
+    serde_json::json!({ "data": format!("{}x{}+{}-{hash}", x.nrows(), x.ncols(), y.ncols()), "options": opts })
 }
 
 /// A teacher saved at `path` when one with the expected architecture, fitted
@@ -67,10 +71,7 @@ pub fn reuse_or_train(
     use awd_teachers::{train, Teacher, TeacherConfig};
     let key = training_key(x, y, opts);
     let key_path = path.with_extension("training.json");
-    let same_data = std::fs::read_to_string(&key_path)
-        .ok()
-        .and_then(|t| serde_json::from_str::<serde_json::Value>(&t).ok())
-        .is_some_and(|k| k == key);
+    let same_data = key_matches(&key_path, &key);
     if let (true, Ok(t)) = (same_data, Teacher::load(path)) {
         let expected = TeacherConfig { target_scale: t.config.target_scale.clone(), ..config.clone() };
         if t.config == expected {

@@ -15,7 +15,7 @@ use awd_core::{Mode, Wavelet};
 use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
 use serde::Serialize;
 
-use super::{r2, reuse_or_train, saliency_sweep_settings, Timings};
+use super::{reuse_or_train, saliency_sweep_settings, Timings};
 use crate::args::ExperimentSyntheticArgs;
 use crate::plot::{plot_distance_vs_gamma, plot_wavelet_panels, GridCurve, WaveletPanel};
 use crate::progress::Bar;
@@ -134,8 +134,7 @@ pub fn run(args: &ExperimentSyntheticArgs) -> Result<()> {
         reuse_or_train(&teacher_path, config, args.seed, data.x_train.view(), y, &opts)
     })?;
     let pred = teacher.predict(data.x_test.view())?;
-    let teacher_r2 =
-        r2(pred.column(0).as_slice().expect("column of a 1-column array"), data.y_test.as_slice().expect("owned"));
+    let teacher_r2 = awd_core::interp::r2(pred.column(0), data.y_test.view());
     eprintln!("awd: teacher test R^2 = {teacher_r2:.4}");
 
     let grads =
