@@ -3,9 +3,10 @@
 
 use std::path::PathBuf;
 
-use awd_core::distill::Attribution;
-use awd_core::Mode;
-use awd_teachers::Arch;
+use awd::distill::Attribution;
+use awd::interp::FeatureSign;
+use awd::teachers::Arch;
+use awd::Mode;
 use clap::{Args, Parser, Subcommand};
 
 /// awd: distill a neural network into a learned wavelet and a tiny model.
@@ -45,7 +46,10 @@ pub enum Command {
     /// The paper's experiments end to end, with results, report and plots.
     #[command(subcommand)]
     Experiment(ExperimentCommand),
-    /// Apply a saved interpretable model to new data: traces (clathrin model) or maps (peak-counting model).
+    /// Distill your own network: learn a wavelet from its input gradients and build, select and test an
+    /// interpretable model on it (top-k coefficients + linear model for signals, peak counting for maps).
+    Distill(Box<DistillArgs>),
+    /// Apply a saved interpretable model (from awd distill or an experiment) to new signals or maps.
     Predict(PredictArgs),
     /// Benchmarks that print JSON timings.
     #[command(subcommand)]
@@ -251,6 +255,136 @@ pub struct SweepArgs {
     /// Folder for sweep.json, one JSON per grid point, summary.json and summary.md.
     #[arg(long)]
     pub output_dir: PathBuf,
+}
+
+/// Which interpretable model `awd distill` builds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ModelKind {
+    /// Top-k coefficients per array + a linear model (1-D signals).
+    Topk,
+    /// Peak counting with the wavelet's 3x3 sub-filters (2-D maps, --2d).
+    Peaks,
+}
+
+/// The linear model of the top-k model.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LinearKind {
+    /// Ordinary least squares.
+    Ols,
+    /// Ridge regression (--ridge-alpha).
+    Ridge,
+}
+
+/// `awd distill`
+#[derive(Debug, Args)]
+pub struct DistillArgs {
+    /// Inputs .npy: (n, L) signals, or (n, H, W) maps with --2d.
+    #[arg(long)]
+    pub x: PathBuf,
+    /// Targets .npy: (n,) or (n, k); for peak counting each distinct row is a class (e.g. a cosmology).
+    #[arg(long)]
+    pub y: PathBuf,
+    /// The teacher's input gradients .npy, shaped like X (from any framework, e.g. torch.autograd.grad).
+    #[arg(long, conflicts_with = "teacher")]
+    pub grad: Option<PathBuf>,
+    /// Or an awd teacher (.safetensors from `awd teacher train`) whose gradients are computed here.
+    #[arg(long)]
+    pub teacher: Option<PathBuf>,
+    /// Attribution penalised by gamma (saliency | input-x-gradient | integrated-gradients).
+    #[arg(long, default_value = "saliency", value_parser = parse_attribution)]
+    pub attribution: Attribution,
+    /// Group of each sample .npy (n,) integers (cell, patient, simulation): cross-validation never splits a group.
+    #[arg(long)]
+    pub groups: Option<PathBuf>,
+    /// Test inputs .npy (same signal length or map size as X).
+    #[arg(long, requires = "y_test")]
+    pub x_test: Option<PathBuf>,
+    /// Test targets .npy.
+    #[arg(long, requires = "x_test")]
+    pub y_test: Option<PathBuf>,
+    /// Test gradients .npy (for the compression rate on the test set; computed with --teacher).
+    #[arg(long, requires = "x_test", conflicts_with = "teacher")]
+    pub grad_test: Option<PathBuf>,
+    /// Test groups .npy (recorded).
+    #[arg(long, requires = "x_test")]
+    pub groups_test: Option<PathBuf>,
+    /// Maps: X is (n, H, W), the transform is 2-D and the model counts peaks.
+    #[arg(long = "2d")]
+    pub two_d: bool,
+    /// Initial wavelet: a name (db5) or a wavelet JSON file.
+    #[arg(long, default_value = "db5")]
+    pub wavelet: String,
+    /// Levels J (default 4 for signals, 3 for maps).
+    #[arg(long)]
+    pub levels: Option<usize>,
+    /// Signal-extension mode of the transform.
+    #[arg(long, default_value = "zero", value_parser = parse_mode)]
+    pub mode: Mode,
+    /// lambda grid: a comma list, items may be log:LO:HI:COUNT (default: scaled to the data, see the README).
+    #[arg(long, allow_hyphen_values = true)]
+    pub lambdas: Option<String>,
+    /// gamma grid, same syntax (default: scaled to the data).
+    #[arg(long, allow_hyphen_values = true)]
+    pub gammas: Option<String>,
+    /// Epochs per grid point.
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Mini-batch size.
+    #[arg(long, default_value_t = 100)]
+    pub batch_size: usize,
+    /// Adam learning rate.
+    #[arg(long, default_value_t = 0.001)]
+    pub lr: f64,
+    /// Seeds, one sweep each (batch order; and the initial noise with --noise-factor).
+    #[arg(long, default_value = "0", value_delimiter = ',')]
+    pub seeds: Vec<u64>,
+    /// N(0, 1) noise per tap added to the initial wavelet (seeded).
+    #[arg(long, default_value_t = 0.0)]
+    pub noise_factor: f64,
+    /// The interpretable model (default: topk for signals, peaks for maps).
+    #[arg(long, value_enum)]
+    pub model: Option<ModelKind>,
+    /// Top-k: coefficients per array.
+    #[arg(long, default_value_t = 6)]
+    pub top_k: usize,
+    /// Top-k: the largest values (pos) or the largest magnitudes (abs).
+    #[arg(long, default_value = "pos", value_parser = parse_sign)]
+    pub sign: FeatureSign,
+    /// Top-k: the linear model.
+    #[arg(long, value_enum, default_value = "ols")]
+    pub linear: LinearKind,
+    /// Top-k with --linear ridge: the ridge penalty (scikit-learn's alpha).
+    #[arg(long, default_value_t = 1.0)]
+    pub ridge_alpha: f64,
+    /// Peaks: histogram bins per sub-filter.
+    #[arg(long, default_value_t = 22)]
+    pub bins: usize,
+    /// Peaks: the target column predicted and scored.
+    #[arg(long, default_value_t = 0)]
+    pub target_column: usize,
+    /// Cross-validation folds (grouped: at most one per group).
+    #[arg(long, default_value_t = 5)]
+    pub folds: usize,
+    /// Seed of the folds and the bootstrap.
+    #[arg(long, default_value_t = 0)]
+    pub cv_seed: u64,
+    /// Select the most regularised grid point within one standard error of the best.
+    #[arg(long)]
+    pub one_se: bool,
+    /// Only grid points whose summed validity penalties stay below this are selectable.
+    #[arg(long)]
+    pub max_validity: Option<f64>,
+    /// Bootstrap resamples of the test metric.
+    #[arg(long, default_value_t = 10_000)]
+    pub bootstrap: usize,
+    /// Folder for models/, results.json, report.md, plots and sweeps/ (a re-run resumes).
+    #[arg(long)]
+    pub output_dir: PathBuf,
+}
+
+/// Parse a feature rule.
+pub fn parse_sign(s: &str) -> Result<FeatureSign, String> {
+    s.parse::<FeatureSign>()
 }
 
 /// Parse an attribution name.

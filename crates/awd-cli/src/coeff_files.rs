@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use awd_core::io::{read_npz_f64, write_atomic, write_npz};
+use awd::io::{read_npz_f64, write_atomic, write_npz};
 use ndarray::{ArrayD, IxDyn};
 use serde_json::Value;
 
@@ -79,7 +79,7 @@ pub fn write_coeffs(path: &Path, arrays: &[(String, ArrayD<f64>)]) -> Result<()>
             }
             write_atomic(path, |w| {
                 serde_json::to_writer(&mut *w, &Value::Object(obj))
-                    .map_err(|e| awd_core::io::IoError::Format { path: path.to_path_buf(), reason: e.to_string() })
+                    .map_err(|e| awd::io::IoError::Format { path: path.to_path_buf(), reason: e.to_string() })
             })?;
         }
     }

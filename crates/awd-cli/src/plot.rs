@@ -5,7 +5,7 @@ use std::path::Path;
 use std::sync::Once;
 
 use anyhow::{anyhow, Context, Result};
-use awd_core::wavefun::WaveFun;
+use awd::wavefun::WaveFun;
 use plotters::prelude::*;
 use plotters::style::FontStyle;
 
@@ -113,6 +113,22 @@ pub fn draw_lines<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    draw_lines_marked(area, title, x_desc, y_desc, series, log_y, &[])
+}
+
+/// [`draw_lines`] with labelled points marked by circles (e.g. a selection).
+pub fn draw_lines_marked<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    x_desc: &str,
+    y_desc: &str,
+    series: &[Series],
+    log_y: bool,
+    marks: &[(f64, f64, String)],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("cannot draw plot: {e:?}");
     let tf = |y: f64| if log_y { y.log10() } else { y };
     let pts: Vec<Vec<(f64, f64)>> = series
@@ -141,7 +157,9 @@ where
         .y_label_area_size(75)
         .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
         .map_err(err)?;
-    let y_fmt = |v: &f64| if log_y { format!("1e{v:.1}") } else { format!("{v:.2}") };
+    // enough decimals that neighbouring tick labels differ
+    let decimals = (2.0 - (y1 - y0).max(1e-12).log10().floor()).clamp(2.0, 8.0) as usize;
+    let y_fmt = |v: &f64| if log_y { format!("1e{v:.1}") } else { format!("{v:.decimals$}") };
     chart
         .configure_mesh()
         .x_desc(x_desc)
@@ -159,6 +177,14 @@ where
             .map_err(err)?
             .label(s.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+    }
+    for (x, y, label) in marks {
+        let (x, y) = (*x, tf(*y));
+        chart
+            .draw_series(std::iter::once(Circle::new((x, y), 7, BLACK.stroke_width(2))))
+            .map_err(err)?
+            .label(label.clone())
+            .legend(|(x, y)| Circle::new((x + 12, y), 5, BLACK.stroke_width(2)));
     }
     chart
         .configure_series_labels()
@@ -193,17 +219,17 @@ pub fn write_png(path: &Path, size: (u32, u32), draw: impl FnOnce(&Path, (u32, u
 
 /// A fit at a glance: the learned psi against the initial one, and the loss
 /// history per term.
-pub fn plot_fit(path: &Path, lw: &awd_core::distill::LearnedWavelet, initial: &[f64]) -> Result<()> {
+pub fn plot_fit(path: &Path, lw: &awd::distill::LearnedWavelet, initial: &[f64]) -> Result<()> {
     let level = 7;
-    let learned = awd_core::wavefun::wavefun(&lw.wavelet(), level)?;
-    let init = awd_core::wavefun::wavefun(&awd_core::Wavelet::from_lowpass("initial", initial)?, level)?;
+    let learned = awd::wavefun::wavefun(&lw.wavelet(), level)?;
+    let init = awd::wavefun::wavefun(&awd::Wavelet::from_lowpass("initial", initial)?, level)?;
     let curve = |wf: &WaveFun| wf.x.iter().copied().zip(wf.psi.iter().copied()).collect::<Vec<_>>();
     let left = vec![
         Series { label: "ψ initial".into(), color: RGBColor(150, 150, 150), points: curve(&init) },
         Series { label: "ψ learned".into(), color: PALETTE[0], points: curve(&learned) },
     ];
     let h = &lw.history;
-    let term = |f: &dyn Fn(&awd_core::distill::LossTerms) -> f64| -> Vec<(f64, f64)> {
+    let term = |f: &dyn Fn(&awd::distill::LossTerms) -> f64| -> Vec<(f64, f64)> {
         h.iter().map(|r| (r.epoch as f64, f(&r.terms))).collect()
     };
     let right = vec![
@@ -211,11 +237,7 @@ pub fn plot_fit(path: &Path, lw: &awd_core::distill::LearnedWavelet, initial: &[
         Series { label: "reconstruction".into(), color: PALETTE[1], points: term(&|t| t.reconstruction) },
         Series { label: "L1 coefficients".into(), color: PALETTE[2], points: term(&|t| t.l1_coefficients) },
         Series { label: "L1 attributions".into(), color: PALETTE[3], points: term(&|t| t.l1_attributions) },
-        Series {
-            label: "validity (sum)".into(),
-            color: PALETTE[4],
-            points: term(&|t| t.lowpass_sum + t.highpass_sum + t.unit_norm + t.cmf + t.orthogonality),
-        },
+        Series { label: "validity (sum)".into(), color: PALETTE[4], points: term(&|t| t.validity().total()) },
     ];
     let title = format!("{}: learned wavelet", lw.name);
     write_png(path, (1400, 600), |tmp, size| {
@@ -247,7 +269,7 @@ fn aligned(psi: &[f64], reference: &[f64]) -> (Vec<f64>, Vec<f64>) {
     a.resize(n, 0.0);
     let mut r = reference.to_vec();
     r.resize(n, 0.0);
-    if let Ok(d) = awd_core::distance::psi_distance(&a, &r) {
+    if let Ok(d) = awd::distance::psi_distance(&a, &r) {
         if d.flipped {
             a.reverse();
         }

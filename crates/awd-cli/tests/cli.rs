@@ -6,8 +6,8 @@ use common::*;
 
 use std::path::{Path, PathBuf};
 
-use awd_core::io::{read_npy_f64, read_npz_f64, write_npy};
-use awd_core::{Mode, Wavelet};
+use awd::io::{read_npy_f64, read_npz_f64, write_npy};
+use awd::{Mode, Wavelet};
 use ndarray::{Array1, Array2, Array3, ArrayD};
 
 fn p(dir: &Path, name: &str) -> PathBuf {
@@ -55,7 +55,7 @@ fn dwt_idwt_round_trip_1d_npz_and_json() {
     names.sort();
     assert_eq!(names, ["a", "d1", "d2", "d3"]);
     let w = Wavelet::from_name("db5").unwrap();
-    let want = awd_core::dwt::wavedec(x.row(1).as_slice().unwrap(), &w, Mode::Zero, 3).unwrap();
+    let want = awd::dwt::wavedec(x.row(1).as_slice().unwrap(), &w, Mode::Zero, 3).unwrap();
     let d3 = &arrays.iter().find(|(n, _)| n == "d3").unwrap().1;
     assert_eq!(d3.shape(), &[3, want[1].len()]);
     assert_eq!(d3.index_axis(ndarray::Axis(0), 1).iter().copied().collect::<Vec<_>>(), want[1]);

@@ -5,7 +5,7 @@ use common::*;
 
 use std::path::{Path, PathBuf};
 
-use awd_core::io::read_npy_f64;
+use awd::io::read_npy_f64;
 
 fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/clathrin")

@@ -6,7 +6,7 @@ use common::*;
 
 use std::path::Path;
 
-use awd_core::io::{read_npy_f64, write_npy};
+use awd::io::{read_npy_f64, write_npy};
 use ndarray::{s as sl, Array2, Array3, Axis};
 
 fn results(dir: &Path) -> serde_json::Value {

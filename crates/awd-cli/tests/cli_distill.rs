@@ -5,7 +5,7 @@ use common::*;
 
 use std::path::{Path, PathBuf};
 
-use awd_core::io::write_npy;
+use awd::io::write_npy;
 use ndarray::Array2;
 
 /// X (n, 32) and G for a linear teacher.
@@ -209,5 +209,6 @@ fn sweep_writes_points_and_resumes() {
 fn bench_fit_prints_seconds_per_epoch() {
     let (so, _) = ok_both(&["bench", "fit", "--samples", "500", "--epochs", "1"]);
     let v: serde_json::Value = serde_json::from_str(&so).unwrap();
-    assert!(v["seconds_per_epoch_median"].as_f64().unwrap() > 0.0);
+    // a difference of two timings: a number, its sign not asserted (no timed assertions)
+    assert!(v["seconds_per_epoch_median"].as_f64().is_some_and(f64::is_finite));
 }

@@ -4,7 +4,7 @@
 mod common;
 use common::*;
 
-use awd_core::io::{read_npy_f64, write_npy};
+use awd::io::{read_npy_f64, write_npy};
 use ndarray::{Array1, Array2, Array3};
 
 #[test]

@@ -11,7 +11,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[non_exhaustive]
 pub enum Error {
     /// A wavelet name that is not built in.
-    #[error("unknown wavelet '{name}'{}; run `awd wavelets` for the list", suggestion_text(.suggestion))]
+    #[error("unknown wavelet '{name}'{}; see the list of built-in wavelets", suggestion_text(.suggestion))]
     UnknownWavelet {
         /// The name asked for.
         name: String,
@@ -66,6 +66,12 @@ pub enum Error {
     InvalidArgument {
         /// What is wrong and what is allowed.
         reason: String,
+    },
+    /// A run stopped by its progress hook (a user's interrupt).
+    #[error("stopped at epoch {epoch} by the caller")]
+    Stopped {
+        /// The last epoch finished.
+        epoch: usize,
     },
     /// Coefficient arrays whose shapes do not fit together.
     #[error("coefficient shapes do not fit: {reason}")]

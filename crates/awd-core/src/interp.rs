@@ -1,6 +1,7 @@
 //! Interpretable models on wavelet coefficients (paper §4.2): the `k` largest
 //! coefficients of each coefficient array as features, and ordinary least
-//! squares; with cross-validated and bootstrapped R^2.
+//! squares or ridge; cross-validation folds (grouped or not) shared by every
+//! model compared, cross-validated and bootstrapped R^2.
 
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
 use rand::seq::SliceRandom;
@@ -10,13 +11,54 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 
+/// Which coefficients a top-k feature takes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeatureSign {
+    /// The `k` largest values, signed (the paper's clathrin model).
+    #[default]
+    Pos,
+    /// The `k` largest magnitudes, as magnitudes.
+    Abs,
+}
+
+impl FeatureSign {
+    /// The name used on the command line and in files.
+    pub fn name(self) -> &'static str {
+        match self {
+            FeatureSign::Pos => "pos",
+            FeatureSign::Abs => "abs",
+        }
+    }
+}
+
+impl std::str::FromStr for FeatureSign {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "pos" => Ok(FeatureSign::Pos),
+            "abs" => Ok(FeatureSign::Abs),
+            _ => Err(format!("unknown feature rule '{s}'; expected pos or abs")),
+        }
+    }
+}
+
 /// The `k` largest values (by value, descending) of each array of a packed
 /// coefficient row; arrays shorter than `k` are padded with zeros.
 pub fn top_k_features(row: &[f64], coeff_lens: &[usize], k: usize) -> Vec<f64> {
+    top_k_features_by(row, coeff_lens, k, FeatureSign::Pos)
+}
+
+/// [`top_k_features`] under a feature rule: the largest values, or the
+/// largest magnitudes.
+pub fn top_k_features_by(row: &[f64], coeff_lens: &[usize], k: usize, sign: FeatureSign) -> Vec<f64> {
     let mut out = Vec::with_capacity(coeff_lens.len() * k);
     let mut at = 0;
     for &len in coeff_lens {
         let mut v = row[at..at + len].to_vec();
+        if sign == FeatureSign::Abs {
+            v.iter_mut().for_each(|c| *c = c.abs());
+        }
         v.sort_by(|a, b| b.total_cmp(a));
         v.resize(k.max(len), 0.0);
         out.extend_from_slice(&v[..k]);
@@ -27,7 +69,18 @@ pub fn top_k_features(row: &[f64], coeff_lens: &[usize], k: usize) -> Vec<f64> {
 
 /// Features of every row of a packed coefficient matrix.
 pub fn feature_matrix(coeffs: ArrayView2<'_, f64>, coeff_lens: &[usize], k: usize) -> Array2<f64> {
-    let rows: Vec<Vec<f64>> = coeffs.rows().into_iter().map(|r| top_k_features(&r.to_vec(), coeff_lens, k)).collect();
+    feature_matrix_by(coeffs, coeff_lens, k, FeatureSign::Pos)
+}
+
+/// Features of every row under a feature rule.
+pub fn feature_matrix_by(
+    coeffs: ArrayView2<'_, f64>,
+    coeff_lens: &[usize],
+    k: usize,
+    sign: FeatureSign,
+) -> Array2<f64> {
+    let rows: Vec<Vec<f64>> =
+        coeffs.rows().into_iter().map(|r| top_k_features_by(&r.to_vec(), coeff_lens, k, sign)).collect();
     let n = rows.len();
     let d = coeff_lens.len() * k;
     Array2::from_shape_vec((n, d), rows.concat()).expect("n x d")
@@ -76,6 +129,18 @@ impl LinearModel {
     /// of `1e-10` times the mean feature variance keeps singular designs
     /// solvable without changing well-posed ones).
     pub fn fit(x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>) -> Result<Self> {
+        Self::fit_ridge(x, y, 0.0)
+    }
+
+    /// Ridge regression with an unpenalised intercept: minimises
+    /// `|y - b - X w|^2 + alpha |w|^2` (scikit-learn's `Ridge(alpha)`);
+    /// `alpha = 0` is [`LinearModel::fit`].
+    pub fn fit_ridge(x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>, alpha: f64) -> Result<Self> {
+        if !(alpha.is_finite() && alpha >= 0.0) {
+            return Err(Error::InvalidArgument {
+                reason: format!("the ridge alpha must be finite and >= 0, got {alpha}"),
+            });
+        }
         let (n, d) = x.dim();
         if n == 0 || y.len() != n {
             return Err(Error::ShapeMismatch { reason: format!("{n} feature rows but {} targets", y.len()) });
@@ -88,7 +153,7 @@ impl LinearModel {
         let b = xc.t().dot(&yc);
         let scale = (0..d).map(|i| a[[i, i]]).sum::<f64>() / d.max(1) as f64;
         for i in 0..d {
-            a[[i, i]] += 1e-10 * scale.max(1e-300);
+            a[[i, i]] += 1e-10 * scale.max(1e-300) + alpha;
         }
         let w = cholesky_solve(&a, &b).ok_or_else(|| Error::InvalidArgument {
             reason: "the least-squares system is not positive definite".into(),
@@ -119,21 +184,102 @@ pub fn r2(pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>) -> f64 {
     1.0 - ss_res / ss_tot
 }
 
-/// Mean R^2 of `folds`-fold cross-validation (a seeded shuffle into folds).
-pub fn cross_val_r2(x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>, folds: usize, seed: u64) -> Result<f64> {
-    let n = x.nrows();
-    let mut order: Vec<usize> = (0..n).collect();
-    order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
-    let mut total = 0.0;
-    for f in 0..folds {
-        let test: Vec<usize> = order.iter().copied().skip(f).step_by(folds).collect();
-        let train: Vec<usize> =
-            order.iter().copied().enumerate().filter(|(i, _)| i % folds != f).map(|(_, v)| v).collect();
-        let m = LinearModel::fit(x.select(ndarray::Axis(0), &train).view(), y.select(ndarray::Axis(0), &train).view())?;
-        let xt = x.select(ndarray::Axis(0), &test);
-        total += r2(m.predict(xt.view()).view(), y.select(ndarray::Axis(0), &test).view());
+/// Cross-validation folds: for each fold the training and the held-out
+/// sample indices. Built once and shared by every model compared, so all are
+/// scored on the same splits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Folds {
+    /// Training indices of each fold.
+    pub train: Vec<Vec<usize>>,
+    /// Held-out indices of each fold.
+    pub test: Vec<Vec<usize>>,
+    /// Whether the folds keep every group on one side.
+    pub grouped: bool,
+}
+
+impl Folds {
+    /// `folds` folds of `n` samples from a seeded shuffle (sample `order[i]`
+    /// goes to fold `i mod folds`). Needs `2 <= folds <= n`.
+    pub fn new(n: usize, folds: usize, seed: u64) -> Result<Self> {
+        if folds < 2 || folds > n {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "{folds}-fold cross-validation needs at least 2 folds and at most one per sample ({n} samples)"
+                ),
+            });
+        }
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let test = (0..folds).map(|f| order.iter().copied().skip(f).step_by(folds).collect()).collect();
+        let train = (0..folds)
+            .map(|f| order.iter().copied().enumerate().filter(|(i, _)| i % folds != f).map(|(_, v)| v).collect())
+            .collect();
+        Ok(Folds { train, test, grouped: false })
     }
-    Ok(total / folds as f64)
+
+    /// Grouped folds: whole groups are held out together (no group is on
+    /// both sides of a split). The distinct groups are shuffled (seeded) and
+    /// dealt to `min(folds, groups)` folds. Needs at least 2 groups.
+    pub fn grouped(groups: &[i64], folds: usize, seed: u64) -> Result<Self> {
+        let mut ids: Vec<i64> = groups.to_vec();
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.len() < 2 {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "all {} samples are in one group ({}); grouped cross-validation needs at least 2 groups",
+                    groups.len(),
+                    ids.first().map_or("none".to_string(), |g| g.to_string())
+                ),
+            });
+        }
+        if folds < 2 {
+            return Err(Error::InvalidArgument {
+                reason: format!("cross-validation needs at least 2 folds, got {folds}"),
+            });
+        }
+        ids.shuffle(&mut ChaCha8Rng::seed_from_u64(seed));
+        let k = folds.min(ids.len());
+        let fold_of = |g: i64| ids.iter().position(|&v| v == g).expect("a listed group") % k;
+        let assigned: Vec<usize> = groups.iter().map(|&g| fold_of(g)).collect();
+        let test = (0..k).map(|f| (0..groups.len()).filter(|&i| assigned[i] == f).collect()).collect();
+        let train = (0..k).map(|f| (0..groups.len()).filter(|&i| assigned[i] != f).collect()).collect();
+        Ok(Folds { train, test, grouped: true })
+    }
+
+    /// Number of folds.
+    pub fn len(&self) -> usize {
+        self.test.len()
+    }
+
+    /// Whether there are no folds (never for a constructed value).
+    pub fn is_empty(&self) -> bool {
+        self.test.is_empty()
+    }
+}
+
+/// R^2 of the linear model (ridge `alpha`, 0 for OLS) on each fold.
+pub fn cross_val_r2_folds(
+    x: ArrayView2<'_, f64>,
+    y: ArrayView1<'_, f64>,
+    folds: &Folds,
+    alpha: f64,
+) -> Result<Vec<f64>> {
+    let ax = ndarray::Axis(0);
+    (0..folds.len())
+        .map(|f| {
+            let (train, test) = (&folds.train[f], &folds.test[f]);
+            let m = LinearModel::fit_ridge(x.select(ax, train).view(), y.select(ax, train).view(), alpha)?;
+            Ok(r2(m.predict(x.select(ax, test).view()).view(), y.select(ax, test).view()))
+        })
+        .collect()
+}
+
+/// Mean R^2 of `folds`-fold cross-validation (a seeded shuffle into folds)
+/// with OLS.
+pub fn cross_val_r2(x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>, folds: usize, seed: u64) -> Result<f64> {
+    let scores = cross_val_r2_folds(x, y, &Folds::new(x.nrows(), folds, seed)?, 0.0)?;
+    Ok(scores.iter().sum::<f64>() / scores.len() as f64)
 }
 
 /// Standard deviation of R^2 over `resamples` bootstrap resamples (seeded).

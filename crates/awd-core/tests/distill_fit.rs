@@ -84,7 +84,7 @@ fn zero_epochs_record_the_initial_terms() {
     // the coefficients equals the energy of the data
     assert!(out.history[0].terms.reconstruction < 1e-20);
     assert!(out.history[0].terms.l1_attributions > 0.0);
-    assert_eq!(out.history[0].terms, problem.evaluate_all(&h0, &s.penalties));
+    assert_eq!(out.history[0].terms, problem.evaluate_all(&h0, &s.penalties).unwrap());
 }
 
 #[test]

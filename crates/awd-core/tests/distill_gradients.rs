@@ -20,7 +20,7 @@ fn perturbed(name: &str, rng: &mut ChaCha8Rng, amount: f64) -> Vec<f64> {
 
 /// Relative error of `grad` against central differences of the total loss.
 fn fd_check(problem: &Problem, h: &[f64], p: &Penalties, idx: &[usize], tag: &str) {
-    let (_, grad) = problem.evaluate(h, p, idx, true);
+    let (_, grad) = problem.evaluate(h, p, idx, true).unwrap();
     let grad = grad.unwrap();
     let eps = 1e-6;
     let mut fd = vec![0.0; h.len()];
@@ -28,8 +28,9 @@ fn fd_check(problem: &Problem, h: &[f64], p: &Penalties, idx: &[usize], tag: &st
         let (mut hp, mut hm) = (h.to_vec(), h.to_vec());
         hp[i] += eps;
         hm[i] -= eps;
-        fd[i] =
-            (problem.evaluate(&hp, p, idx, false).0.total - problem.evaluate(&hm, p, idx, false).0.total) / (2.0 * eps);
+        fd[i] = (problem.evaluate(&hp, p, idx, false).unwrap().0.total
+            - problem.evaluate(&hm, p, idx, false).unwrap().0.total)
+            / (2.0 * eps);
     }
     let norm = fd.iter().map(|v| v * v).sum::<f64>().sqrt();
     let err = fd.iter().zip(&grad).map(|(a, b)| (a - b) * (a - b)).sum::<f64>().sqrt();
@@ -103,7 +104,7 @@ fn gradient_without_teacher() {
     let problem = Problem::new(x.view(), None, Geometry::OneD { n }, h.len(), Mode::Symmetric, 3).unwrap();
     let p = Penalties { lambda: 0.5, gamma: 0.0, ..Penalties::default() };
     fd_check(&problem, &h, &p, &[0, 1, 2, 3, 4, 5], "no teacher");
-    let t = problem.evaluate_all(&h, &p);
+    let t = problem.evaluate_all(&h, &p).unwrap();
     assert_eq!(t.l1_attributions, 0.0);
 }
 
@@ -137,7 +138,7 @@ fn attribution_operator_passes_the_dot_product_test_in_every_mode() {
             let v = Array2::from_shape_vec((1, n), randn(&mut rng, n)).unwrap();
             let x = Array2::from_shape_vec((1, n), randn(&mut rng, n)).unwrap();
             let problem = Problem::new(x.view(), Some(v.view()), Geometry::OneD { n }, h.len(), mode, levels).unwrap();
-            let (_, at_v) = problem.coefficients_and_attributions(&h, Attribution::Saliency);
+            let (_, at_v) = problem.coefficients_and_attributions(&h, Attribution::Saliency).unwrap();
             let at_v = at_v.unwrap();
             let a = dense_synthesis(&h, n, mode, levels);
             let w = randn(&mut rng, a.ncols());
@@ -163,7 +164,7 @@ fn linear_teacher_saliency_recovers_beta_in_periodization() {
     let gm = Array2::from_shape_vec((1, n), g).unwrap();
     let problem =
         Problem::new(x.view(), Some(gm.view()), Geometry::OneD { n }, 10, Mode::Periodization, levels).unwrap();
-    let (_, attr) = problem.coefficients_and_attributions(&db5.rec_lo, Attribution::Saliency);
+    let (_, attr) = problem.coefficients_and_attributions(&db5.rec_lo, Attribution::Saliency).unwrap();
     let attr = attr.unwrap();
     for (a, b) in attr.iter().zip(&beta) {
         assert!((a - b).abs() < 1e-12, "{a} vs {b}");
@@ -217,7 +218,7 @@ fn relu_teacher_matches_trim_definition_and_its_h_gradient() {
     let xm = Array2::from_shape_vec((1, n), x.clone()).unwrap();
     let gm = Array2::from_shape_vec((1, n), gx.clone()).unwrap();
     let problem = Problem::new(xm.view(), Some(gm.view()), Geometry::OneD { n }, h.len(), mode, levels).unwrap();
-    let (coeffs, attr) = problem.coefficients_and_attributions(&h, Attribution::Saliency);
+    let (coeffs, attr) = problem.coefficients_and_attributions(&h, Attribution::Saliency).unwrap();
     let (coeffs, attr) = (coeffs.row(0).to_vec(), attr.unwrap().row(0).to_vec());
 
     // TRIM by definition: f'(w) = f(A w + r), r = x - A Psi x; differentiate
@@ -245,8 +246,8 @@ fn relu_teacher_matches_trim_definition_and_its_h_gradient() {
     };
     let p1 = Penalties { lambda: 0.0, gamma: 1.0, validity: zero_weights(), attribution: Attribution::Saliency };
     let p0 = Penalties { gamma: 0.0, ..p1 };
-    let g1 = problem.evaluate(&h, &p1, &[0], true).1.unwrap();
-    let g0 = problem.evaluate(&h, &p0, &[0], true).1.unwrap();
+    let g1 = problem.evaluate(&h, &p1, &[0], true).unwrap().1.unwrap();
+    let g0 = problem.evaluate(&h, &p0, &[0], true).unwrap().1.unwrap();
     let scale = 1.0 / (levels + 1) as f64; // the objective's normalisation (B = 1)
     for i in 0..h.len() {
         let eps = 1e-6;
@@ -277,7 +278,7 @@ fn attribution_operator_2d_passes_the_dot_product_test_in_every_mode() {
         let x = Array2::from_shape_vec((1, rows * cols), randn(&mut rng, rows * cols)).unwrap();
         let problem =
             Problem::new(x.view(), Some(v.view()), Geometry::TwoD { rows, cols }, h.len(), mode, levels).unwrap();
-        let (_, at_v) = problem.coefficients_and_attributions(&h, Attribution::Saliency);
+        let (_, at_v) = problem.coefficients_and_attributions(&h, Attribution::Saliency).unwrap();
         let at_v = at_v.unwrap();
         // <A w, v> with A w = waverec2 of the packed coefficients, cropped
         let w = randn(&mut rng, total);

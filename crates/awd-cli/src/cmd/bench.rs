@@ -4,7 +4,7 @@
 use std::time::Instant;
 
 use anyhow::{bail, Result};
-use awd_core::dwt::{Plan1d, Plan2d};
+use awd::dwt::{Plan1d, Plan2d};
 use ndarray::{Array2, Array3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -80,7 +80,7 @@ pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
 
 /// Time training epochs of the distillation on random data and gradients.
 pub fn fit(args: &crate::args::BenchFitArgs) -> Result<()> {
-    use awd_core::distill::{FitSettings, Geometry, Penalties, Problem, Silent};
+    use awd::distill::{FitSettings, Geometry, Penalties, Problem, Silent};
     use rand_distr::{Distribution, StandardNormal};
     if args.epochs == 0 {
         bail!("--epochs 0: time at least one epoch");
@@ -113,13 +113,13 @@ pub fn fit(args: &crate::args::BenchFitArgs) -> Result<()> {
     let mut times = Vec::new();
     for _ in 0..args.epochs {
         let t = Instant::now();
-        let out = awd_core::distill::fit(&problem, &h, &settings, &Silent)?;
+        let out = awd::distill::fit(&problem, &h, &settings, &Silent)?;
         times.push(t.elapsed().as_secs_f64());
         h = out.lowpass;
     }
     // one evaluation of epoch 0 on the whole data is part of each timed fit: time it alone
     let t = Instant::now();
-    std::hint::black_box(problem.evaluate_all(&h, &settings.penalties));
+    std::hint::black_box(problem.evaluate_all(&h, &settings.penalties)?);
     let eval_all = t.elapsed().as_secs_f64();
     let per_epoch: Vec<f64> = times.iter().map(|t| t - eval_all).collect();
     let out = serde_json::json!({

@@ -1,257 +1,188 @@
-//! `awd fit` and `awd sweep`: load the data, check every option before any
-//! work, run the core's distillation with a progress bar, write the results.
+//! `awd distill`: the method on your own data. Parse, call
+//! `awd::pipeline::distill`, save, plot, print.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
-use anyhow::{bail, Context, Result};
-use awd_core::distill::{
-    check_settings_public, grid_values, initial_filter, log_space, sweep, FitSettings, Geometry, LearnedWavelet,
-    Penalties, Problem, Progress, SweepSpec, ValidityWeights,
-};
-use awd_core::io::{read_npy_f64, shape_string};
-use ndarray::{Array2, ArrayD};
+use anyhow::{Context, Result};
+use awd::distill::LearnedWavelet;
+use awd::pipeline::{distill, Data, DataFiles, DistillConfig, Distilled, ModelSpec};
+use awd::teachers::Teacher;
+use awd::SavedModel;
+use plotters::prelude::*;
 
-use super::wavelet_arg;
-use crate::args::{DataArgs, FitArgs, SweepArgs, TrainArgs};
-use crate::plot::plot_fit;
+use super::fit::parse_grid;
+use crate::args::{DistillArgs, LinearKind, ModelKind};
+use crate::plot::{draw_heatmap, draw_lines, draw_lines_marked, plot_fit, write_png, Series, PALETTE};
 use crate::progress::Bar;
 
-/// Data loaded for a distillation: X and G as (samples, values per sample).
-struct Loaded {
-    x: Array2<f64>,
-    g: Option<Array2<f64>>,
-    geometry: Geometry,
-    shape: Vec<usize>,
-}
-
-fn load_samples(path: &Path, two_d: bool) -> Result<(Array2<f64>, Geometry, Vec<usize>)> {
-    let a: ArrayD<f64> = read_npy_f64(path)?;
-    let shape = a.shape().to_vec();
-    let (geometry, flat) = match (two_d, shape.len()) {
-        (false, 2) => (Geometry::OneD { n: shape[1] }, shape[1]),
-        (true, 3) => (Geometry::TwoD { rows: shape[1], cols: shape[2] }, shape[1] * shape[2]),
-        (false, _) => bail!(
-            "{}: expected signals (n, L), got shape {}; for images (n, H, W) pass --2d",
-            path.display(),
-            shape_string(&shape)
-        ),
-        (true, _) => {
-            bail!("{}: expected images (n, H, W) with --2d, got shape {}", path.display(), shape_string(&shape))
-        }
-    };
-    let n = shape[0];
-    let x = a.into_shape_with_order((n, flat)).context("reshaping")?;
-    Ok((x.as_standard_layout().into_owned(), geometry, shape))
-}
-
-fn load(data: &DataArgs) -> Result<Loaded> {
-    let (x, geometry, shape) = load_samples(&data.x, data.two_d)?;
-    let g = match &data.grad {
-        Some(p) => {
-            let (g, _, gshape) = load_samples(p, data.two_d)?;
-            if gshape != shape {
-                bail!(
-                    "{}: gradients have shape {} but X ({}) has {}; G must be shaped like X",
-                    p.display(),
-                    shape_string(&gshape),
-                    data.x.display(),
-                    shape_string(&shape)
-                );
-            }
-            Some(g)
-        }
-        None => None,
-    };
-    Ok(Loaded { x, g, geometry, shape })
-}
-
-fn problem<'a>(data: &DataArgs, l: &'a Loaded, filter_len: usize) -> Result<Problem<'a>> {
-    Problem::new(l.x.view(), l.g.as_ref().map(|g| g.view()), l.geometry.clone(), filter_len, data.mode, data.levels)
-        .map_err(|e| {
-            let msg = e.to_string();
-            let file =
-                if msg.contains(" of G") { l.g.as_ref().and(data.grad.as_ref()).unwrap_or(&data.x) } else { &data.x };
-            anyhow::anyhow!("{}: {msg}", file.display())
-        })
-}
-
-fn settings(data: &DataArgs, t: &TrainArgs, lambda: f64, gamma: f64) -> FitSettings {
-    FitSettings {
-        levels: data.levels,
-        mode: data.mode,
-        penalties: Penalties {
-            lambda,
-            gamma,
-            validity: ValidityWeights {
-                lowpass_sum: t.weight_lowpass_sum,
-                highpass_sum: t.weight_highpass_sum,
-                unit_norm: t.weight_unit_norm,
-                cmf: t.weight_cmf,
-                orthogonality: t.weight_orthogonality,
-            },
-            attribution: data.attribution,
+/// The library's configuration from the arguments.
+fn config(a: &DistillArgs) -> Result<DistillConfig> {
+    let base = if a.two_d { DistillConfig::maps() } else { DistillConfig::default() };
+    let model = match a.model.unwrap_or(if a.two_d { ModelKind::Peaks } else { ModelKind::Topk }) {
+        ModelKind::Topk => ModelSpec::TopK {
+            k: a.top_k,
+            sign: a.sign,
+            ridge_alpha: if a.linear == LinearKind::Ridge { a.ridge_alpha } else { 0.0 },
         },
-        epochs: t.epochs,
-        batch_size: t.batch_size,
-        lr: t.lr,
-        seed: t.seed,
-    }
-}
-
-fn extra_settings(data: &DataArgs, l: &Loaded) -> serde_json::Value {
-    serde_json::json!({
-        "x": data.x.display().to_string(),
-        "grad": data.grad.as_ref().map(|p| p.display().to_string()),
-        "data_shape": l.shape,
-        "two_d": data.two_d,
-        "initial_wavelet": data.wavelet,
-        "init_factor": data.init_factor,
-        "noise_factor": data.noise_factor,
+        ModelKind::Peaks => ModelSpec::Peaks { bins: a.bins, target: a.target_column },
+    };
+    Ok(DistillConfig {
+        wavelet: a.wavelet.clone(),
+        levels: a.levels.unwrap_or(base.levels),
+        mode: a.mode,
+        attribution: a.attribution,
+        lambdas: a.lambdas.as_deref().map(|t| parse_grid("--lambdas", t)).transpose()?,
+        gammas: a.gammas.as_deref().map(|t| parse_grid("--gammas", t)).transpose()?,
+        epochs: a.epochs,
+        batch_size: a.batch_size,
+        lr: a.lr,
+        seeds: a.seeds.clone(),
+        noise_factor: a.noise_factor,
+        model,
+        folds: a.folds,
+        cv_seed: a.cv_seed,
+        one_standard_error: a.one_se,
+        max_validity: a.max_validity,
+        bootstrap: a.bootstrap,
+        ..base
     })
 }
 
-/// Fail before any work when `path`'s folder cannot be written.
-fn check_writable_dir(dir: &Path) -> Result<()> {
-    std::fs::create_dir_all(dir).with_context(|| format!("{}: cannot create the output folder", dir.display()))?;
-    let probe = dir.join(format!(".awd-write-test-{}", std::process::id()));
-    std::fs::write(&probe, b"").with_context(|| format!("{}: the output folder is not writable", dir.display()))?;
-    let _ = std::fs::remove_file(probe);
-    Ok(())
-}
-
-fn parent(path: &Path) -> PathBuf {
-    match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    }
-}
-
-fn warn_batch(t: &TrainArgs, n: usize) {
-    if t.batch_size > n {
-        eprintln!("awd: warning: --batch-size {} is larger than the {n} samples; using batches of {n}", t.batch_size);
-    }
-}
-
-/// The initial filter from --wavelet, --init-factor, --noise-factor, --seed.
-fn initial(data: &DataArgs, seed: u64) -> Result<Vec<f64>> {
-    for (name, v) in [("--init-factor", data.init_factor), ("--noise-factor", data.noise_factor)] {
-        if !v.is_finite() {
-            bail!("{name} must be finite, got {v}");
-        }
-    }
-    let w = wavelet_arg(&data.wavelet)?;
-    Ok(initial_filter(&w.rec_lo, data.init_factor, data.noise_factor, seed))
-}
-
-/// `awd fit`.
-pub fn fit(args: &FitArgs) -> Result<()> {
-    check_writable_dir(&parent(&args.output))?;
-    if let Some(p) = &args.plot {
-        check_writable_dir(&parent(p))?;
-    }
-    let h0 = initial(&args.data, args.train.seed)?;
-    let loaded = load(&args.data)?;
-    let problem = problem(&args.data, &loaded, h0.len())?;
-    let s = settings(&args.data, &args.train, args.lambda, args.gamma);
-    check_settings_public(&problem, &h0, &s)?;
-    warn_batch(&args.train, problem.len());
-    let bar = Bar::new(s.epochs as u64, "epochs");
-    let outcome = awd_core::distill::fit(&problem, &h0, &s, &bar)?;
-    bar.finish();
-    let name = args.output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "awd".into());
-    let lw = LearnedWavelet::new(&name, &outcome, &s, extra_settings(&args.data, &loaded));
-    if let Some(p) = &args.plot {
-        plot_fit(p, &lw, &h0)?;
-    }
-    lw.save(&args.output)?;
-    let first = outcome.history.first().expect("epoch 0").terms;
-    let last = outcome.history.last().expect("epoch 0").terms;
-    let v = outcome.validity;
-    super::emit(&format!(
-        "fit: {} epochs, total loss {:.6e} -> {:.6e}, validity penalties {:.2e}; wrote {}",
-        s.epochs,
-        first.total,
-        last.total,
-        v.lowpass_sum + v.highpass_sum + v.unit_norm + v.cmf + v.orthogonality,
-        args.output.display()
-    ))
-}
-
-/// Parse a grid: comma-separated numbers and `log:LO:HI:COUNT` ranges.
-pub fn parse_grid(flag: &str, text: &str) -> Result<Vec<f64>> {
-    let mut values = Vec::new();
-    for item in text.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        if let Some(range) = item.strip_prefix("log:") {
-            let parts: Vec<&str> = range.split(':').collect();
-            if parts.len() != 3 {
-                bail!("{flag} {text}: '{item}' should be log:LO:HI:COUNT, e.g. log:1e-5:1e-4:5");
-            }
-            let lo: f64 = parts[0].parse().with_context(|| format!("{flag}: '{}' is not a number", parts[0]))?;
-            let hi: f64 = parts[1].parse().with_context(|| format!("{flag}: '{}' is not a number", parts[1]))?;
-            let count: usize = parts[2].parse().with_context(|| format!("{flag}: '{}' is not a count", parts[2]))?;
-            values.extend(log_space(lo, hi, count).with_context(|| format!("{flag} {item}"))?);
-        } else {
-            values.push(item.parse::<f64>().with_context(|| format!("{flag}: '{item}' is not a number"))?);
-        }
-    }
-    grid_values(flag.trim_start_matches('-'), &values).with_context(|| format!("{flag} {text}"))
-}
-
-/// `awd sweep`.
-pub fn sweep_cmd(args: &SweepArgs) -> Result<()> {
-    check_writable_dir(&args.output_dir)?;
-    let lambdas = parse_grid("--lambdas", &args.lambdas)?;
-    let gammas = parse_grid("--gammas", &args.gammas)?;
-    let h0 = initial(&args.data, args.train.seed)?;
-    let loaded = load(&args.data)?;
-    let problem = problem(&args.data, &loaded, h0.len())?;
-    let base = settings(&args.data, &args.train, lambdas[lambdas.len() - 1], gammas[gammas.len() - 1]);
-    check_settings_public(&problem, &h0, &base)?;
-    warn_batch(&args.train, problem.len());
-    let spec = SweepSpec {
-        lambdas: lambdas.clone(),
-        gammas: gammas.clone(),
-        base,
-        initial_lowpass: h0,
-        data_fingerprint: problem.fingerprint(),
-        extra: extra_settings(&args.data, &loaded),
+/// `awd distill`.
+pub fn distill_cmd(a: &DistillArgs) -> Result<()> {
+    super::fit::check_writable_dir(&a.output_dir)?;
+    let cfg = config(a)?;
+    awd::Wavelet::resolve(&cfg.wavelet).with_context(|| format!("--wavelet {}", cfg.wavelet))?;
+    let files = DataFiles {
+        x: a.x.clone(),
+        y: a.y.clone(),
+        grad: a.grad.clone(),
+        groups: a.groups.clone(),
+        x_test: a.x_test.clone(),
+        y_test: a.y_test.clone(),
+        grad_test: a.grad_test.clone(),
+        groups_test: a.groups_test.clone(),
+        two_d: a.two_d,
     };
-    let fits = (lambdas.len() * gammas.len()) as u64;
-    let bar = Bar::new(fits * args.train.epochs as u64, "epochs");
-    bar.set_fits(fits);
-    let points = sweep(&problem, &spec, &args.output_dir, &bar)?;
+    let mut data = Data::load(&files)?;
+    if let Some(t) = &a.teacher {
+        let teacher = Teacher::load(t).with_context(|| format!("--teacher {}", t.display()))?;
+        eprintln!("awd: computing the teacher's input gradients ({})", cfg.attribution.name());
+        data = data.with_teacher_gradients(&teacher, cfg.attribution).with_context(|| format!("{}", t.display()))?;
+    }
+    if data.train.grad.is_none() {
+        anyhow::bail!("give the teacher's input gradients (--grad G.npy) or an awd teacher (--teacher T.safetensors)");
+    }
+    let bar = Bar::new(0, "epochs");
+    let out = distill(&cfg, &data, &a.output_dir, &bar)?;
     bar.finish();
-    super::emit(&format!(
-        "sweep: {} grid points ({} lambdas x {} gammas); wrote {}",
-        points.len(),
-        lambdas.len(),
-        gammas.len(),
-        args.output_dir.join("summary.md").display()
-    ))
+    out.save(&a.output_dir)?;
+    plots(&a.output_dir, &out)?;
+    let r = &out.results;
+    let mut line = format!(
+        "distill: selected lambda {:.2e} gamma {:.2e}; cross-validated {} AWD {:.4} baseline {:.4}",
+        r.selected.lambda,
+        r.selected.gamma,
+        r.metric,
+        r.cv["awd"].as_f64().unwrap_or(f64::NAN),
+        r.cv["baseline"].as_f64().unwrap_or(f64::NAN)
+    );
+    if let Some(t) = &r.test {
+        line.push_str(&format!(
+            "; test {} AWD {:.4} baseline {:.4}",
+            r.metric,
+            t["awd"][&r.metric].as_f64().unwrap_or(f64::NAN),
+            t["baseline"][&r.metric].as_f64().unwrap_or(f64::NAN)
+        ));
+    }
+    line.push_str(&format!("; wrote {}", a.output_dir.join("report.md").display()));
+    super::emit(&line)
 }
 
-impl Progress for Bar {
-    fn epoch_done(&self) {
-        self.inc(1);
-    }
-    fn fit_done(&self, skipped_epochs: usize) {
-        self.inc(skipped_epochs as u64);
-        self.fit_finished();
-    }
+fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
+    anyhow::anyhow!("cannot draw plot: {e:?}")
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_grid;
-
-    #[test]
-    fn grids_parse_lists_and_log_ranges() {
-        assert_eq!(parse_grid("--gammas", "0, 1, 0.5").unwrap(), vec![0.0, 0.5, 1.0]);
-        let g = parse_grid("--gammas", "0,log:1e-5:50:20").unwrap();
-        assert_eq!(g.len(), 21);
-        assert!((g[1] - 1e-5).abs() < 1e-18 && (g[20] - 50.0).abs() < 1e-12);
-        assert!(parse_grid("--lambdas", "-1").is_err());
-        assert!(parse_grid("--lambdas", "log:1:2").is_err());
-        assert!(parse_grid("--lambdas", "abc").is_err());
+/// `wavelet.png` (learned psi against the initial one, loss history),
+/// `cv_grid.png` (the score over the grid, the selection marked) and
+/// `features.png` (what the model reads).
+fn plots(dir: &Path, out: &Distilled) -> Result<()> {
+    let r = &out.results;
+    let lw = LearnedWavelet::load(&dir.join(&r.selected.file))?;
+    plot_fit(&dir.join("wavelet.png"), &lw, &out.initial_lowpass)?;
+    // the score against log10 gamma, one line per lambda, for the selected seed
+    let pts: Vec<_> = r.grid.iter().filter(|g| g.seed == r.selected.seed).collect();
+    let min_pos = pts.iter().map(|g| g.gamma).filter(|g| *g > 0.0).fold(f64::INFINITY, f64::min);
+    let zero_at = if min_pos.is_finite() { min_pos.log10() - 1.0 } else { 0.0 };
+    let gx = |g: f64| if g > 0.0 { g.log10() } else { zero_at };
+    let mut lambdas: Vec<f64> = pts.iter().map(|g| g.lambda).collect();
+    lambdas.sort_by(f64::total_cmp);
+    lambdas.dedup();
+    let series: Vec<Series> = lambdas
+        .iter()
+        .enumerate()
+        .map(|(k, &l)| {
+            let mut line: Vec<(f64, f64)> =
+                pts.iter().filter(|g| g.lambda == l).map(|g| (gx(g.gamma), g.cv_score)).collect();
+            line.sort_by(|a, b| a.0.total_cmp(&b.0));
+            Series { label: format!("λ = {l:.1e}"), color: PALETTE[k % PALETTE.len()], points: line }
+        })
+        .collect();
+    let marks = [(gx(r.selected.gamma), r.selected.cv_score, "selected".to_string())];
+    let title = format!("cross-validated {} over the grid (γ = 0 drawn at x = {zero_at:.1})", r.metric);
+    write_png(&dir.join("cv_grid.png"), (900, 560), |tmp, size| {
+        let root = BitMapBackend::new(tmp, size).into_drawing_area();
+        root.fill(&WHITE).map_err(err)?;
+        draw_lines_marked(&root, &title, "log10 γ", &format!("CV {}", r.metric), &series, false, &marks)?;
+        root.present().map_err(err)
+    })?;
+    match (&out.model, &out.baseline) {
+        (SavedModel::TopK(m), SavedModel::TopK(b)) => {
+            let names: Vec<String> = std::iter::once(format!("cA{}", m.levels))
+                .chain((1..=m.levels).rev().map(|j| format!("cD{j}")))
+                .collect();
+            let series: Vec<Series> = names
+                .iter()
+                .enumerate()
+                .map(|(a, name)| Series {
+                    label: name.clone(),
+                    color: PALETTE[a % PALETTE.len()],
+                    points: (0..m.top_k).map(|k| ((k + 1) as f64, m.linear.weights[a * m.top_k + k])).collect(),
+                })
+                .collect();
+            let _ = b;
+            write_png(&dir.join("features.png"), (900, 560), |tmp, size| {
+                let root = BitMapBackend::new(tmp, size).into_drawing_area();
+                root.fill(&WHITE).map_err(err)?;
+                let title = format!("linear weight of the k-th largest coefficient ({}) per array", m.sign.name());
+                draw_lines(&root, &title, "rank k", "weight", &series, false)?;
+                root.present().map_err(err)
+            })
+        }
+        (SavedModel::Peaks(m), SavedModel::Peaks(b)) => {
+            let kernels = |s: &awd::peaks::PeakStatistic| match s {
+                awd::peaks::PeakStatistic::Kernels(k) => k.clone(),
+                _ => Vec::new(),
+            };
+            let (learned, initial) = (kernels(&m.statistic), kernels(&b.statistic));
+            let scale = learned.iter().chain(&initial).flatten().flatten().fold(0.0f64, |a, v| a.max(v.abs()));
+            write_png(&dir.join("features.png"), (880, 500), |tmp, size| {
+                let root = BitMapBackend::new(tmp, size).into_drawing_area();
+                root.fill(&WHITE).map_err(err)?;
+                let root = root
+                    .titled("3x3 sub-filters counted at peaks: initial (top), learned (bottom)", ("sans-serif", 18))
+                    .map_err(err)?;
+                let cells = root.split_evenly((2, 4));
+                let names = ["LL", "LH", "HL", "HH"];
+                for (row, ks) in [&initial, &learned].iter().enumerate() {
+                    for (c, k) in ks.iter().enumerate().take(4) {
+                        let img = awd::ndarray::Array2::from_shape_fn((3, 3), |(i, j)| k[i][j]);
+                        draw_heatmap(&cells[row * 4 + c], names[c], img.view(), scale)?;
+                    }
+                }
+                root.present().map_err(err)
+            })
+        }
+        _ => Ok(()),
     }
 }

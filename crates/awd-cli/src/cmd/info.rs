@@ -1,9 +1,9 @@
 //! `awd wavelets`, `awd filters`, `awd wavefun`, `awd distance`.
 
 use anyhow::Result;
-use awd_core::distance::wavelet_distance;
-use awd_core::io::write_json_atomic;
-use awd_core::wavelet::builtin_wavelets;
+use awd::distance::wavelet_distance;
+use awd::io::write_json_atomic;
+use awd::wavelet::builtin_wavelets;
 
 use super::wavelet_arg;
 use crate::args::{DistanceArgs, FiltersArgs, WavefunArgs, WaveletsArgs};
@@ -40,7 +40,7 @@ pub fn filters(args: &FiltersArgs) -> Result<()> {
 /// Write phi, psi and x as JSON (and optionally a plot).
 pub fn wavefun(args: &WavefunArgs) -> Result<()> {
     let w = wavelet_arg(&args.wavelet)?;
-    let wf = awd_core::wavefun::wavefun(&w, args.level)?;
+    let wf = awd::wavefun::wavefun(&w, args.level)?;
     if let Some(png) = &args.plot {
         plot_wavefun(png, &w.name, args.level, &wf)?;
     }

@@ -1,9 +1,9 @@
 //! `awd data cosmology`: simulated lensing maps for the cosmology case.
 
 use anyhow::{Context, Result};
-use awd_core::data::cosmology::ClTable;
-use awd_core::data::lognormal::{simulate_maps, MapSpec, ShapeNoise, SimulatedMaps, SplitCounts};
-use awd_core::data::map_dir::write_map_dir;
+use awd::data::cosmology::ClTable;
+use awd::data::lognormal::{simulate_maps, MapSpec, ShapeNoise, SimulatedMaps, SplitCounts};
+use awd::data::map_dir::write_map_dir;
 
 use crate::args::{DataCosmologyArgs, MapSimArgs};
 
@@ -49,7 +49,7 @@ pub fn cosmology_data_cmd(a: &DataCosmologyArgs) -> Result<()> {
         "noise_pixel_std": spec.noise.pixel_std(spec.pixel_arcmin),
         "params_columns": ["m_nu_ev", "omega_m", "a_s_1e9"],
     });
-    awd_core::io::write_json_atomic(&a.output_dir.join("spec.json"), &about)?;
+    awd::io::write_json_atomic(&a.output_dir.join("spec.json"), &about)?;
     super::emit(&format!(
         "cosmology maps: {} train, {} val, {} test of {}x{} ({} arcmin pixels); wrote {}",
         maps.train.len(),

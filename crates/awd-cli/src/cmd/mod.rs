@@ -4,6 +4,7 @@
 mod bench;
 mod distill;
 mod experiment;
+mod fit;
 mod info;
 pub mod maps;
 mod predict;
@@ -11,7 +12,7 @@ mod teacher;
 mod transform;
 
 use anyhow::{Context, Result};
-use awd_core::Wavelet;
+use awd::Wavelet;
 
 use crate::args::{BenchCommand, Cli, Command, DataCommand, ExperimentCommand, TeacherCommand};
 
@@ -24,8 +25,9 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Distance(a) => info::distance(&a),
         Command::Dwt(a) => transform::dwt(&a),
         Command::Idwt(a) => transform::idwt(&a),
-        Command::Fit(a) => distill::fit(&a),
-        Command::Sweep(a) => distill::sweep_cmd(&a),
+        Command::Fit(a) => fit::fit(&a),
+        Command::Sweep(a) => fit::sweep_cmd(&a),
+        Command::Distill(a) => distill::distill_cmd(&a),
         Command::Teacher(TeacherCommand::Train(a)) => teacher::train_cmd(&a),
         Command::Teacher(TeacherCommand::Predict(a)) => teacher::predict_cmd(&a),
         Command::Teacher(TeacherCommand::Grad(a)) => teacher::grad_cmd(&a),

@@ -3,8 +3,8 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use awd_core::io::{read_npy_f64, shape_string, write_npy};
-use awd_teachers::{input_gradients, train, Arch, GradMethod, Teacher, TeacherConfig, TrainOptions};
+use awd::io::{read_npy_f64, shape_string, write_npy};
+use awd::teachers::{input_gradients, train, Arch, GradMethod, Teacher, TeacherConfig, TrainOptions};
 use ndarray::{Array2, ArrayD, Ix2};
 
 use crate::args::{DataSyntheticArgs, TeacherGradArgs, TeacherPredictArgs, TeacherTrainArgs};
@@ -28,7 +28,7 @@ pub fn load_inputs(path: &Path, arch: Option<Arch>) -> Result<(Array2<f64>, Vec<
     }
     let per: usize = shape[1..].iter().product();
     let x = a.into_shape_with_order((shape[0], per))?.as_standard_layout().into_owned();
-    awd_core::check_finite(x.view()).with_context(|| format!("{}", path.display()))?;
+    awd::check_finite(x.view()).with_context(|| format!("{}", path.display()))?;
     Ok((x, shape[1..].to_vec()))
 }
 
@@ -43,9 +43,9 @@ pub fn load_targets(path: &Path) -> Result<Array2<f64>> {
     Ok(y.into_dimensionality::<Ix2>()?)
 }
 
-fn model_err(path: &Path) -> impl Fn(awd_teachers::TeacherError) -> anyhow::Error + '_ {
+fn model_err(path: &Path) -> impl Fn(awd::teachers::TeacherError) -> anyhow::Error + '_ {
     move |e| match e {
-        awd_teachers::TeacherError::File { .. } => anyhow::anyhow!("{e}"),
+        awd::teachers::TeacherError::File { .. } => anyhow::anyhow!("{e}"),
         other => anyhow::anyhow!("{}: {other}", path.display()),
     }
 }
@@ -63,7 +63,7 @@ pub fn train_cmd(a: &TeacherTrainArgs) -> Result<()> {
             x.nrows()
         );
     }
-    awd_core::check_finite(y.view()).with_context(|| format!("{}", a.y.display()))?;
+    awd::check_finite(y.view()).with_context(|| format!("{}", a.y.display()))?;
     let mut cfg = TeacherConfig::new(a.arch, shape, y.ncols());
     if let Some(h) = a.hidden {
         cfg.hidden = h;
@@ -131,7 +131,7 @@ pub fn grad_cmd(a: &TeacherGradArgs) -> Result<()> {
 
 /// `awd data synthetic`.
 pub fn synthetic_data_cmd(a: &DataSyntheticArgs) -> Result<()> {
-    use awd_core::data::{synthetic, SyntheticSpec};
+    use awd::data::{synthetic, SyntheticSpec};
     let spec = SyntheticSpec { train: a.train, test: a.test, length: 64, noise: a.noise, seed: a.seed };
     if spec.train == 0 || spec.test == 0 || !(spec.noise.is_finite() && spec.noise >= 0.0) {
         bail!("--train and --test must be at least 1 and --noise >= 0");

@@ -3,9 +3,9 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use awd_core::dwt::{Coeffs1d, Coeffs2d, Plan1d, Plan2d};
-use awd_core::io::{read_npy_f64, shape_string, write_npy};
-use awd_core::{check_finite, Error, Wavelet};
+use awd::dwt::{Coeffs1d, Coeffs2d, Plan1d, Plan2d};
+use awd::io::{read_npy_f64, shape_string, write_npy};
+use awd::{check_finite, CoreError as Error, Wavelet};
 use ndarray::{ArrayD, ArrayView2, ArrayView3, Ix2, Ix3};
 
 use super::wavelet_arg;

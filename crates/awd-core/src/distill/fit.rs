@@ -57,12 +57,34 @@ pub struct FitOutcome {
     pub batch_size_used: usize,
 }
 
-/// Receives progress of long runs (a progress bar in the CLI).
+/// What a progress hook tells a running fit after each epoch.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    /// Go on training.
+    Continue,
+    /// Stop now: the fit returns [`Error::Stopped`] and writes nothing.
+    Stop,
+}
+
+/// Receives progress of long runs (a progress bar in the CLI, a callback in
+/// Python) and can stop them.
 pub trait Progress: Sync {
-    /// One epoch of some fit finished.
-    fn epoch_done(&self) {}
+    /// One epoch of some fit finished with the loss terms of `record`
+    /// (averaged over the epoch's batches). Return [`Flow::Stop`] to end the
+    /// run cleanly: the fit (and a sweep around it) returns
+    /// [`Error::Stopped`]; finished sweep points stay on disk.
+    fn epoch_done(&self, _record: &EpochRecord) -> Flow {
+        Flow::Continue
+    }
     /// A fit finished (or was found finished on disk, skipping `epochs`).
     fn fit_done(&self, _skipped_epochs: usize) {}
+    /// A run announces its size: `fits` fits of `epochs` epochs each.
+    fn planned(&self, _fits: usize, _epochs: usize) {}
+    /// A named stage of a pipeline finished after `seconds` (for logs: one
+    /// plain line each).
+    fn stage(&self, _name: &str, _seconds: f64) {}
+    /// A line of news from a long step (e.g. a teacher's epoch).
+    fn message(&self, _text: &str) {}
 }
 
 /// No progress reporting.
@@ -127,7 +149,7 @@ pub fn check_settings(problem: &Problem, h0: &[f64], s: &FitSettings) -> Result<
     }
     if p.gamma > 0.0 && !problem.has_teacher() {
         return bad(format!(
-            "gamma is {} but no teacher gradients were given; pass the gradients (--grad) or set gamma to 0 \
+            "gamma is {} but no teacher gradients were given; pass the teacher's input gradients or set gamma to 0 \
              to learn from the data alone",
             p.gamma
         ));
@@ -165,7 +187,7 @@ pub fn fit(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &dyn Progre
     let n = problem.len();
     let batch = s.batch_size.min(n);
     let mut h = h0.to_vec();
-    let mut history = vec![EpochRecord { epoch: 0, terms: problem.evaluate_all(&h, &s.penalties) }];
+    let mut history = vec![EpochRecord { epoch: 0, terms: problem.evaluate_all(&h, &s.penalties)? }];
     let mut adam = Adam::new(h.len(), s.lr);
     let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
     let mut order: Vec<usize> = (0..n).collect();
@@ -174,7 +196,7 @@ pub fn fit(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &dyn Progre
         let mut mean = LossTerms::default();
         let batches = order.chunks(batch).count();
         for idx in order.chunks(batch) {
-            let (terms, grad) = problem.evaluate(&h, &s.penalties, idx, true);
+            let (terms, grad) = problem.evaluate(&h, &s.penalties, idx, true)?;
             adam.step(&mut h, &grad.expect("gradient requested"));
             mean.add_scaled(&terms, 1.0 / batches as f64);
         }
@@ -183,8 +205,11 @@ pub fn fit(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &dyn Progre
                 reason: format!("the filter diverged to non-finite values at epoch {epoch}; lower the learning rate"),
             });
         }
-        history.push(EpochRecord { epoch, terms: mean });
-        progress.epoch_done();
+        let record = EpochRecord { epoch, terms: mean };
+        history.push(record);
+        if progress.epoch_done(&record) == Flow::Stop {
+            return Err(Error::Stopped { epoch });
+        }
     }
     let v = validity(&h, &s.penalties.validity, None);
     progress.fit_done(0);

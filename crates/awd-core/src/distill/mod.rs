@@ -33,24 +33,21 @@
 //! trimming of an approximation one sample longer than its detail becomes
 //! zero-padding in the transpose.
 
-pub mod file;
-pub mod fit;
+mod file;
+mod fit;
 mod mat;
-pub mod objective;
-pub mod problem;
-pub mod sweep;
-pub mod tape1d;
-pub mod tape2d;
-pub mod validity;
+mod objective;
+mod problem;
+mod sweep;
+mod tape1d;
+mod tape2d;
+mod validity;
 
 pub use file::{FilterBank, LearnedWavelet};
 pub use fit::{
-    check_settings as check_settings_public, fit, initial_filter, Adam, EpochRecord, FitOutcome, FitSettings, Progress,
-    Silent,
+    check_settings, fit, initial_filter, Adam, EpochRecord, FitOutcome, FitSettings, Flow, Progress, Silent,
 };
 pub use objective::{Attribution, LossTerms, Penalties};
 pub use problem::{Geometry, Problem};
 pub use sweep::{grid_values, log_space, sweep, SweepPoint, SweepSpec};
-pub use tape1d::Layout1d;
-pub use tape2d::Layout2d;
-pub use validity::{validity, Validity, ValidityWeights};
+pub use validity::{highpass, validity, Validity, ValidityWeights};

@@ -89,6 +89,17 @@ pub struct LossTerms {
 }
 
 impl LossTerms {
+    /// The five validity penalties, unweighted, as a [`Validity`](super::Validity).
+    pub fn validity(&self) -> super::Validity {
+        super::Validity {
+            lowpass_sum: self.lowpass_sum,
+            highpass_sum: self.highpass_sum,
+            unit_norm: self.unit_norm,
+            cmf: self.cmf,
+            orthogonality: self.orthogonality,
+        }
+    }
+
     /// Add `other * weight` term by term (for averaging over batches).
     pub fn add_scaled(&mut self, other: &LossTerms, weight: f64) {
         self.total += weight * other.total;

@@ -2,7 +2,7 @@
 //! (optional) and the transform geometry; evaluates eq. 8 and its exact
 //! gradient on any subset of samples, in parallel and deterministically.
 
-use ndarray::{ArrayView2, Axis};
+use ndarray::{ArrayView2, Axis, CowArray, Ix2};
 use rayon::prelude::*;
 
 use super::objective::{LossTerms, Penalties, RawSums, Scales};
@@ -78,8 +78,10 @@ impl Tape {
 pub struct Problem<'a> {
     /// Tapes kept between batches, so a training epoch reuses its buffers.
     pool: std::sync::Mutex<Vec<Tape>>,
-    x: ArrayView2<'a, f64>,
-    g: Option<ArrayView2<'a, f64>>,
+    /// Samples as rows, in standard (row-major) layout: borrowed when the
+    /// caller's array already is, else a row-major copy.
+    x: CowArray<'a, f64, Ix2>,
+    g: Option<CowArray<'a, f64, Ix2>>,
     layout: Layout,
     levels: usize,
     mode: Mode,
@@ -100,7 +102,9 @@ impl std::fmt::Debug for Problem<'_> {
 impl<'a> Problem<'a> {
     /// `x`: one sample per row (an image flattened row-major for 2-D); `g`:
     /// the teacher's input gradients, same shape, or `None` to learn from the
-    /// data alone. Checks shapes, finiteness and lengths.
+    /// data alone. Any memory layout is accepted (a column-major or strided
+    /// view is copied to row-major once). Checks shapes, finiteness and
+    /// lengths and returns an error for anything a user can get wrong.
     pub fn new(
         x: ArrayView2<'a, f64>,
         g: Option<ArrayView2<'a, f64>>,
@@ -134,6 +138,7 @@ impl<'a> Problem<'a> {
             Geometry::OneD { n } => Layout::OneD(Layout1d::new(n, filter_len, mode, levels)?),
             Geometry::TwoD { rows, cols } => Layout::TwoD(Layout2d::new((rows, cols), filter_len, mode, levels)?),
         };
+        let (x, g) = (row_major(x), g.map(row_major));
         Ok(Problem { pool: std::sync::Mutex::new(Vec::new()), x, g, layout, levels, mode })
     }
 
@@ -180,20 +185,40 @@ impl<'a> Problem<'a> {
         }
     }
 
+    /// An error unless `h` has the problem's filter length and finite taps.
+    fn check_filter(&self, h: &[f64]) -> Result<()> {
+        if h.len() != self.filter_len() {
+            return Err(Error::InvalidArgument {
+                reason: format!("the filter has {} taps, the problem was laid out for {}", h.len(), self.filter_len()),
+            });
+        }
+        check_finite(ndarray::ArrayView1::from(h)).map_err(|e| locate("the filter", e))
+    }
+
     /// Loss terms of eq. 8 at filter `h` on the samples `indices` (one batch),
-    /// and the gradient with respect to `h` when `want_grad`.
+    /// and the gradient with respect to `h` when `want_grad`. Errors for a
+    /// filter of another length, a non-finite tap, an empty batch or an index
+    /// beyond the samples.
     pub fn evaluate(
         &self,
         h: &[f64],
         p: &Penalties,
         indices: &[usize],
         want_grad: bool,
-    ) -> (LossTerms, Option<Vec<f64>>) {
-        assert_eq!(h.len(), self.filter_len(), "filter length");
+    ) -> Result<(LossTerms, Option<Vec<f64>>)> {
+        self.check_filter(h)?;
+        if indices.is_empty() {
+            return Err(Error::InvalidArgument { reason: "the batch holds no sample indices".into() });
+        }
+        if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
+            return Err(Error::InvalidArgument {
+                reason: format!("sample index {i} is beyond the {} samples", self.len()),
+            });
+        }
         let taps = Taps::new(h, &highpass(h));
         let scales = Scales::new(p, self.levels, indices.len());
         let tc = p.attribution.times_coefficients();
-        let use_g = self.g;
+        let use_g = self.g.as_ref();
         let parts: Vec<(RawSums, Vec<f64>, Vec<f64>)> = indices
             .par_chunks(chunk_size(indices.len()))
             .map_init(
@@ -236,18 +261,19 @@ impl<'a> Problem<'a> {
         t.total =
             t.reconstruction + v.weighted(&p.validity) + p.lambda * t.l1_coefficients + p.gamma * t.l1_attributions;
         if !want_grad {
-            return (t, None);
+            return Ok((t, None));
         }
         add_highpass_grad(&gg, &mut gh);
         for (a, b) in gh.iter_mut().zip(&vgrad) {
             *a += b;
         }
-        (t, Some(gh))
+        Ok((t, Some(gh)))
     }
 
-    /// The rows `idx` of a sample matrix as slices.
-    fn rows<'s>(&self, m: &'s ArrayView2<'a, f64>, idx: &[usize]) -> Vec<&'s [f64]> {
-        idx.iter().map(|&i| m.index_axis(Axis(0), i).to_slice().expect("rows are contiguous")).collect()
+    /// The rows `idx` of a sample matrix as slices (rows of a standard-layout
+    /// array are contiguous: `new` made them so).
+    fn rows<'s>(&self, m: &'s CowArray<'a, f64, Ix2>, idx: &[usize]) -> Vec<&'s [f64]> {
+        idx.iter().map(|&i| m.index_axis(Axis(0), i).to_slice().expect("standard layout")).collect()
     }
 
     /// A short fingerprint of the data (shapes and a hash of every value of
@@ -259,9 +285,9 @@ impl<'a> Problem<'a> {
     }
 
     /// Loss terms on every sample at once (a fit's epoch 0).
-    pub fn evaluate_all(&self, h: &[f64], p: &Penalties) -> LossTerms {
+    pub fn evaluate_all(&self, h: &[f64], p: &Penalties) -> Result<LossTerms> {
         let all: Vec<usize> = (0..self.len()).collect();
-        self.evaluate(h, p, &all, false).0
+        Ok(self.evaluate(h, p, &all, false)?.0)
     }
 
     /// Coefficients (pywt order, packed per sample) and attributions of the
@@ -271,7 +297,8 @@ impl<'a> Problem<'a> {
         &self,
         h: &[f64],
         attribution: super::Attribution,
-    ) -> (ndarray::Array2<f64>, Option<ndarray::Array2<f64>>) {
+    ) -> Result<(ndarray::Array2<f64>, Option<ndarray::Array2<f64>>)> {
+        self.check_filter(h)?;
         let taps = Taps::new(h, &highpass(h));
         let total = match &self.layout {
             Layout::OneD(l) => l.coeff_total(),
@@ -279,7 +306,7 @@ impl<'a> Problem<'a> {
         };
         let n = self.len();
         let mut coeffs = ndarray::Array2::zeros((n, total));
-        let mut attrs = self.g.map(|_| ndarray::Array2::zeros((n, total)));
+        let mut attrs = self.g.as_ref().map(|_| ndarray::Array2::zeros((n, total)));
         let tc = attribution.times_coefficients();
         let all: Vec<usize> = (0..n).collect();
         let parts: Vec<ChunkRows> = all
@@ -318,7 +345,7 @@ impl<'a> Problem<'a> {
             }
             i += c.len();
         }
-        (coeffs, attrs)
+        Ok((coeffs, attrs))
     }
 }
 
@@ -338,6 +365,15 @@ impl Drop for Pooled<'_> {
 
 /// Coefficient rows and (optional) attribution rows of one chunk.
 type ChunkRows = (Vec<Vec<f64>>, Option<Vec<Vec<f64>>>);
+
+/// The view itself when it is row-major, else a row-major copy.
+fn row_major(a: ArrayView2<'_, f64>) -> CowArray<'_, f64, Ix2> {
+    if a.is_standard_layout() {
+        CowArray::from(a)
+    } else {
+        CowArray::from(a.as_standard_layout().into_owned())
+    }
+}
 
 /// Say which array a non-finite value is in.
 fn locate(name: &str, e: Error) -> Error {

@@ -107,7 +107,7 @@ pub fn sweep(
             return Err(IoError::Format {
                 path: spec_path,
                 reason: "this folder holds a different sweep (other data, grid, settings or initial filter); \
-                         use a new --output-dir, or delete the folder to start over"
+                         use a new output folder, or delete the folder to start over"
                     .into(),
             });
         }
@@ -212,7 +212,7 @@ fn write_summary(dir: &Path, points: &[SweepPoint]) -> Result<(), IoError> {
         );
         for p in points {
             let v = &p.validity;
-            let vsum = v.lowpass_sum + v.highpass_sum + v.unit_norm + v.cmf + v.orthogonality;
+            let vsum = v.total();
             let t = &p.final_terms;
             text.push_str(&format!(
                 "| {:.3e} | {:.3e} | {:.4e} | {:.4e} | {:.4e} | {:.4e} | {:.2e} | {} |\n",

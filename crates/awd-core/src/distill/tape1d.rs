@@ -57,7 +57,7 @@ impl Layout1d {
             return Err(Error::InvalidArgument {
                 reason: format!(
                     "{levels} levels are too many for {n}-sample signals with a {f}-tap filter in {mode} mode: \
-                     beyond level {max} the approximation no longer shrinks; use --levels {max} or fewer"
+                     beyond level {max} the approximation no longer shrinks; use {max} levels or fewer"
                 ),
             });
         }

@@ -47,7 +47,7 @@ impl Layout2d {
             return Err(Error::InvalidArgument {
                 reason: format!(
                     "{levels} levels are too many for {}x{} images with a {f}-tap filter in {mode} mode: \
-                     beyond level {max} the approximation no longer shrinks; use --levels {max} or fewer",
+                     beyond level {max} the approximation no longer shrinks; use {max} levels or fewer",
                     image.0, image.1
                 ),
             });

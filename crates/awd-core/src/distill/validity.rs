@@ -46,6 +46,12 @@ impl Default for ValidityWeights {
 }
 
 impl Validity {
+    /// Unweighted sum of the five penalties (0 for an orthogonal wavelet):
+    /// what selection caps and reports call "the validity penalty".
+    pub fn total(&self) -> f64 {
+        self.weighted(&ValidityWeights::default())
+    }
+
     /// Weighted sum of the penalties.
     pub fn weighted(&self, w: &ValidityWeights) -> f64 {
         w.lowpass_sum * self.lowpass_sum
@@ -56,11 +62,7 @@ impl Validity {
     }
 }
 
-/// The highpass `g[n] = (-1)^n h[N-1-n]`.
-pub fn highpass(h: &[f64]) -> Vec<f64> {
-    let n = h.len();
-    (0..n).map(|i| if i % 2 == 0 { h[n - 1 - i] } else { -h[n - 1 - i] }).collect()
-}
+pub use crate::wavelet::qmf_highpass as highpass;
 
 /// Add `dL/dg` (gradient with respect to the highpass) into `dL/dh`.
 pub fn add_highpass_grad(dg: &[f64], dh: &mut [f64]) {

@@ -1,15 +1,15 @@
 //! Discrete wavelet transforms with PyWavelets' conventions: coefficient order,
 //! lengths, modes and filter orientation.
 
-pub mod adjoint;
-pub mod cols;
-pub mod extend;
-pub mod kernel;
+pub(crate) mod adjoint;
+pub(crate) mod cols;
+pub(crate) mod extend;
+pub(crate) mod kernel;
 pub mod len;
 mod plan1d;
 mod plan2d;
 pub mod reference;
-pub mod stencil;
+pub(crate) mod stencil;
 
 pub use len::{dwt_coeff_len, dwt_max_level, idwt_output_len, max_useful_level};
 pub use plan1d::{dwt, idwt, wavedec, waverec, Coeffs1d, Plan1d, Scratch};

@@ -35,6 +35,49 @@ pub fn read_npy_f64(path: &Path) -> Result<ArrayD<f64>, IoError> {
     }
 }
 
+/// Read a 1-D `.npy` of integer labels (any integer dtype, or floats that
+/// are whole numbers), e.g. the cell, patient or simulation of each sample.
+pub fn read_npy_labels(path: &Path) -> Result<Vec<i64>, IoError> {
+    let open = || File::open(path).map_err(|e| IoError::read(path, e));
+    macro_rules! try_int {
+        ($($t:ty),*) => {$(
+            match ArrayD::<$t>::read_npy(open()?) {
+                Ok(a) => return labels_1d(path, a.shape(), a.iter().map(|&v| v as i64).collect()),
+                Err(ReadNpyError::WrongDescriptor(_)) => {}
+                Err(e) => return Err(IoError::format(path, describe_npy_error(e))),
+            }
+        )*};
+    }
+    try_int!(i64, i32, i16, i8, u32, u16, u8);
+    match ArrayD::<u64>::read_npy(open()?) {
+        Ok(a) => {
+            let v: Result<Vec<i64>, _> = a.iter().map(|&v| i64::try_from(v)).collect();
+            let v = v.map_err(|_| IoError::format(path, "a label does not fit in a signed 64-bit integer"))?;
+            return labels_1d(path, a.shape(), v);
+        }
+        Err(ReadNpyError::WrongDescriptor(_)) => {}
+        Err(e) => return Err(IoError::format(path, describe_npy_error(e))),
+    }
+    let a = read_npy_f64(path)?;
+    if let Some((i, v)) = a.iter().enumerate().find(|(_, v)| !(v.is_finite() && v.fract() == 0.0 && v.abs() < 9e15)) {
+        return Err(IoError::format(
+            path,
+            format!("labels must be whole numbers, got {v} at index {i}; save them as integers (numpy.int64)"),
+        ));
+    }
+    labels_1d(path, a.shape(), a.iter().map(|&v| v as i64).collect())
+}
+
+fn labels_1d(path: &Path, shape: &[usize], v: Vec<i64>) -> Result<Vec<i64>, IoError> {
+    if shape.len() != 1 {
+        return Err(IoError::format(
+            path,
+            format!("expected one label per sample, shape (n,), got {}", shape_string(shape)),
+        ));
+    }
+    Ok(v)
+}
+
 /// Read every array of a `.npz` file (float64 or float32) as float64, by name.
 pub fn read_npz_f64(path: &Path) -> Result<Vec<(String, ArrayD<f64>)>, IoError> {
     let file = File::open(path).map_err(|e| IoError::read(path, e))?;

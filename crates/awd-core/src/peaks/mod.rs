@@ -226,7 +226,7 @@ impl PeakClassifier {
                 if rows.len() < 2 {
                     return Err(Error::InvalidArgument {
                         reason: format!(
-                            "cosmology {:?} has {} training map(s); at least 2 are needed",
+                            "class (cosmology) {:?} has {} training sample(s); at least 2 are needed",
                             classes[k],
                             rows.len()
                         ),

@@ -33,6 +33,10 @@ pub struct PeakCountModel {
     /// then also a wavelet JSON).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub lowpass: Option<Vec<f64>>,
+    /// Map size `(H, W)` the model was fitted on; other sizes are refused
+    /// (peak counts scale with the area). Absent in older files.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub map_shape: Option<(usize, usize)>,
 }
 
 /// The `kind` written into model files.
@@ -57,7 +61,14 @@ impl PeakCountModel {
             precisions,
             target_column,
             lowpass,
+            map_shape: None,
         }
+    }
+
+    /// The same model, recording the map size it was fitted on.
+    pub fn with_map_shape(mut self, rows: usize, cols: usize) -> Self {
+        self.map_shape = Some((rows, cols));
+        self
     }
 
     /// Write atomically.
@@ -79,6 +90,21 @@ impl PeakCountModel {
         {
             return Err(IoError::format(path, "the bins do not fit the statistic and the histograms"));
         }
+        if let Some((i, v)) = m.lowpass.iter().flatten().enumerate().find(|(_, v)| !v.is_finite()) {
+            return Err(IoError::format(path, format!("field 'lowpass': tap {i} is {v}")));
+        }
+        if let Some(h) = &m.lowpass {
+            if h.len() < 2 || h.len() % 2 == 1 {
+                return Err(IoError::format(
+                    path,
+                    format!("field 'lowpass': {} taps; an orthogonal wavelet needs an even number >= 2", h.len()),
+                ));
+            }
+        }
+        if m.binning.bins == 0 || m.binning.ranges.iter().any(|(lo, hi)| !(lo.is_finite() && hi.is_finite() && hi > lo))
+        {
+            return Err(IoError::format(path, "field 'binning': every range needs finite lo < hi and bins >= 1"));
+        }
         if m.classes.iter().any(|c| c.len() <= m.target_column) {
             return Err(IoError::format(path, format!("target column {} is beyond the parameters", m.target_column)));
         }
@@ -92,6 +118,15 @@ impl PeakCountModel {
     /// The predicted target (e.g. Omega_m) of each map `(n, H, W)`.
     pub fn predict(&self, maps: ArrayView3<'_, f64>) -> Result<Vec<f64>> {
         let (_, h, w) = maps.dim();
+        if let Some((mh, mw)) = self.map_shape {
+            if (h, w) != (mh, mw) {
+                return Err(Error::ShapeMismatch {
+                    reason: format!(
+                        "the model was fitted on maps of {mh}x{mw}, got {h}x{w}; peak counts depend on the map size"
+                    ),
+                });
+            }
+        }
         if h < 3 || w < 3 {
             return Err(Error::TooShort {
                 reason: format!("maps of {h}x{w} have no interior pixels; 3x3 is the least"),

@@ -97,9 +97,8 @@ impl Wavelet {
     }
 
     fn bank_from_lowpass(name: &str, h: &[f64]) -> Self {
-        let n = h.len();
         let rec_lo = h.to_vec();
-        let rec_hi: Vec<f64> = (0..n).map(|i| if i % 2 == 0 { h[n - 1 - i] } else { -h[n - 1 - i] }).collect();
+        let rec_hi = qmf_highpass(h);
         let dec_lo: Vec<f64> = rec_lo.iter().rev().copied().collect();
         let dec_hi: Vec<f64> = rec_hi.iter().rev().copied().collect();
         Wavelet { name: name.to_string(), dec_lo, dec_hi, rec_lo, rec_hi, builtin: false }
@@ -162,6 +161,13 @@ fn edit_distance(a: &str, b: &str) -> usize {
         prev = cur;
     }
     prev[b.len()]
+}
+
+/// The quadrature-mirror highpass of a lowpass `h`: `g[n] = (-1)^n h[N-1-n]`
+/// (pywt's `rec_hi` from `rec_lo`). The one place this rule is written.
+pub fn qmf_highpass(h: &[f64]) -> Vec<f64> {
+    let n = h.len();
+    (0..n).map(|i| if i % 2 == 0 { h[n - 1 - i] } else { -h[n - 1 - i] }).collect()
 }
 
 #[cfg(test)]

@@ -5,15 +5,14 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use awd_core::dwt::Plan2d;
-use awd_core::peaks::{class_ids, wavelet_subfilters};
-use awd_core::{Mode, Wavelet};
+use awd::peaks::{class_ids, wavelet_subfilters};
+use awd::Wavelet;
 use ndarray::{s, Array2, ArrayView2, ArrayView3, Axis};
 use plotters::prelude::*;
 
-use super::cosmology::ACTIVATION_FRACTION;
-use super::cosmology_peaks::{PeakEval, BINS, OMEGA_M};
 use crate::plot::{draw_heatmap, draw_lines, write_png, Series};
+use awd::pipeline::cosmology::{activation_map, ACTIVATION_FRACTION};
+use awd::pipeline::peaks::{PeakEval, BINS, OMEGA_M};
 
 /// What the plots need.
 pub struct PlotInputs<'a> {
@@ -154,9 +153,6 @@ fn filters(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
 }
 
 fn activation_maps(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
-    let (_, h, w) = p.test.dim();
-    let wv = Wavelet::from_lowpass("awd", p.awd_lowpass)?;
-    let plan = Plan2d::with_boundary_levels((h, w), &wv, Mode::Zero, p.levels)?;
     let attrs = p.awd_attributions;
     // three test maps of distinct cosmologies: lowest, middle and highest Omega_m
     let mut classes = Vec::new();
@@ -170,25 +166,9 @@ fn activation_maps(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
         .collect();
     let mut panels = Vec::new();
     for &i in &picks {
-        let x = p.test.slice(s![i..i + 1, .., ..]);
-        let mut c = plan.wavedec2(x)?;
-        let a = attrs.row(i);
-        if a.len() != c.data.ncols() {
-            return Err(anyhow!("coefficient layouts differ ({} vs {})", a.len(), c.data.ncols()));
-        }
-        let keep = ((a.len() as f64 * ACTIVATION_FRACTION).ceil() as usize).max(1);
-        let mut order: Vec<usize> = (0..a.len()).collect();
-        order.sort_by(|&u, &v| a[v].abs().total_cmp(&a[u].abs()));
-        let mut mask = vec![false; a.len()];
-        order.iter().take(keep).for_each(|&k| mask[k] = true);
-        c.data.row_mut(0).iter_mut().zip(&mask).for_each(|(v, &m)| {
-            if !m {
-                *v = 0.0
-            }
-        });
-        let rec = plan.waverec2(&c)?;
-        let act = rec.index_axis(Axis(0), 0).slice(s![..h, ..w]).to_owned();
-        panels.push((i, x.index_axis(Axis(0), 0).to_owned(), act, keep));
+        let map = p.test.index_axis(Axis(0), i);
+        let (act, keep) = activation_map(p.awd_lowpass, p.levels, map, attrs.row(i), ACTIVATION_FRACTION)?;
+        panels.push((i, map.to_owned(), act, keep));
     }
     write_png(&dir.join("figD2_activation_maps.png"), (560, 290 * panels.len() as u32 + 40), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();

@@ -1,7 +1,7 @@
-//! Peak counting in the cosmology experiment: the statistics' bins, fitting
-//! and scoring a peak-counting model on the train / validation / test parts.
+//! Peak counting (paper §4.3): the statistics' bins, fitting and scoring a
+//! peak-counting model on train / validation / test parts; used by the
+//! cosmology experiment and by `distill` for 2-D data.
 
-use anyhow::Result;
 use awd_core::peaks::{
     all_peaks, peak_values, rmse_bootstrap, values_at, wavelet_subfilters, Binning, PeakClassifier, PeakCountModel,
     PeakStatistic,
@@ -12,6 +12,8 @@ use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
+
+use crate::error::Result;
 
 /// Histogram bins per channel: the paper's 0 to 0.22 in steps of 0.01.
 pub const BINS: usize = 22;
@@ -58,6 +60,12 @@ impl PeakEval {
     pub fn model(&self, lowpass: Option<Vec<f64>>) -> PeakCountModel {
         PeakCountModel::new(self.statistic.clone(), self.binning.clone(), &self.classifier, OMEGA_M, lowpass)
     }
+
+    /// The same, predicting parameter column `target` and recording the map size.
+    pub fn model_for(&self, lowpass: Option<Vec<f64>>, target: usize, shape: (usize, usize)) -> PeakCountModel {
+        PeakCountModel::new(self.statistic.clone(), self.binning.clone(), &self.classifier, target, lowpass)
+            .with_map_shape(shape.0, shape.1)
+    }
 }
 
 /// Maps of one part with their parameters and peaks (found once, shared by
@@ -78,7 +86,7 @@ impl<'a> Part<'a> {
     }
 
     /// The statistic at this part's peaks.
-    fn values(&self, stat: &PeakStatistic) -> Vec<Array2<f64>> {
+    pub fn values(&self, stat: &PeakStatistic) -> Vec<Array2<f64>> {
         values_at(self.maps, &self.peaks, stat)
     }
 

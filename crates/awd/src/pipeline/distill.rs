@@ -1,0 +1,864 @@
+//! `distill`: the method on anyone's data. A resumable sweep over a lambda x
+//! gamma grid (per seed) -> the interpretable model scored by
+//! cross-validation at every grid point on the training data (one set of
+//! folds for every point and seed; grouped when groups are given) ->
+//! selection -> the final model on all training data -> evaluation on the
+//! test set against the same model on the initial wavelet.
+
+use std::path::Path;
+
+use awd_core::distill::{
+    initial_filter, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, Progress, SweepPoint, SweepSpec,
+    ValidityWeights,
+};
+use awd_core::interp::{active_fraction, bootstrap_r2_std, cross_val_r2_folds, r2, FeatureSign, Folds, LinearModel};
+use awd_core::peaks::{all_peaks, rmse, rmse_bootstrap, values_at, Binning, PeakClassifier, PeakStatistic};
+use awd_core::{Mode, Wavelet};
+use ndarray::{Array2, ArrayView2, Axis};
+use serde::{Deserialize, Serialize};
+
+use super::data::{Data, Part};
+use super::stages::{prepare_dir, write_text, MeanStd, Timings};
+use crate::error::{Error, Result};
+use crate::model::{SavedModel, TopKModel, TOPK_MODEL_KIND};
+
+/// Which interpretable model is built on the coefficients.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ModelSpec {
+    /// 1-D: the `k` largest coefficients of each array, then a linear model
+    /// (ridge with `ridge_alpha`, OLS when 0). Metric: R^2.
+    TopK {
+        /// Coefficients per array.
+        k: usize,
+        /// Largest values or largest magnitudes.
+        sign: FeatureSign,
+        /// Ridge penalty (0: ordinary least squares).
+        ridge_alpha: f64,
+    },
+    /// 2-D: peaks of the map, histograms of the wavelet's four 3x3
+    /// sub-filter responses at them, nearest class by chi^2 (each distinct
+    /// target row is a class). Metric: RMSE of target column `target`.
+    Peaks {
+        /// Histogram bins per sub-filter.
+        bins: usize,
+        /// Target column predicted and scored.
+        target: usize,
+    },
+}
+
+impl ModelSpec {
+    /// The paper's clathrin model: top 6 values per array, OLS.
+    pub fn top_k() -> Self {
+        ModelSpec::TopK { k: TOP_K, sign: FeatureSign::Pos, ridge_alpha: 0.0 }
+    }
+    /// The paper's cosmology model: 22 bins per sub-filter, column 0.
+    pub fn peaks() -> Self {
+        ModelSpec::Peaks { bins: PEAK_BINS, target: 0 }
+    }
+    /// The metric's name in results: `r2` or `rmse`.
+    pub fn metric(&self) -> &'static str {
+        match self {
+            ModelSpec::TopK { .. } => "r2",
+            ModelSpec::Peaks { .. } => "rmse",
+        }
+    }
+    fn higher_is_better(&self) -> bool {
+        matches!(self, ModelSpec::TopK { .. })
+    }
+}
+
+/// Coefficients per array of the paper's top-k model.
+pub const TOP_K: usize = 6;
+/// Histogram bins per channel of the paper's peak counting.
+pub const PEAK_BINS: usize = 22;
+/// Quantile cut (each side) of peak-value histogram ranges.
+pub const PEAK_QUANTILE: f64 = 0.005;
+/// Relative weights of the default grids: a term at relative weight `r`
+/// weighs `r` at the initial wavelet (see [`DistillConfig::lambdas`]).
+pub const DEFAULT_LAMBDAS_RELATIVE: [f64; 3] = [0.0, 1e-3, 1e-2];
+/// Relative gamma weights of the default grid.
+pub const DEFAULT_GAMMAS_RELATIVE: [f64; 5] = [0.0, 1e-3, 1e-2, 1e-1, 1.0];
+/// Threshold of the compression rate (relative to the baseline's RMS).
+pub const ACTIVE_RELATIVE: f64 = 1e-3;
+
+/// How the compression rate's thresholds are set.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Compression {
+    /// A coefficient (an attribution) is active above this fraction of the
+    /// baseline's RMS coefficient (attribution): scale-free.
+    RelativeToBaseline(f64),
+    /// Fixed thresholds for both (the paper's clathrin rule, 1e-3).
+    Absolute(f64),
+}
+
+/// Everything that defines a distillation (recorded in results.json).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DistillConfig {
+    /// Initial wavelet: a built-in name or a wavelet JSON file.
+    pub wavelet: String,
+    /// Levels J.
+    pub levels: usize,
+    /// Signal-extension mode.
+    pub mode: Mode,
+    /// Attribution penalised by gamma.
+    pub attribution: Attribution,
+    /// lambda grid; `None`: relative weights [`DEFAULT_LAMBDAS_RELATIVE`]
+    /// divided by the L1 norm of the coefficients at the initial wavelet.
+    pub lambdas: Option<Vec<f64>>,
+    /// gamma grid; `None`: [`DEFAULT_GAMMAS_RELATIVE`] divided by the L1 norm
+    /// of the attributions at the initial wavelet (`[0]` without gradients).
+    pub gammas: Option<Vec<f64>>,
+    /// Epochs per fit.
+    pub epochs: usize,
+    /// Mini-batch size.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Seeds: one sweep each (batch order, and the initial noise if any).
+    pub seeds: Vec<u64>,
+    /// N(0, 1) noise added per tap to the initial wavelet (0: none).
+    pub noise_factor: f64,
+    /// Weights of the validity penalties.
+    pub validity: ValidityWeights,
+    /// The interpretable model.
+    pub model: ModelSpec,
+    /// Cross-validation folds (grouped: at most one per group).
+    pub folds: usize,
+    /// Seed of the folds and the bootstrap.
+    pub cv_seed: u64,
+    /// Select the most regularised point within one standard error of the best.
+    pub one_standard_error: bool,
+    /// Only points whose summed validity penalties stay below this are
+    /// selectable (all, with a warning, if none does).
+    pub max_validity: Option<f64>,
+    /// Bootstrap resamples of the test metric.
+    pub bootstrap: usize,
+    /// Compression-rate thresholds.
+    pub compression: Compression,
+}
+
+impl Default for DistillConfig {
+    fn default() -> Self {
+        DistillConfig {
+            wavelet: "db5".into(),
+            levels: 4,
+            mode: Mode::Zero,
+            attribution: Attribution::Saliency,
+            lambdas: None,
+            gammas: None,
+            epochs: 20,
+            batch_size: 100,
+            lr: 0.001,
+            seeds: vec![0],
+            noise_factor: 0.0,
+            validity: ValidityWeights::default(),
+            model: ModelSpec::top_k(),
+            folds: 5,
+            cv_seed: 0,
+            one_standard_error: false,
+            max_validity: None,
+            bootstrap: 10_000,
+            compression: Compression::RelativeToBaseline(ACTIVE_RELATIVE),
+        }
+    }
+}
+
+impl DistillConfig {
+    /// Defaults for 2-D maps: peak counting, 3 levels.
+    pub fn maps() -> Self {
+        DistillConfig { model: ModelSpec::peaks(), levels: 3, ..Default::default() }
+    }
+}
+
+/// The cross-validated score of one grid point of one seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridScore {
+    /// Seed of the sweep.
+    pub seed: u64,
+    /// lambda.
+    pub lambda: f64,
+    /// gamma.
+    pub gamma: f64,
+    /// Mean score over the folds (R^2 or RMSE).
+    pub cv_score: f64,
+    /// Its standard error over the folds.
+    pub cv_se: f64,
+    /// Summed validity penalties of the learned filter.
+    pub validity: f64,
+    /// Whether selection could take it (validity cap).
+    pub eligible: bool,
+    /// Point file, relative to the work folder.
+    pub file: String,
+    /// The learned lowpass.
+    #[serde(skip)]
+    pub lowpass: Vec<f64>,
+    /// Index of lambda in the grid.
+    #[serde(skip)]
+    pub lambda_index: usize,
+    /// Index of gamma in the grid.
+    #[serde(skip)]
+    pub gamma_index: usize,
+}
+
+/// A test metric with its bootstrap standard deviation.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Scored {
+    /// R^2 or RMSE on the test set.
+    pub value: f64,
+    /// Bootstrap standard deviation (same resamples for every model).
+    pub std: f64,
+}
+
+/// The selected grid point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Selected {
+    /// lambda.
+    pub lambda: f64,
+    /// gamma.
+    pub gamma: f64,
+    /// Mean cross-validated score.
+    pub cv_score: f64,
+    /// Summed validity penalties.
+    pub validity: f64,
+    /// Seed of the sweep it came from.
+    pub seed: u64,
+    /// Its point file.
+    pub file: String,
+}
+
+/// Per seed: the point that seed's own grid selects, and its test score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeedResult {
+    /// The seed.
+    pub seed: u64,
+    /// lambda, gamma, score of its selection.
+    pub selected: Selected,
+    /// Test metric of the model built on it (with a test set).
+    pub test: Option<f64>,
+}
+
+/// Everything measured (results.json).
+#[derive(Debug, Clone, Serialize)]
+pub struct DistillResults {
+    /// `r2` or `rmse`.
+    pub metric: String,
+    /// Samples and shapes.
+    pub data: serde_json::Value,
+    /// The configuration.
+    pub config: DistillConfig,
+    /// The grids used, and how they were scaled.
+    pub grid_values: serde_json::Value,
+    /// The selected point.
+    pub selected: Selected,
+    /// Mean cross-validated score of AWD (at the selected point) and of the
+    /// baseline (the initial wavelet), on the same folds.
+    pub cv: serde_json::Value,
+    /// Test metric of AWD and the baseline, same bootstrap resamples.
+    pub test: Option<serde_json::Value>,
+    /// Compression rate of AWD and the baseline.
+    pub compression: serde_json::Value,
+    /// Each seed's selection.
+    pub seeds: Vec<SeedResult>,
+    /// The spread of the per-seed test metric (with a test set and >1 seed).
+    pub seed_spread: Option<MeanStd>,
+    /// Every grid point's score.
+    pub grid: Vec<GridScore>,
+    /// Wall time of the stages.
+    pub seconds: Timings,
+}
+
+/// The outcome of [`distill`].
+#[derive(Debug, Clone)]
+pub struct Distilled {
+    /// The interpretable model on the selected learned wavelet.
+    pub model: SavedModel,
+    /// The same model on the initial wavelet.
+    pub baseline: SavedModel,
+    /// The initial lowpass (without noise).
+    pub initial_lowpass: Vec<f64>,
+    /// Everything measured.
+    pub results: DistillResults,
+    /// Test predictions of the model and the baseline (with a test set).
+    pub test_predictions: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+impl Distilled {
+    /// Write `models/awd.json`, `models/baseline.json`, `results.json`,
+    /// `report.md` (and `test_predictions.npy` with a test set) into `dir`,
+    /// each atomically.
+    pub fn save(&self, dir: &Path) -> Result<()> {
+        self.model.save(&dir.join("models/awd.json"))?;
+        self.baseline.save(&dir.join("models/baseline.json"))?;
+        if let Some((p, _)) = &self.test_predictions {
+            awd_core::io::write_npy(&dir.join("test_predictions.npy"), ndarray::ArrayView1::from(p).into_dyn())?;
+        }
+        awd_core::io::write_json_atomic(&dir.join("results.json"), &self.results)?;
+        write_text(&dir.join("report.md"), &self.report())
+    }
+
+    /// The report (markdown).
+    pub fn report(&self) -> String {
+        report_text(self)
+    }
+}
+
+/// Check the configuration against the data before any work.
+fn check_config(cfg: &DistillConfig, data: &Data) -> Result<()> {
+    let bad = |what: &str, reason: String| Err(Error::data(what, reason));
+    if cfg.seeds.is_empty() {
+        return bad("seeds", "give at least one seed".into());
+    }
+    if cfg.folds < 2 {
+        return bad("folds", format!("cross-validation needs at least 2 folds, got {}", cfg.folds));
+    }
+    if !(cfg.noise_factor.is_finite() && cfg.noise_factor >= 0.0) {
+        return bad("noise factor", format!("must be finite and >= 0, got {}", cfg.noise_factor));
+    }
+    if let Some(m) = cfg.max_validity {
+        if !(m.is_finite() && m >= 0.0) {
+            return bad("validity cap", format!("must be finite and >= 0, got {m}"));
+        }
+    }
+    let two_d = matches!(data.geometry, Geometry::TwoD { .. });
+    match (&cfg.model, two_d) {
+        (ModelSpec::TopK { k, ridge_alpha, .. }, false) => {
+            if *k == 0 {
+                return bad("top-k", "k must be at least 1".into());
+            }
+            if !(ridge_alpha.is_finite() && *ridge_alpha >= 0.0) {
+                return bad("ridge alpha", format!("must be finite and >= 0, got {ridge_alpha}"));
+            }
+            if data.train.y.ncols() != 1 {
+                return bad(
+                    &data.names.y,
+                    format!(
+                        "{} target columns; the top-k linear model predicts one target: pass one column",
+                        data.train.y.ncols()
+                    ),
+                );
+            }
+        }
+        (ModelSpec::Peaks { bins, target }, true) => {
+            if *bins == 0 {
+                return bad("bins", "at least 1 bin is needed".into());
+            }
+            if *target >= data.train.y.ncols() {
+                return bad(
+                    &data.names.y,
+                    format!("target column {target} is beyond its {} column(s)", data.train.y.ncols()),
+                );
+            }
+        }
+        (ModelSpec::TopK { .. }, true) => {
+            return bad(
+                "model",
+                "the top-k model takes 1-D signals; for images use peak counting (--model peaks)".into(),
+            )
+        }
+        (ModelSpec::Peaks { .. }, false) => {
+            return bad(
+                "model",
+                "peak counting takes 2-D maps (--2d); for signals use the top-k model (--model topk)".into(),
+            )
+        }
+    }
+    if cfg.gammas.as_ref().is_some_and(|g| g.iter().any(|&v| v > 0.0)) && data.train.grad.is_none() {
+        return bad(
+            "gammas",
+            "a gamma above 0 needs the teacher's input gradients (G or a teacher); give them, or use gamma 0".into(),
+        );
+    }
+    Ok(())
+}
+
+/// Cross-validation folds of the training part.
+fn folds(cfg: &DistillConfig, data: &Data) -> Result<Folds> {
+    let n = data.train.len();
+    match &data.train.groups {
+        Some(g) => {
+            Folds::grouped(g, cfg.folds, cfg.cv_seed).map_err(|e| Error::data(&data.names.groups, e.to_string()))
+        }
+        None if n < cfg.folds => Err(Error::data(
+            &data.names.x,
+            format!(
+                "{n} samples are fewer than the {} cross-validation folds; give more samples or fewer folds",
+                cfg.folds
+            ),
+        )),
+        None => Ok(Folds::new(n, cfg.folds, cfg.cv_seed)?),
+    }
+}
+
+/// The model of `spec` built on filter `h` (fitted on `fit_rows` of the
+/// training part), with the peak positions found once per part.
+struct Builder<'a> {
+    cfg: &'a DistillConfig,
+    data: &'a Data,
+    train_peaks: Option<Vec<Vec<(usize, usize)>>>,
+}
+
+/// Features of every training sample at one filter.
+enum Features {
+    TopK(Array2<f64>),
+    Peaks(Array2<f64>, Binning),
+}
+
+impl<'a> Builder<'a> {
+    fn new(cfg: &'a DistillConfig, data: &'a Data) -> Self {
+        let train_peaks = match data.geometry {
+            Geometry::TwoD { rows, cols } => Some(all_peaks(maps(&data.train, rows, cols))),
+            Geometry::OneD { .. } => None,
+        };
+        Builder { cfg, data, train_peaks }
+    }
+
+    fn features(&self, h: &[f64]) -> Result<Features> {
+        match &self.cfg.model {
+            ModelSpec::TopK { .. } => {
+                Ok(Features::TopK(self.topk(h, 0.0, 0.0, None)?.features(self.data.train.x.view())?))
+            }
+            ModelSpec::Peaks { bins, .. } => {
+                let Geometry::TwoD { rows, cols } = self.data.geometry else { unreachable!("checked") };
+                let stat = subfilters(h)?;
+                let vals =
+                    values_at(maps(&self.data.train, rows, cols), self.train_peaks.as_ref().expect("2-D"), &stat);
+                let binning = Binning::from_quantiles(&vals, PEAK_QUANTILE, *bins)?;
+                Ok(Features::Peaks(binning.histograms(&vals), binning))
+            }
+        }
+    }
+
+    /// Scores of the model on each fold.
+    fn cv(&self, f: &Features, folds: &Folds) -> Result<Vec<f64>> {
+        let y = &self.data.train.y;
+        match (f, &self.cfg.model) {
+            (Features::TopK(x), ModelSpec::TopK { ridge_alpha, .. }) => {
+                Ok(cross_val_r2_folds(x.view(), y.column(0), folds, *ridge_alpha)?)
+            }
+            (Features::Peaks(hist, _), ModelSpec::Peaks { target, .. }) => (0..folds.len())
+                .map(|k| {
+                    let (tr, te) = (&folds.train[k], &folds.test[k]);
+                    let clf = PeakClassifier::fit(hist.select(Axis(0), tr).view(), y.select(Axis(0), tr).view())?;
+                    let pred = clf.predict_param(hist.select(Axis(0), te).view(), *target);
+                    let truth: Vec<f64> = te.iter().map(|&i| y[[i, *target]]).collect();
+                    Ok(rmse(&pred, &truth))
+                })
+                .collect(),
+            _ => unreachable!("features follow the model spec"),
+        }
+    }
+
+    fn topk(&self, h: &[f64], lambda: f64, gamma: f64, linear: Option<LinearModel>) -> Result<TopKModel> {
+        let ModelSpec::TopK { k, sign, ridge_alpha } = self.cfg.model else { unreachable!("top-k spec") };
+        let levels = self.cfg.levels;
+        Ok(TopKModel {
+            kind: TOPK_MODEL_KIND.into(),
+            lowpass: h.to_vec(),
+            levels,
+            mode: self.cfg.mode,
+            length: self.data.sample_len(),
+            top_k: k,
+            sign,
+            ridge_alpha,
+            linear: linear.unwrap_or(LinearModel { weights: vec![0.0; (levels + 1) * k], intercept: 0.0 }),
+            lambda,
+            gamma,
+        })
+    }
+
+    /// The final model at `h`, fitted on all training samples.
+    fn fit(&self, h: &[f64], lambda: f64, gamma: f64) -> Result<SavedModel> {
+        let y = &self.data.train.y;
+        match (self.features(h)?, &self.cfg.model) {
+            (Features::TopK(x), ModelSpec::TopK { ridge_alpha, .. }) => {
+                let linear = LinearModel::fit_ridge(x.view(), y.column(0), *ridge_alpha)?;
+                Ok(SavedModel::TopK(self.topk(h, lambda, gamma, Some(linear))?))
+            }
+            (Features::Peaks(hist, binning), ModelSpec::Peaks { target, .. }) => {
+                let Geometry::TwoD { rows, cols } = self.data.geometry else { unreachable!("checked") };
+                let clf = PeakClassifier::fit(hist.view(), y.view())?;
+                let m = awd_core::peaks::PeakCountModel::new(subfilters(h)?, binning, &clf, *target, Some(h.to_vec()))
+                    .with_map_shape(rows, cols);
+                Ok(SavedModel::Peaks(m))
+            }
+            _ => unreachable!("features follow the model spec"),
+        }
+    }
+
+    /// Test metric and predictions of a fitted model.
+    fn test(&self, model: &SavedModel, test: &Part) -> Result<(Scored, Vec<f64>)> {
+        let x = match self.data.geometry {
+            Geometry::OneD { .. } => test.x.view().into_dyn(),
+            Geometry::TwoD { rows, cols } => maps(test, rows, cols).into_dyn(),
+        };
+        let pred = model.predict(x)?;
+        let seed = self.cfg.cv_seed;
+        let scored = match &self.cfg.model {
+            ModelSpec::TopK { .. } => Scored {
+                value: r2(pred.view(), test.y.column(0)),
+                std: bootstrap_r2_std(pred.view(), test.y.column(0), self.cfg.bootstrap, seed),
+            },
+            ModelSpec::Peaks { target, .. } => {
+                let (value, std) = rmse_bootstrap(
+                    pred.as_slice().expect("contiguous"),
+                    &test.y.column(*target).to_vec(),
+                    self.cfg.bootstrap,
+                    seed,
+                );
+                Scored { value, std }
+            }
+        };
+        Ok((scored, pred.to_vec()))
+    }
+}
+
+/// Images of a part as `(n, H, W)`.
+fn maps(p: &Part, rows: usize, cols: usize) -> ndarray::ArrayView3<'_, f64> {
+    p.x.view().into_shape_with_order((p.len(), rows, cols)).expect("rows of H*W values")
+}
+
+/// The wavelet's four 3x3 sub-filters as a peak statistic.
+pub fn subfilters(h: &[f64]) -> Result<PeakStatistic> {
+    let w = Wavelet::from_lowpass("h", h)?;
+    Ok(PeakStatistic::Kernels(awd_core::peaks::wavelet_subfilters(&w).to_vec()))
+}
+
+fn mean_se(v: &[f64]) -> (f64, f64) {
+    let ms = MeanStd::of(v);
+    (ms.mean, ms.std / (v.len() as f64).sqrt())
+}
+
+/// Whether score `a` is better than `b` under the metric.
+fn better(spec: &ModelSpec, a: f64, b: f64) -> bool {
+    if spec.higher_is_better() {
+        a > b
+    } else {
+        a < b
+    }
+}
+
+/// Distill: see the module docs. Sweeps are kept in `work_dir` (a re-run
+/// with the same data and settings resumes them); `progress` sees every
+/// epoch's losses and can stop the run.
+pub fn distill(cfg: &DistillConfig, data: &Data, work_dir: &Path, progress: &dyn Progress) -> Result<Distilled> {
+    check_config(cfg, data)?;
+    prepare_dir(work_dir)?;
+    let mut times = Timings::default();
+    let folds = folds(cfg, data)?;
+    let w0 = Wavelet::resolve(&cfg.wavelet)?;
+    let h_init = w0.rec_lo.clone();
+    let problem = Problem::new(
+        data.train.x.view(),
+        data.train.grad.as_ref().map(|g| g.view()),
+        data.geometry.clone(),
+        h_init.len(),
+        cfg.mode,
+        cfg.levels,
+    )
+    .map_err(|e| Error::data(&data.names.x, e.to_string()))?;
+
+    // the grid, scaled to the data unless given
+    let at_start = problem.evaluate_all(
+        &h_init,
+        &Penalties { lambda: 1.0, gamma: 1.0, attribution: cfg.attribution, validity: cfg.validity },
+    )?;
+    let scaled = |rel: &[f64], norm: f64| -> Vec<f64> {
+        let mut v: Vec<f64> = rel.iter().map(|r| if norm > 0.0 { r / norm } else { *r }).collect();
+        v.dedup();
+        v
+    };
+    let lambdas = match &cfg.lambdas {
+        Some(l) => awd_core::distill::grid_values("lambda", l)?,
+        None => scaled(&DEFAULT_LAMBDAS_RELATIVE, at_start.l1_coefficients),
+    };
+    let gammas = match (&cfg.gammas, problem.has_teacher()) {
+        (Some(g), _) => awd_core::distill::grid_values("gamma", g)?,
+        (None, true) => scaled(&DEFAULT_GAMMAS_RELATIVE, at_start.l1_attributions),
+        (None, false) => vec![0.0],
+    };
+
+    // sweeps, one per seed
+    progress.planned(cfg.seeds.len() * lambdas.len() * gammas.len(), cfg.epochs);
+    let mut sweeps: Vec<(u64, Vec<SweepPoint>)> = Vec::new();
+    for &seed in &cfg.seeds {
+        let spec = SweepSpec {
+            lambdas: lambdas.clone(),
+            gammas: gammas.clone(),
+            base: FitSettings {
+                levels: cfg.levels,
+                mode: cfg.mode,
+                penalties: Penalties { lambda: 0.0, gamma: 0.0, validity: cfg.validity, attribution: cfg.attribution },
+                epochs: cfg.epochs,
+                batch_size: cfg.batch_size,
+                lr: cfg.lr,
+                seed,
+            },
+            initial_lowpass: initial_filter(&h_init, 1.0, cfg.noise_factor, seed),
+            data_fingerprint: problem.fingerprint(),
+            extra: serde_json::json!({ "pipeline": "distill", "seed": seed, "initial_wavelet": cfg.wavelet }),
+        };
+        awd_core::distill::check_settings(&problem, &spec.initial_lowpass, &spec.base)?;
+        let dir = work_dir.join(format!("sweeps/seed{seed}"));
+        let points =
+            times.stage(progress, &format!("sweep seed {seed}"), || Ok(sweep(&problem, &spec, &dir, progress)?))?;
+        sweeps.push((seed, points));
+    }
+
+    // the cross-validated score of every point
+    let builder = Builder::new(cfg, data);
+    let mut grid = Vec::new();
+    times.stage(progress, "cross-validation over the grid", || {
+        for (seed, points) in &sweeps {
+            for p in points {
+                let (cv_score, cv_se) = mean_se(&builder.cv(&builder.features(&p.lowpass)?, &folds)?);
+                let validity = p.validity.total();
+                grid.push(GridScore {
+                    seed: *seed,
+                    lambda: p.lambda,
+                    gamma: p.gamma,
+                    cv_score,
+                    cv_se,
+                    validity,
+                    eligible: cfg.max_validity.is_none_or(|m| validity <= m),
+                    file: format!("sweeps/seed{seed}/{}", p.file),
+                    lowpass: p.lowpass.clone(),
+                    lambda_index: p.lambda_index,
+                    gamma_index: p.gamma_index,
+                });
+            }
+        }
+        Ok(())
+    })?;
+    if !grid.iter().any(|g| g.eligible) {
+        progress.message(&format!(
+            "warning: no grid point has validity penalties below {}; selecting among all",
+            cfg.max_validity.unwrap_or(0.0)
+        ));
+        grid.iter_mut().for_each(|g| g.eligible = true);
+    }
+
+    // selection: per seed, then the best of the seeds
+    let select = |rows: &[&GridScore]| -> Option<GridScore> {
+        let best =
+            rows.iter().filter(|g| g.eligible && g.cv_score.is_finite()).fold(None::<&GridScore>, |b, g| match b {
+                Some(b) if !better(&cfg.model, g.cv_score, b.cv_score) => Some(b),
+                _ => Some(g),
+            })?;
+        if !cfg.one_standard_error {
+            return Some(best.clone());
+        }
+        // the most regularised point (largest gamma, then lambda) within one SE
+        let within = |g: &GridScore| {
+            if cfg.model.higher_is_better() {
+                g.cv_score >= best.cv_score - best.cv_se
+            } else {
+                g.cv_score <= best.cv_score + best.cv_se
+            }
+        };
+        rows.iter()
+            .filter(|g| g.eligible && g.cv_score.is_finite() && within(g))
+            .max_by(|a, b| a.gamma.total_cmp(&b.gamma).then(a.lambda.total_cmp(&b.lambda)))
+            .map(|g| (*g).clone())
+    };
+    let as_selected = |g: &GridScore| Selected {
+        lambda: g.lambda,
+        gamma: g.gamma,
+        cv_score: g.cv_score,
+        validity: g.validity,
+        seed: g.seed,
+        file: g.file.clone(),
+    };
+    let mut per_seed = Vec::new();
+    for &seed in &cfg.seeds {
+        let rows: Vec<&GridScore> = grid.iter().filter(|g| g.seed == seed).collect();
+        let chosen = select(&rows).ok_or_else(|| {
+            Error::data("cross-validation", format!("no grid point of seed {seed} has a finite cross-validated score"))
+        })?;
+        per_seed.push(chosen);
+    }
+    let best = per_seed
+        .iter()
+        .fold(None::<&GridScore>, |b, g| match b {
+            Some(b) if !better(&cfg.model, g.cv_score, b.cv_score) => Some(b),
+            _ => Some(g),
+        })
+        .expect("at least one seed")
+        .clone();
+
+    // final models, baseline, test
+    let (model, baseline) = times.stage(progress, "final models", || {
+        Ok((builder.fit(&best.lowpass, best.lambda, best.gamma)?, builder.fit(&h_init, 0.0, 0.0)?))
+    })?;
+    let baseline_cv = mean_se(&builder.cv(&builder.features(&h_init)?, &folds)?);
+    let mut seeds = Vec::new();
+    let mut test_json = None;
+    let mut test_predictions = None;
+    if let Some(test) = &data.test {
+        times.stage(progress, "test", || {
+            let (awd, p_awd) = builder.test(&model, test)?;
+            let (base, p_base) = builder.test(&baseline, test)?;
+            let metric = cfg.model.metric();
+            test_json = Some(serde_json::json!({
+                "awd": { metric: awd.value, "std": awd.std },
+                "baseline": { metric: base.value, "std": base.std },
+                "samples": test.len(),
+                "bootstrap_resamples": cfg.bootstrap,
+            }));
+            test_predictions = Some((p_awd, p_base));
+            for g in &per_seed {
+                let m = builder.fit(&g.lowpass, g.lambda, g.gamma)?;
+                seeds.push(SeedResult {
+                    seed: g.seed,
+                    selected: as_selected(g),
+                    test: Some(builder.test(&m, test)?.0.value),
+                });
+            }
+            Ok(())
+        })?;
+    } else {
+        seeds = per_seed.iter().map(|g| SeedResult { seed: g.seed, selected: as_selected(g), test: None }).collect();
+    }
+    let seed_spread = (seeds.len() > 1 && data.test.is_some())
+        .then(|| MeanStd::of(&seeds.iter().filter_map(|s| s.test).collect::<Vec<_>>()));
+
+    // compression: on the test set when it has gradients, else on the training set
+    let compression = times.stage(progress, "compression", || compression(cfg, data, &h_init, &best.lowpass))?;
+
+    let results = DistillResults {
+        metric: cfg.model.metric().into(),
+        data: serde_json::json!({
+            "train": data.train.len(),
+            "test": data.test.as_ref().map(Part::len),
+            "sample_shape": match data.geometry { Geometry::OneD { n } => vec![n], Geometry::TwoD { rows, cols } => vec![rows, cols] },
+            "outputs": data.train.y.ncols(),
+            "groups": data.train.groups.as_ref().map(|g| { let mut v = g.clone(); v.sort_unstable(); v.dedup(); v.len() }),
+            "gradients": data.train.grad.is_some(),
+            "files": { "x": data.names.x, "y": data.names.y },
+        }),
+        config: cfg.clone(),
+        grid_values: serde_json::json!({
+            "lambdas": lambdas, "gammas": gammas,
+            "scaled_to_data": { "lambdas": cfg.lambdas.is_none(), "gammas": cfg.gammas.is_none() },
+            "l1_coefficients_at_start": at_start.l1_coefficients, "l1_attributions_at_start": at_start.l1_attributions,
+        }),
+        selected: as_selected(&best),
+        cv: serde_json::json!({
+            "awd": best.cv_score, "baseline": baseline_cv.0,
+            "awd_se": best.cv_se, "baseline_se": baseline_cv.1,
+            "folds": folds.len(), "grouped": folds.grouped, "metric": cfg.model.metric(),
+        }),
+        test: test_json,
+        compression,
+        seeds,
+        seed_spread,
+        grid,
+        seconds: times,
+    };
+    Ok(Distilled { model, baseline, initial_lowpass: h_init, results, test_predictions })
+}
+
+/// Compression rates of filter `h` and of the initial filter `h_init`: the
+/// fraction of coefficients whose magnitude and attribution both exceed the
+/// thresholds of `cfg.compression`, on the test set when it has gradients,
+/// else on the training set (`on` says which).
+pub fn compression(cfg: &DistillConfig, data: &Data, h_init: &[f64], h: &[f64]) -> Result<serde_json::Value> {
+    let (part, on) = match &data.test {
+        Some(t) if t.grad.is_some() => (t, "test"),
+        _ => (&data.train, "train"),
+    };
+    let Some(g) = &part.grad else {
+        return Ok(
+            serde_json::json!({ "awd": null, "baseline": null, "on": null, "note": "no gradients: no attributions" }),
+        );
+    };
+    let p = Problem::new(part.x.view(), Some(g.view()), data.geometry.clone(), h.len(), cfg.mode, cfg.levels)?;
+    let ca = |h: &[f64]| -> Result<(Array2<f64>, Array2<f64>)> {
+        let (c, a) = p.coefficients_and_attributions(h, cfg.attribution)?;
+        Ok((c, a.expect("gradients given")))
+    };
+    let (c0, a0) = ca(h_init)?;
+    let (c1, a1) = ca(h)?;
+    let thresholds = match cfg.compression {
+        Compression::RelativeToBaseline(r) => (r * rms(c0.view()), r * rms(a0.view())),
+        Compression::Absolute(t) => (t, t),
+    };
+    Ok(serde_json::json!({
+        "awd": active_fraction(c1.view(), a1.view(), thresholds),
+        "baseline": active_fraction(c0.view(), a0.view(), thresholds),
+        "on": on,
+        "thresholds": [thresholds.0, thresholds.1],
+    }))
+}
+
+fn rms(a: ArrayView2<'_, f64>) -> f64 {
+    (a.iter().map(|v| v * v).sum::<f64>() / a.len().max(1) as f64).sqrt()
+}
+
+fn report_text(d: &Distilled) -> String {
+    let r = &d.results;
+    let metric = if r.metric == "r2" { "R^2 (higher is better)" } else { "RMSE (lower is better)" };
+    let f = |v: &serde_json::Value| v.as_f64().map_or("—".to_string(), |x| format!("{x:.4}"));
+    let mut md = String::from("# AWD distillation\n\n");
+    md.push_str(&format!(
+        "{} training samples of shape ({}){}; metric: {metric}; {} {}-fold cross-validation{}.\n\n",
+        r.data["train"],
+        r.data["sample_shape"]
+            .as_array()
+            .map_or(String::new(), |s| { s.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" x ") }),
+        r.data["test"].as_u64().map_or(String::new(), |n| format!(", {n} test samples")),
+        if r.cv["grouped"].as_bool() == Some(true) { "grouped" } else { "shuffled" },
+        r.cv["folds"],
+        if r.cv["grouped"].as_bool() == Some(true) { " (no group on both sides of a split)" } else { "" },
+    ));
+    md.push_str("| | AWD (learned wavelet) | baseline (initial wavelet) |\n|---|---|---|\n");
+    md.push_str(&format!(
+        "| cross-validated {} (± SE over folds) | {} ± {} | {} ± {} |\n",
+        r.metric,
+        f(&r.cv["awd"]),
+        f(&r.cv["awd_se"]),
+        f(&r.cv["baseline"]),
+        f(&r.cv["baseline_se"])
+    ));
+    if let Some(t) = &r.test {
+        md.push_str(&format!(
+            "| test {} (± bootstrap std) | {} ± {} | {} ± {} |\n",
+            r.metric,
+            f(&t["awd"][&r.metric]),
+            f(&t["awd"]["std"]),
+            f(&t["baseline"][&r.metric]),
+            f(&t["baseline"]["std"])
+        ));
+    }
+    md.push_str(&format!(
+        "| compression rate ({}) | {} | {} |\n\n",
+        r.compression["on"].as_str().unwrap_or("no gradients"),
+        f(&r.compression["awd"]),
+        f(&r.compression["baseline"])
+    ));
+    let s = &r.selected;
+    md.push_str(&format!(
+        "Selected: lambda = {:.3e}, gamma = {:.3e} (seed {}), summed validity penalties {:.2e}{}.\n\n",
+        s.lambda,
+        s.gamma,
+        s.seed,
+        s.validity,
+        if r.config.one_standard_error { ", by the one-standard-error rule" } else { "" }
+    ));
+    if let Some(sp) = &r.seed_spread {
+        md.push_str(&format!(
+            "Over {} seeds, the test {} of each seed's selection: {:.4} ± {:.4}.\n\n",
+            r.seeds.len(),
+            r.metric,
+            sp.mean,
+            sp.std
+        ));
+    }
+    md.push_str(
+        "Files: `models/awd.json` (the model; also a wavelet file), `models/baseline.json`, `results.json` \
+         (every number, the whole grid), `sweeps/` (every learned wavelet). Apply the model with \
+         `awd predict --model models/awd.json --x X.npy`.\n",
+    );
+    md
+}

@@ -1,0 +1,18 @@
+//! Pipelines: [`distill()`] on anyone's data, and the paper's three
+//! experiments ([`synthetic`], [`clathrin`], [`cosmology`]) as drivers over
+//! it (each with its own data, teacher and paper table).
+
+pub mod clathrin;
+pub mod cosmology;
+mod data;
+mod distill;
+pub mod peaks;
+pub mod stages;
+pub mod synthetic;
+
+pub use data::{Data, DataFiles, Names, Part, INTEGRATED_GRADIENT_STEPS};
+pub use distill::{
+    compression, distill, subfilters, Compression, DistillConfig, DistillResults, Distilled, GridScore, ModelSpec,
+    Scored, SeedResult, Selected, ACTIVE_RELATIVE, DEFAULT_GAMMAS_RELATIVE, DEFAULT_LAMBDAS_RELATIVE, PEAK_BINS,
+    PEAK_QUANTILE, TOP_K,
+};

@@ -1,0 +1,280 @@
+//! The library pipeline end to end: `distill` on 1-D signals and 2-D maps,
+//! saved models, the progress hook's stop, and bad input.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use awd::distill::{EpochRecord, Flow, Progress, Silent};
+use awd::ndarray::{s, Array1, Array2, Array3, Axis};
+use awd::pipeline::{distill, Data, DistillConfig, ModelSpec};
+use awd::SavedModel;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Signals of `len` samples holding a bump of amplitude `a` at a random
+/// place plus noise; the target is `a`; G is the bump (the input gradient
+/// of a matched-filter teacher at the bump). Groups: 8 "cells", each with
+/// its own amplitude offset.
+fn bumps(n: usize, len: usize, seed: u64) -> (Array2<f64>, Array1<f64>, Array2<f64>, Vec<i64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let (mut x, mut g) = (Array2::zeros((n, len)), Array2::zeros((n, len)));
+    let mut y = Array1::zeros(n);
+    let groups: Vec<i64> = (0..n).map(|i| (i % 8) as i64).collect();
+    for i in 0..n {
+        let a: f64 = rng.random_range(0.5..2.0) + 0.05 * groups[i] as f64;
+        let c = rng.random_range(8..len - 8) as f64;
+        for t in 0..len {
+            let b = (-((t as f64 - c) / 2.5).powi(2)).exp();
+            x[[i, t]] = a * b + 0.05 * (rng.random::<f64>() - 0.5);
+            g[[i, t]] = b;
+        }
+        y[i] = a;
+    }
+    (x, y, g, groups)
+}
+
+fn r2(p: &[f64], y: &[f64]) -> f64 {
+    let m = y.iter().sum::<f64>() / y.len() as f64;
+    1.0 - p.iter().zip(y).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / y.iter().map(|b| (b - m).powi(2)).sum::<f64>()
+}
+
+fn quick_1d() -> DistillConfig {
+    DistillConfig { levels: 3, epochs: 2, bootstrap: 200, ..DistillConfig::default() }
+}
+
+#[test]
+fn distill_1d_beats_a_constant_and_the_saved_model_reproduces_the_test() {
+    let (x, y, g, groups) = bumps(400, 48, 1);
+    let (xt, yt, gt, _) = bumps(200, 48, 2);
+    let data = Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), Some(&groups), false)
+        .unwrap()
+        .with_test(xt.view().into_dyn(), yt.view().into_dyn(), Some(gt.view().into_dyn()), None)
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = distill(&quick_1d(), &data, work.path(), &Silent).unwrap();
+    let r = &out.results;
+    // the grid scaled to the data: 3 lambdas x 5 gammas, every point scored
+    assert_eq!(r.grid.len(), 15);
+    assert!(r.grid.iter().all(|g| g.cv_score.is_finite()));
+    assert_eq!(r.cv["grouped"], true);
+    assert_eq!(r.cv["folds"], 5);
+    // the selection is the grid's best cross-validated score
+    let best = r.grid.iter().map(|g| g.cv_score).fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(r.selected.cv_score, best);
+    // against the trivial baseline: the training mean as the prediction
+    let (p_awd, p_base) = out.test_predictions.clone().unwrap();
+    let constant = vec![y.mean().unwrap(); yt.len()];
+    let (awd, base, flat) = (
+        r2(&p_awd, yt.as_slice().unwrap()),
+        r2(&p_base, yt.as_slice().unwrap()),
+        r2(&constant, yt.as_slice().unwrap()),
+    );
+    assert!(awd > flat + 0.5, "AWD test R^2 {awd} vs constant {flat}");
+    assert!(base > flat + 0.5, "baseline test R^2 {base} vs constant {flat}");
+    assert_eq!(r.test.as_ref().unwrap()["awd"]["r2"].as_f64().unwrap(), awd);
+    // the saved model, loaded back, gives the same predictions bit for bit
+    out.save(work.path()).unwrap();
+    let m = SavedModel::load(&work.path().join("models/awd.json")).unwrap();
+    assert_eq!(m.predict(xt.view().into_dyn()).unwrap().to_vec(), p_awd);
+    // and it is a wavelet file too
+    assert!(awd::Wavelet::resolve(work.path().join("models/awd.json").to_str().unwrap()).is_ok());
+    // a re-run resumes the sweep and gives the same selection and numbers
+    let again = distill(&quick_1d(), &data, work.path(), &Silent).unwrap();
+    assert_eq!(again.results.selected, r.selected);
+    assert_eq!(again.test_predictions, out.test_predictions);
+}
+
+#[test]
+fn any_memory_layout_gives_the_same_result() {
+    let (x, y, g, _) = bumps(120, 32, 3);
+    let cfg = DistillConfig {
+        levels: 2,
+        epochs: 2,
+        folds: 3,
+        gammas: Some(vec![0.0, 0.1]),
+        lambdas: Some(vec![0.0]),
+        ..quick_1d()
+    };
+    let row = Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), None, false).unwrap();
+    // column-major copies (what NumPy's x.T.copy().T gives) and a strided view
+    let xf = x.t().as_standard_layout().into_owned();
+    let gf = g.t().as_standard_layout().into_owned();
+    let col = Data::new(xf.t().into_dyn(), y.view().into_dyn(), Some(gf.t().into_dyn()), None, false).unwrap();
+    let (w1, w2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = distill(&cfg, &row, w1.path(), &Silent).unwrap();
+    let b = distill(&cfg, &col, w2.path(), &Silent).unwrap();
+    assert_eq!(a.model.lowpass(), b.model.lowpass());
+    assert_eq!(a.results.cv, b.results.cv);
+    // the core accepts a column-major X directly (no copy made by the caller)
+    let p = awd::distill::Problem::new(
+        xf.t(),
+        Some(gf.t()),
+        awd::distill::Geometry::OneD { n: 32 },
+        10,
+        awd::Mode::Zero,
+        2,
+    )
+    .unwrap();
+    let q = awd::distill::Problem::new(
+        x.view(),
+        Some(g.view()),
+        awd::distill::Geometry::OneD { n: 32 },
+        10,
+        awd::Mode::Zero,
+        2,
+    )
+    .unwrap();
+    let h = awd::Wavelet::from_name("db5").unwrap().rec_lo;
+    let pen = awd::distill::Penalties { lambda: 0.1, gamma: 0.1, ..Default::default() };
+    assert_eq!(p.evaluate(&h, &pen, &[3, 7, 11], true).unwrap(), q.evaluate(&h, &pen, &[3, 7, 11], true).unwrap());
+    // a filter of another length is an error, not a panic
+    assert!(p.evaluate(&h[..8], &pen, &[0], true).is_err());
+    assert!(p.evaluate(&h, &pen, &[500], true).is_err());
+}
+
+/// Stops the run after `limit` epochs.
+struct StopAfter {
+    limit: usize,
+    seen: AtomicUsize,
+}
+
+impl Progress for StopAfter {
+    fn epoch_done(&self, record: &EpochRecord) -> Flow {
+        assert!(record.terms.total.is_finite());
+        if self.seen.fetch_add(1, Ordering::SeqCst) + 1 >= self.limit {
+            Flow::Stop
+        } else {
+            Flow::Continue
+        }
+    }
+}
+
+#[test]
+fn the_progress_hook_sees_losses_and_stops_the_run_cleanly() {
+    let (x, y, g, _) = bumps(100, 32, 4);
+    let data = Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), None, false).unwrap();
+    let cfg = DistillConfig { levels: 2, epochs: 3, ..quick_1d() };
+    let work = tempfile::tempdir().unwrap();
+    let stop = StopAfter { limit: 4, seen: AtomicUsize::new(0) };
+    let e = distill(&cfg, &data, work.path(), &stop).unwrap_err();
+    assert!(e.is_stopped(), "{e}");
+    assert!(e.to_string().contains("stopped at epoch 1"), "{e}");
+    // the first point (3 epochs) finished and is on disk; the stopped one is not
+    let sweep = work.path().join("sweeps/seed0");
+    assert!(sweep.join("point_l000_g000.json").exists());
+    assert!(!sweep.join("point_l001_g000.json").exists());
+    // resuming without a stop finishes, reusing the finished point
+    distill(&cfg, &data, work.path(), &Silent).unwrap();
+}
+
+/// Maps of two classes: white noise of standard deviation 1 or 2, the class
+/// parameter 0.25 or 0.35; groups: 6 "simulations".
+fn noise_maps(n: usize, size: usize, seed: u64) -> (Array3<f64>, Array1<f64>, Vec<i64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let maps = Array3::from_shape_fn((n, size, size), |(i, _, _)| {
+        (if i % 2 == 0 { 1.0 } else { 2.0 }) * (rng.random::<f64>() - 0.5)
+    });
+    let y = Array1::from_shape_fn(n, |i| if i % 2 == 0 { 0.25 } else { 0.35 });
+    let groups = (0..n).map(|i| (i / 2 % 6) as i64).collect();
+    (maps, y, groups)
+}
+
+#[test]
+fn distill_2d_peak_counting_beats_a_constant() {
+    let (m, y, groups) = noise_maps(120, 16, 5);
+    let (mt, yt, _) = noise_maps(60, 16, 6);
+    let g = m.mapv(|v| 0.1 * v);
+    let data = Data::new(m.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), Some(&groups), true)
+        .unwrap()
+        .with_test(mt.view().into_dyn(), yt.view().into_dyn(), None, None)
+        .unwrap();
+    let cfg = DistillConfig {
+        levels: 1,
+        epochs: 1,
+        bootstrap: 100,
+        lambdas: Some(vec![0.0]),
+        gammas: Some(vec![0.0, 0.01]),
+        model: ModelSpec::Peaks { bins: 6, target: 0 },
+        ..DistillConfig::maps()
+    };
+    let work = tempfile::tempdir().unwrap();
+    let out = distill(&cfg, &data, work.path(), &Silent).unwrap();
+    let t = out.results.test.clone().unwrap();
+    let rmse = t["awd"]["rmse"].as_f64().unwrap();
+    let constant = 0.05; // predicting 0.30 for every map
+    assert!(rmse < 0.5 * constant, "peak counting RMSE {rmse} vs constant {constant}");
+    assert_eq!(out.results.compression["on"], "train");
+    // maps of another size are refused by the saved model
+    out.save(work.path()).unwrap();
+    let model = SavedModel::load(&work.path().join("models/awd.json")).unwrap();
+    let small = mt.slice(s![.., ..12, ..12]).to_owned();
+    let e = model.predict(small.view().into_dyn()).unwrap_err().to_string();
+    assert!(e.contains("16x16") && e.contains("12x12"), "{e}");
+    let pred = model.predict(mt.view().into_dyn()).unwrap();
+    assert_eq!(pred.to_vec(), out.test_predictions.unwrap().0);
+    let _ = Axis(0);
+}
+
+#[test]
+fn bad_input_is_named() {
+    let (x, y, g, groups) = bumps(60, 32, 7);
+    let err = |r: awd::Result<Data>| r.unwrap_err().to_string();
+    let short_y = y.slice(s![..50]).to_owned();
+    let e = err(Data::new(x.view().into_dyn(), short_y.view().into_dyn(), None, None, false));
+    assert!(e.contains("y") && e.contains("50 targets") && e.contains("60 samples"), "{e}");
+    let g2 = g.slice(s![.., ..30]).to_owned();
+    let e = err(Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g2.view().into_dyn()), None, false));
+    assert!(e.contains("(60, 30)") && e.contains("(60, 32)"), "{e}");
+    let mut yn = y.clone();
+    yn[17] = f64::NAN;
+    let e = err(Data::new(x.view().into_dyn(), yn.view().into_dyn(), None, None, false));
+    assert!(e.contains("NaN") && e.contains("[17, 0]"), "{e}");
+    let e = err(Data::new(x.view().into_dyn(), y.view().into_dyn(), None, Some(&groups[..10]), false));
+    assert!(e.contains("10 group labels"), "{e}");
+    let data = Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), None, false).unwrap();
+    let xt = Array2::<f64>::zeros((5, 31));
+    let e = err(data.clone().with_test(xt.view().into_dyn(), Array1::<f64>::zeros(5).view().into_dyn(), None, None));
+    assert!(e.contains("31 samples") && e.contains("32"), "{e}");
+    // one group only, fewer samples than folds
+    let work = tempfile::tempdir().unwrap();
+    let one = vec![3i64; 60];
+    let d1 = Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), Some(&one), false).unwrap();
+    let e = distill(&quick_1d(), &d1, work.path(), &Silent).unwrap_err().to_string();
+    assert!(e.contains("one group (3)"), "{e}");
+    let few = Data::new(
+        x.slice(s![..3, ..]).into_dyn(),
+        y.slice(s![..3]).into_dyn(),
+        Some(g.slice(s![..3, ..]).into_dyn()),
+        None,
+        false,
+    )
+    .unwrap();
+    let e = distill(&quick_1d(), &few, work.path(), &Silent).unwrap_err().to_string();
+    assert!(e.contains("3 samples are fewer than the 5"), "{e}");
+    // a model edited by hand
+    let out = distill(&quick_1d(), &data, work.path(), &Silent).unwrap();
+    out.save(work.path()).unwrap();
+    let path = work.path().join("models/awd.json");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["linear"]["weights"].as_array_mut().unwrap().pop();
+    std::fs::write(&path, v.to_string()).unwrap();
+    let e = SavedModel::load(&path).unwrap_err().to_string();
+    assert!(e.contains("awd.json") && e.contains("linear.weights") && e.contains("23 values"), "{e}");
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["lowpass"].as_array_mut().unwrap().pop();
+    std::fs::write(&path, v.to_string()).unwrap();
+    let e = SavedModel::load(&path).unwrap_err().to_string();
+    assert!(e.contains("awd.json") && e.contains("'lowpass'") && e.contains("9 taps"), "{e}");
+    let mut v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    v["levels"] = serde_json::json!(9);
+    std::fs::write(&path, v.to_string()).unwrap();
+    let e = SavedModel::load(&path).unwrap_err().to_string();
+    assert!(e.contains("'levels' is 9"), "{e}");
+    std::fs::write(&path, r#"{"kind": "something else"}"#).unwrap();
+    let e = SavedModel::load(&path).unwrap_err().to_string();
+    assert!(e.contains("'kind' is 'something else'"), "{e}");
+    // top-k on maps, peaks on signals
+    let cfg = DistillConfig { model: ModelSpec::peaks(), ..quick_1d() };
+    let e = distill(&cfg, &data, work.path(), &Silent).unwrap_err().to_string();
+    assert!(e.contains("--2d"), "{e}");
+}
