@@ -30,8 +30,7 @@
 //! let data = Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), None, false)?;
 //!
 //! let config = DistillConfig { levels: 2, epochs: 2, ..DistillConfig::default() };
-//! let work = tempfile::tempdir()?;
-//! let out = distill(&config, &data, work.path(), &Silent)?;
+//! let out = distill(&config, &data, &Silent)?;
 //!
 //! let predictions = out.model.predict(x.view().into_dyn())?;
 //! assert_eq!(predictions.len(), 200);

@@ -37,6 +37,11 @@ fn r2(p: &[f64], y: &[f64]) -> f64 {
     1.0 - p.iter().zip(y).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / y.iter().map(|b| (b - m).powi(2)).sum::<f64>()
 }
 
+/// `cfg` with its sweeps kept in `dir`.
+fn in_dir(cfg: &DistillConfig, dir: &std::path::Path) -> DistillConfig {
+    DistillConfig { work_dir: Some(dir.to_path_buf()), ..cfg.clone() }
+}
+
 fn quick_1d() -> DistillConfig {
     DistillConfig { levels: 3, epochs: 2, bootstrap: 200, ..DistillConfig::default() }
 }
@@ -50,7 +55,7 @@ fn distill_1d_beats_a_constant_and_the_saved_model_reproduces_the_test() {
         .with_test(xt.view().into_dyn(), yt.view().into_dyn(), Some(gt.view().into_dyn()), None)
         .unwrap();
     let work = tempfile::tempdir().unwrap();
-    let out = distill(&quick_1d(), &data, work.path(), &Silent).unwrap();
+    let out = distill(&in_dir(&quick_1d(), work.path()), &data, &Silent).unwrap();
     let r = &out.results;
     // the grid scaled to the data: 3 lambdas x 5 gammas, every point scored
     assert_eq!(r.grid.len(), 15);
@@ -78,7 +83,7 @@ fn distill_1d_beats_a_constant_and_the_saved_model_reproduces_the_test() {
     // and it is a wavelet file too
     assert!(awd::Wavelet::resolve(work.path().join("models/awd.json").to_str().unwrap()).is_ok());
     // a re-run resumes the sweep and gives the same selection and numbers
-    let again = distill(&quick_1d(), &data, work.path(), &Silent).unwrap();
+    let again = distill(&in_dir(&quick_1d(), work.path()), &data, &Silent).unwrap();
     assert_eq!(again.results.selected, r.selected);
     assert_eq!(again.test_predictions, out.test_predictions);
 }
@@ -100,8 +105,8 @@ fn any_memory_layout_gives_the_same_result() {
     let gf = g.t().as_standard_layout().into_owned();
     let col = Data::new(xf.t().into_dyn(), y.view().into_dyn(), Some(gf.t().into_dyn()), None, false).unwrap();
     let (w1, w2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
-    let a = distill(&cfg, &row, w1.path(), &Silent).unwrap();
-    let b = distill(&cfg, &col, w2.path(), &Silent).unwrap();
+    let a = distill(&in_dir(&cfg, w1.path()), &row, &Silent).unwrap();
+    let b = distill(&in_dir(&cfg, w2.path()), &col, &Silent).unwrap();
     assert_eq!(a.model.lowpass(), b.model.lowpass());
     assert_eq!(a.results.cv, b.results.cv);
     // the core accepts a column-major X directly (no copy made by the caller)
@@ -155,7 +160,7 @@ fn the_progress_hook_sees_losses_and_stops_the_run_cleanly() {
     let cfg = DistillConfig { levels: 2, epochs: 3, ..quick_1d() };
     let work = tempfile::tempdir().unwrap();
     let stop = StopAfter { limit: 4, seen: AtomicUsize::new(0) };
-    let e = distill(&cfg, &data, work.path(), &stop).unwrap_err();
+    let e = distill(&in_dir(&cfg, work.path()), &data, &stop).unwrap_err();
     assert!(e.is_stopped(), "{e}");
     assert!(e.to_string().contains("stopped at epoch 1"), "{e}");
     // the first point (3 epochs) finished and is on disk; the stopped one is not
@@ -163,7 +168,7 @@ fn the_progress_hook_sees_losses_and_stops_the_run_cleanly() {
     assert!(sweep.join("point_l000_g000.json").exists());
     assert!(!sweep.join("point_l001_g000.json").exists());
     // resuming without a stop finishes, reusing the finished point
-    distill(&cfg, &data, work.path(), &Silent).unwrap();
+    distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap();
 }
 
 /// Maps of two classes: white noise of standard deviation 1 or 2, the class
@@ -197,7 +202,7 @@ fn distill_2d_peak_counting_beats_a_constant() {
         ..DistillConfig::maps()
     };
     let work = tempfile::tempdir().unwrap();
-    let out = distill(&cfg, &data, work.path(), &Silent).unwrap();
+    let out = distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap();
     let t = out.results.test.clone().unwrap();
     let rmse = t["awd"]["rmse"].as_f64().unwrap();
     let constant = 0.05; // predicting 0.30 for every map
@@ -238,7 +243,7 @@ fn bad_input_is_named() {
     let work = tempfile::tempdir().unwrap();
     let one = vec![3i64; 60];
     let d1 = Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), Some(&one), false).unwrap();
-    let e = distill(&quick_1d(), &d1, work.path(), &Silent).unwrap_err().to_string();
+    let e = distill(&in_dir(&quick_1d(), work.path()), &d1, &Silent).unwrap_err().to_string();
     assert!(e.contains("one group (3)"), "{e}");
     let few = Data::new(
         x.slice(s![..3, ..]).into_dyn(),
@@ -248,10 +253,10 @@ fn bad_input_is_named() {
         false,
     )
     .unwrap();
-    let e = distill(&quick_1d(), &few, work.path(), &Silent).unwrap_err().to_string();
+    let e = distill(&in_dir(&quick_1d(), work.path()), &few, &Silent).unwrap_err().to_string();
     assert!(e.contains("3 samples are fewer than the 5"), "{e}");
     // a model edited by hand
-    let out = distill(&quick_1d(), &data, work.path(), &Silent).unwrap();
+    let out = distill(&in_dir(&quick_1d(), work.path()), &data, &Silent).unwrap();
     out.save(work.path()).unwrap();
     let path = work.path().join("models/awd.json");
     let text = std::fs::read_to_string(&path).unwrap();
@@ -275,6 +280,6 @@ fn bad_input_is_named() {
     assert!(e.contains("'kind' is 'something else'"), "{e}");
     // top-k on maps, peaks on signals
     let cfg = DistillConfig { model: ModelSpec::peaks(), ..quick_1d() };
-    let e = distill(&cfg, &data, work.path(), &Silent).unwrap_err().to_string();
+    let e = distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap_err().to_string();
     assert!(e.contains("--2d"), "{e}");
 }

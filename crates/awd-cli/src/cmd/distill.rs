@@ -44,6 +44,7 @@ fn config(a: &DistillArgs) -> Result<DistillConfig> {
         one_standard_error: a.one_se,
         max_validity: a.max_validity,
         bootstrap: a.bootstrap,
+        work_dir: Some(a.output_dir.clone()),
         ..base
     })
 }
@@ -74,7 +75,7 @@ pub fn distill_cmd(a: &DistillArgs) -> Result<()> {
         anyhow::bail!("give the teacher's input gradients (--grad G.npy) or an awd teacher (--teacher T.safetensors)");
     }
     let bar = Bar::new(0, "epochs");
-    let out = distill(&cfg, &data, &a.output_dir, &bar)?;
+    let out = distill(&cfg, &data, &bar)?;
     bar.finish();
     out.save(&a.output_dir)?;
     plots(&a.output_dir, &out)?;

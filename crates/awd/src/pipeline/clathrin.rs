@@ -214,7 +214,8 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     let data =
         Data::new(x_train.view().into_dyn(), y_train.view().into_dyn(), Some(g_train.view().into_dyn()), None, false)?
             .with_test(x_test.view().into_dyn(), y_test.view().into_dyn(), Some(g_test.view().into_dyn()), None)?;
-    let out = distill(&cfg.distill, &data, dir, progress)?;
+    let cfg_distill = DistillConfig { work_dir: Some(dir.to_path_buf()), ..cfg.distill.clone() };
+    let out = distill(&cfg_distill, &data, progress)?;
     let r = &out.results;
     times.0.extend(r.seconds.0.iter().cloned());
     let SavedModel::TopK(db5_model) = &out.baseline else { unreachable!("top-k spec") };

@@ -5,13 +5,14 @@
 //! selection -> the final model on all training data -> evaluation on the
 //! test set against the same model on the initial wavelet.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use awd_core::distill::{
     initial_filter, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, Progress, SweepPoint, SweepSpec,
     ValidityWeights,
 };
 use awd_core::interp::{active_fraction, bootstrap_r2_std, cross_val_r2_folds, r2, FeatureSign, Folds, LinearModel};
+use awd_core::io::IoError;
 use awd_core::peaks::{all_peaks, rmse, rmse_bootstrap, values_at, Binning, PeakClassifier, PeakStatistic};
 use awd_core::{Mode, Wavelet};
 use ndarray::{Array2, ArrayView2, Axis};
@@ -137,6 +138,10 @@ pub struct DistillConfig {
     pub bootstrap: usize,
     /// Compression-rate thresholds.
     pub compression: Compression,
+    /// Folder of the sweeps (`sweeps/seed<S>/`): a re-run with the same data
+    /// and settings resumes them. `None`: a temporary folder, removed after.
+    #[serde(skip)]
+    pub work_dir: Option<PathBuf>,
 }
 
 impl Default for DistillConfig {
@@ -161,6 +166,7 @@ impl Default for DistillConfig {
             max_validity: None,
             bootstrap: 10_000,
             compression: Compression::RelativeToBaseline(ACTIVE_RELATIVE),
+            work_dir: None,
         }
     }
 }
@@ -539,11 +545,19 @@ fn better(spec: &ModelSpec, a: f64, b: f64) -> bool {
     }
 }
 
-/// Distill: see the module docs. Sweeps are kept in `work_dir` (a re-run
-/// with the same data and settings resumes them); `progress` sees every
-/// epoch's losses and can stop the run.
-pub fn distill(cfg: &DistillConfig, data: &Data, work_dir: &Path, progress: &dyn Progress) -> Result<Distilled> {
+/// Distill: see the module docs. Sweeps are kept in `cfg.work_dir` (a
+/// re-run with the same data and settings resumes them); `progress` sees
+/// every epoch's losses and can stop the run.
+pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Result<Distilled> {
     check_config(cfg, data)?;
+    let temporary;
+    let work_dir: &Path = match &cfg.work_dir {
+        Some(d) => d,
+        None => {
+            temporary = tempfile::tempdir().map_err(|e| IoError::Write { path: std::env::temp_dir(), source: e })?;
+            temporary.path()
+        }
+    };
     prepare_dir(work_dir)?;
     let mut times = Timings::default();
     let folds = folds(cfg, data)?;
