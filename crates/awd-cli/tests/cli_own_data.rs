@@ -190,3 +190,47 @@ fn distill_bad_input() {
     let e = fails(&["predict", "--model", s(&model), "--x", s(&xt)]);
     assert!(e.contains("xt39.npy") && e.contains("40 samples") && e.contains("39"), "{e}");
 }
+
+#[test]
+fn distill_maps_by_peak_counting() {
+    let dir = tempfile::tempdir().unwrap();
+    // two classes of maps: white noise of scale 1 and 2 (a pseudo-random field)
+    let field = |n: usize, seed: usize| {
+        ndarray::Array3::from_shape_fn((n, 16, 16), |(i, r, c)| {
+            let u = (((i * 7919 + r * 104_729 + c * 1_299_709 + seed * 15_485_863) % 1_000_003) as f64) / 1_000_003.0;
+            (if i % 2 == 0 { 1.0 } else { 2.0 }) * (u - 0.5)
+        })
+    };
+    let class = |n: usize| Array1::from_shape_fn(n, |i| if i % 2 == 0 { 0.25 } else { 0.35 });
+    let (m, mt) = (field(80, 1), field(40, 2));
+    let paths: Vec<PathBuf> = ["m", "y", "g", "mt", "yt"].iter().map(|n| dir.path().join(format!("{n}.npy"))).collect();
+    write_npy(&paths[0], m.view().into_dyn()).unwrap();
+    write_npy(&paths[1], class(80).view().into_dyn()).unwrap();
+    write_npy(&paths[2], m.mapv(|v| 0.1 * v).view().into_dyn()).unwrap();
+    write_npy(&paths[3], mt.view().into_dyn()).unwrap();
+    write_npy(&paths[4], class(40).view().into_dyn()).unwrap();
+    let out = dir.path().join("out");
+    #[rustfmt::skip]
+    ok(&[
+        "distill", "--2d", "--x", s(&paths[0]), "--y", s(&paths[1]), "--grad", s(&paths[2]), "--x-test", s(&paths[3]),
+        "--y-test", s(&paths[4]), "--levels", "1", "--epochs", "1", "--lambdas", "0", "--gammas", "0,0.01",
+        "--bins", "6", "--folds", "4", "--bootstrap", "100", "--output-dir", s(&out),
+    ]);
+    let r = json(&out.join("results.json"));
+    assert_eq!(r["metric"], "rmse");
+    // better than predicting 0.30 for every map (RMSE 0.05)
+    assert!(r["test"]["awd"]["rmse"].as_f64().unwrap() < 0.025, "{}", r["test"]);
+    assert!(out.join("features.png").exists());
+    let pred = dir.path().join("pred.npy");
+    ok(&["predict", "--model", s(&out.join("models/awd.json")), "--x", s(&paths[3]), "--output", s(&pred)]);
+    assert_eq!(read_npy_f64(&pred).unwrap(), read_npy_f64(&out.join("test_predictions.npy")).unwrap());
+    // traces given to a peak-counting model, continuous targets for peak counting
+    let e = fails(&["predict", "--model", s(&out.join("models/awd.json")), "--x", s(&dir.path().join("y.npy"))]);
+    assert!(e.contains("y.npy") && e.contains("maps (n, H, W)"), "{e}");
+    let yc = dir.path().join("yc.npy");
+    write_npy(&yc, Array1::from_shape_fn(80, |i| i as f64).view().into_dyn()).unwrap();
+    #[rustfmt::skip]
+    let e = fails(&["distill", "--2d", "--x", s(&paths[0]), "--y", s(&yc), "--grad", s(&paths[2]), "--levels", "1",
+                    "--output-dir", s(&dir.path().join("o2"))]);
+    assert!(e.contains("yc.npy") && e.contains("not continuous targets"), "{e}");
+}

@@ -21,6 +21,9 @@ pub enum Error {
     /// The teacher network.
     #[error(transparent)]
     Teacher(#[from] awd_teachers::TeacherError),
+    /// Inputs a model cannot take (another signal length, map size or rank).
+    #[error("{0}")]
+    Input(String),
     /// Input data that cannot be used: `what` names the array or its file.
     #[error("{what}: {reason}")]
     Data {

@@ -75,10 +75,7 @@ impl TopKModel {
     /// Predictions for signals `(n, length)`.
     pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
         if x.ncols() != self.length {
-            return Err(Error::data(
-                "X",
-                format!("the model takes signals of {} samples, got {}", self.length, x.ncols()),
-            ));
+            return Err(Error::Input(format!("the model takes signals of {} samples, got {}", self.length, x.ncols())));
         }
         check_finite(x)?;
         Ok(self.linear.predict(self.features(x)?.view()))
@@ -226,15 +223,12 @@ impl SavedModel {
                     1 => x.insert_axis(Axis(0)),
                     2 => x,
                     _ => {
-                        return Err(Error::data(
-                            "X",
-                            format!(
-                                "a top-k model takes signals (n, {}) or one signal ({},), got shape {}",
-                                m.length,
-                                m.length,
-                                awd_core::io::shape_string(x.shape())
-                            ),
-                        ))
+                        return Err(Error::Input(format!(
+                            "a top-k model takes signals (n, {}) or one signal ({},), got shape {}",
+                            m.length,
+                            m.length,
+                            awd_core::io::shape_string(x.shape())
+                        )))
                     }
                 };
                 m.predict(x.into_dimensionality::<Ix2>().expect("rank 2"))
@@ -244,13 +238,10 @@ impl SavedModel {
                     2 => x.insert_axis(Axis(0)),
                     3 => x,
                     _ => {
-                        return Err(Error::data(
-                            "X",
-                            format!(
-                                "a peak-counting model takes maps (n, H, W) or one map (H, W), got shape {}",
-                                awd_core::io::shape_string(x.shape())
-                            ),
-                        ))
+                        return Err(Error::Input(format!(
+                            "a peak-counting model takes maps (n, H, W) or one map (H, W), got shape {}",
+                            awd_core::io::shape_string(x.shape())
+                        )))
                     }
                 };
                 Ok(Array1::from(m.predict(x.into_dimensionality::<Ix3>().expect("rank 3"))?))

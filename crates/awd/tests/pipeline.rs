@@ -283,3 +283,31 @@ fn bad_input_is_named() {
     let e = distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap_err().to_string();
     assert!(e.contains("--2d"), "{e}");
 }
+
+#[test]
+fn one_standard_error_rule_and_validity_cap() {
+    let (x, y, g, groups) = bumps(300, 40, 8);
+    let data =
+        Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), Some(&groups), false).unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let base = in_dir(&quick_1d(), work.path());
+    let plain = distill(&base, &data, &Silent).unwrap();
+    let grid = &plain.results.grid;
+    let best = grid.iter().max_by(|a, b| a.cv_score.total_cmp(&b.cv_score)).unwrap();
+    // one standard error: the most regularised point no worse than best - SE
+    let one_se = distill(&DistillConfig { one_standard_error: true, ..base.clone() }, &data, &Silent).unwrap();
+    let s = &one_se.results.selected;
+    assert!(s.cv_score >= best.cv_score - best.cv_se, "{} vs {} - {}", s.cv_score, best.cv_score, best.cv_se);
+    assert!(s.gamma > best.gamma || (s.gamma == best.gamma && s.lambda >= best.lambda));
+    let within = grid.iter().filter(|g| g.cv_score >= best.cv_score - best.cv_se);
+    assert_eq!(s.gamma, within.map(|g| g.gamma).fold(f64::NEG_INFINITY, f64::max));
+    // a validity cap: only points below it are selected
+    let mut v: Vec<f64> = grid.iter().map(|g| g.validity).collect();
+    v.sort_by(f64::total_cmp);
+    let cap = v[v.len() / 2];
+    let capped = distill(&DistillConfig { max_validity: Some(cap), ..base }, &data, &Silent).unwrap();
+    assert!(capped.results.selected.validity <= cap);
+    let eligible = capped.results.grid.iter().filter(|g| g.eligible);
+    let best_eligible = eligible.map(|g| g.cv_score).fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(capped.results.selected.cv_score, best_eligible);
+}

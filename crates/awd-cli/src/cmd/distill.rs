@@ -130,7 +130,8 @@ fn plots(dir: &Path, out: &Distilled) -> Result<()> {
         })
         .collect();
     let marks = [(gx(r.selected.gamma), r.selected.cv_score, "selected".to_string())];
-    let title = format!("cross-validated {} over the grid (γ = 0 drawn at x = {zero_at:.1})", r.metric);
+    let better = if r.metric == "r2" { "higher" } else { "lower" };
+    let title = format!("cross-validated {} ({better} is better); γ = 0 drawn at x = {zero_at:.1}", r.metric);
     write_png(&dir.join("cv_grid.png"), (900, 560), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
@@ -170,9 +171,10 @@ fn plots(dir: &Path, out: &Distilled) -> Result<()> {
             write_png(&dir.join("features.png"), (880, 500), |tmp, size| {
                 let root = BitMapBackend::new(tmp, size).into_drawing_area();
                 root.fill(&WHITE).map_err(err)?;
-                let root = root
-                    .titled("3x3 sub-filters counted at peaks: initial (top), learned (bottom)", ("sans-serif", 18))
-                    .map_err(err)?;
+                let title = format!(
+                    "3x3 sub-filters counted at peaks: initial (top), learned (bottom); blue < 0 < red, |max| = {scale:.3}"
+                );
+                let root = root.titled(&title, ("sans-serif", 16)).map_err(err)?;
                 let cells = root.split_evenly((2, 4));
                 let names = ["LL", "LH", "HL", "HH"];
                 for (row, ks) in [&initial, &learned].iter().enumerate() {

@@ -356,6 +356,21 @@ fn check_config(cfg: &DistillConfig, data: &Data) -> Result<()> {
                     format!("target column {target} is beyond its {} column(s)", data.train.y.ncols()),
                 );
             }
+            let mut classes = Vec::new();
+            let ids = awd_core::peaks::class_ids(data.train.y.view(), &mut classes);
+            if let Some(k) = (0..classes.len()).find(|&k| ids.iter().filter(|&&i| i == k).count() < 2) {
+                return bad(
+                    &data.names.y,
+                    format!(
+                        "peak counting assigns each map the class (a distinct row of y, e.g. a cosmology) of \
+                         nearest chi^2, and every class needs at least 2 training maps; class {:?} has fewer \
+                         ({} distinct rows for {} maps): give class parameters, not continuous targets",
+                        classes[k],
+                        classes.len(),
+                        data.train.len()
+                    ),
+                );
+            }
         }
         (ModelSpec::TopK { .. }, true) => {
             return bad(
@@ -430,6 +445,8 @@ impl<'a> Builder<'a> {
                 let stat = subfilters(h)?;
                 let vals =
                     values_at(maps(&self.data.train, rows, cols), self.train_peaks.as_ref().expect("2-D"), &stat);
+                // the bins come from every training map's peak values (no
+                // targets are read), shared by the folds
                 let binning = Binning::from_quantiles(&vals, PEAK_QUANTILE, *bins)?;
                 Ok(Features::Peaks(binning.histograms(&vals), binning))
             }
