@@ -60,8 +60,8 @@ fn distill_1d_beats_a_constant_and_the_saved_model_reproduces_the_test() {
     // the grid scaled to the data: 3 lambdas x 5 gammas, every point scored
     assert_eq!(r.grid.len(), 15);
     assert!(r.grid.iter().all(|g| g.cv_score.is_finite()));
-    assert_eq!(r.cv["grouped"], true);
-    assert_eq!(r.cv["folds"], 5);
+    assert!(r.cv.grouped);
+    assert_eq!(r.cv.folds, 5);
     // the selection is the grid's best cross-validated score
     let best = r.grid.iter().map(|g| g.cv_score).fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(r.selected.cv_score, best);
@@ -75,7 +75,7 @@ fn distill_1d_beats_a_constant_and_the_saved_model_reproduces_the_test() {
     );
     assert!(awd > flat + 0.5, "AWD test R^2 {awd} vs constant {flat}");
     assert!(base > flat + 0.5, "baseline test R^2 {base} vs constant {flat}");
-    assert_eq!(r.test.as_ref().unwrap()["awd"]["r2"].as_f64().unwrap(), awd);
+    assert_eq!(r.test.as_ref().unwrap().awd.value, awd);
     // the saved model, loaded back, gives the same predictions bit for bit
     out.save(work.path()).unwrap();
     let m = SavedModel::load(&work.path().join("models/awd.json")).unwrap();
@@ -204,10 +204,10 @@ fn distill_2d_peak_counting_beats_a_constant() {
     let work = tempfile::tempdir().unwrap();
     let out = distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap();
     let t = out.results.test.clone().unwrap();
-    let rmse = t["awd"]["rmse"].as_f64().unwrap();
+    let rmse = t.awd.value;
     let constant = 0.05; // predicting 0.30 for every map
     assert!(rmse < 0.5 * constant, "peak counting RMSE {rmse} vs constant {constant}");
-    assert_eq!(out.results.compression["on"], "train");
+    assert_eq!(out.results.compression.on.as_deref(), Some("train"));
     // maps of another size are refused by the saved model
     out.save(work.path()).unwrap();
     let model = SavedModel::load(&work.path().join("models/awd.json")).unwrap();

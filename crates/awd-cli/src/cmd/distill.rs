@@ -82,19 +82,10 @@ pub fn distill_cmd(a: &DistillArgs) -> Result<()> {
     let r = &out.results;
     let mut line = format!(
         "distill: selected lambda {:.2e} gamma {:.2e}; cross-validated {} AWD {:.4} baseline {:.4}",
-        r.selected.lambda,
-        r.selected.gamma,
-        r.metric,
-        r.cv["awd"].as_f64().unwrap_or(f64::NAN),
-        r.cv["baseline"].as_f64().unwrap_or(f64::NAN)
+        r.selected.lambda, r.selected.gamma, r.metric, r.cv.awd, r.cv.baseline
     );
     if let Some(t) = &r.test {
-        line.push_str(&format!(
-            "; test {} AWD {:.4} baseline {:.4}",
-            r.metric,
-            t["awd"][&r.metric].as_f64().unwrap_or(f64::NAN),
-            t["baseline"][&r.metric].as_f64().unwrap_or(f64::NAN)
-        ));
+        line.push_str(&format!("; test {} AWD {:.4} baseline {:.4}", r.metric, t.awd.value, t.baseline.value));
     }
     line.push_str(&format!("; wrote {}", a.output_dir.join("report.md").display()));
     super::emit(&line)

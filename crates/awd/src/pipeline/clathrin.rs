@@ -120,11 +120,124 @@ impl Config {
     }
 }
 
+/// Track counts.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Tracks {
+    /// Training tracks.
+    pub train: usize,
+    /// Test tracks.
+    pub test: usize,
+}
+
+/// One value per column of Table 1.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table1<T> {
+    /// AWD.
+    pub awd: T,
+    /// db5.
+    pub db5: T,
+    /// The LSTM teacher.
+    pub lstm: T,
+}
+
+/// Compression rates (AWD: mean and std over seeds).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompressionTable {
+    /// AWD, mean over seeds.
+    pub awd: f64,
+    /// AWD, std over seeds.
+    pub awd_std: f64,
+    /// db5.
+    pub db5: f64,
+}
+
+/// One seed's selected wavelet and its test score.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SeedSelection {
+    /// The seed.
+    pub seed: u64,
+    /// lambda.
+    pub lambda: f64,
+    /// gamma.
+    pub gamma: f64,
+    /// Cross-validated R^2 on the training cells.
+    pub cv_r2: f64,
+    /// R^2 on the test cells.
+    pub test_r2: Option<f64>,
+    /// Its bootstrap standard deviation.
+    pub test_r2_bootstrap_std: f64,
+    /// Compression rate on the test cells.
+    pub compression: f64,
+    /// The saved model.
+    pub model: String,
+}
+
+/// One grid point of one seed.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridRow {
+    /// The seed.
+    pub seed: u64,
+    /// lambda.
+    pub lambda: f64,
+    /// gamma.
+    pub gamma: f64,
+    /// Cross-validated R^2.
+    pub cv_r2: f64,
+    /// Point file.
+    pub file: String,
+}
+
+/// The distillation pipeline's own summary.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PipelineSummary {
+    /// The point selected over all seeds.
+    pub selected: super::Selected,
+    /// Its cross-validated score and db5's.
+    pub cv: super::CvScores,
+    /// Test scores of that point's model and db5's.
+    pub test: Option<super::TestScores>,
+}
+
+/// Everything measured (results.json).
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// `clathrin`.
+    pub experiment: String,
+    /// A reduced run.
+    pub quick: bool,
+    /// Training cells.
+    pub train_cells: Vec<u32>,
+    /// Test cells.
+    pub test_cells: Vec<u32>,
+    /// Track counts.
+    pub tracks: Tracks,
+    /// Preprocessing.
+    pub preprocessing: ClathrinOptions,
+    /// Test R^2 (AWD: mean and std over seeds; db5, LSTM: bootstrap std).
+    pub r2: Table1<MeanStd>,
+    /// Compression rates.
+    pub compression: CompressionTable,
+    /// Seconds to predict 1,000 tracks, the whole path.
+    pub predict_seconds_per_1000: Table1<f64>,
+    /// Each seed's selection.
+    pub selected: Vec<SeedSelection>,
+    /// Every grid point of every seed.
+    pub grid: Vec<GridRow>,
+    /// The distillation's configuration.
+    pub distillation: DistillConfig,
+    /// The teacher's settings.
+    pub teacher: TeacherSettings,
+    /// The pipeline's summary.
+    pub pipeline: PipelineSummary,
+    /// Wall time per stage.
+    pub seconds: Timings,
+}
+
 /// What the plots need, besides the files.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// results.json.
-    pub results: serde_json::Value,
+    pub results: Results,
     /// The first seed's model (plotted and timed).
     pub model: TopKModel,
     /// The first seed's grid, in sweep order.
@@ -235,7 +348,7 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         let c = super::compression(&cfg.distill, &data, &db5_model.lowpass, &m.lowpass)?;
         let p = m.predict(x_test.view())?;
         seed_std.push(bootstrap_r2_std(p.view(), y_test.view(), BOOTSTRAP, s.seed));
-        seed_compression.push(c["awd"].as_f64().unwrap_or(f64::NAN));
+        seed_compression.push(c.awd.unwrap_or(f64::NAN));
         seed_models.push(m);
     }
 
@@ -250,31 +363,51 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     let awd = if tests.len() > 1 { MeanStd::of(&tests) } else { MeanStd { mean: tests[0], std: seed_std[0] } };
     let comp = MeanStd::of(&seed_compression);
     let comp_awd = comp.mean;
-    let comp_db5 = r.compression["baseline"].as_f64().unwrap_or(f64::NAN);
+    let comp_db5 = r.compression.baseline.unwrap_or(f64::NAN);
     let first_seed = cfg.distill.seeds[0];
     let grid: Vec<GridScore> = r.grid.iter().filter(|g| g.seed == first_seed).cloned().collect();
     let selected = grid.iter().position(|g| g.file == r.seeds[0].selected.file).expect("selected from the grid");
-    let results = serde_json::json!({
-        "experiment": "clathrin",
-        "quick": cfg.quick,
-        "train_cells": cfg.train_cells, "test_cells": cfg.test_cells,
-        "tracks": { "train": x_train.nrows(), "test": x_test.nrows() },
-        "preprocessing": cfg.preprocessing,
-        "r2": { "awd": awd, "db5": { "mean": db5.0, "std": db5.1 }, "lstm": { "mean": lstm.0, "std": lstm.1 } },
-        "compression": { "awd": comp_awd, "awd_std": comp.std, "db5": comp_db5 },
-        "predict_seconds_per_1000": { "awd": t_awd, "db5": t_db5, "lstm": t_lstm },
-        "selected": r.seeds.iter().enumerate().map(|(k, s)| serde_json::json!({
-            "seed": s.seed, "lambda": s.selected.lambda, "gamma": s.selected.gamma, "cv_r2": s.selected.cv_score,
-            "test_r2": s.test, "test_r2_bootstrap_std": seed_std[k], "compression": seed_compression[k], "model": format!("models/awd_seed{}.json", s.seed),
-        })).collect::<Vec<_>>(),
-        "grid": r.grid.iter().map(|g| serde_json::json!({
-            "seed": g.seed, "lambda": g.lambda, "gamma": g.gamma, "cv_r2": g.cv_score, "file": g.file,
-        })).collect::<Vec<_>>(),
-        "distillation": cfg.distill,
-        "teacher": cfg.teacher,
-        "pipeline": { "selected": r.selected, "cv": r.cv, "test": r.test },
-        "seconds": times.json(),
-    });
+    let results = Results {
+        experiment: "clathrin".into(),
+        quick: cfg.quick,
+        train_cells: cfg.train_cells.clone(),
+        test_cells: cfg.test_cells.clone(),
+        tracks: Tracks { train: x_train.nrows(), test: x_test.nrows() },
+        preprocessing: cfg.preprocessing.clone(),
+        r2: Table1 { awd, db5: MeanStd { mean: db5.0, std: db5.1 }, lstm: MeanStd { mean: lstm.0, std: lstm.1 } },
+        compression: CompressionTable { awd: comp_awd, awd_std: comp.std, db5: comp_db5 },
+        predict_seconds_per_1000: Table1 { awd: t_awd, db5: t_db5, lstm: t_lstm },
+        selected: r
+            .seeds
+            .iter()
+            .enumerate()
+            .map(|(k, s)| SeedSelection {
+                seed: s.seed,
+                lambda: s.selected.lambda,
+                gamma: s.selected.gamma,
+                cv_r2: s.selected.cv_score,
+                test_r2: s.test,
+                test_r2_bootstrap_std: seed_std[k],
+                compression: seed_compression[k],
+                model: format!("models/awd_seed{}.json", s.seed),
+            })
+            .collect(),
+        grid: r
+            .grid
+            .iter()
+            .map(|g| GridRow {
+                seed: g.seed,
+                lambda: g.lambda,
+                gamma: g.gamma,
+                cv_r2: g.cv_score,
+                file: g.file.clone(),
+            })
+            .collect(),
+        distillation: cfg.distill.clone(),
+        teacher: cfg.teacher.clone(),
+        pipeline: PipelineSummary { selected: r.selected.clone(), cv: r.cv.clone(), test: r.test.clone() },
+        seconds: times.clone(),
+    };
     write_json_atomic(&dir.join("results.json"), &results)?;
     let report = format!(
         "# Molecular-partner prediction (paper §4.2, Table 1)\n\n{}Training cells {:?} ({} tracks), test cells {:?} ({} tracks); \

@@ -13,13 +13,14 @@ use std::path::{Path, PathBuf};
 use awd_core::data::cosmology::ClTable;
 use awd_core::data::lognormal::{simulate_maps, MapSpec, ShapeNoise, SimulatedMaps, SplitCounts};
 use awd_core::data::map_dir::read_map_dir;
+use awd_core::distill::Validity;
 use awd_core::distill::{
     log_space, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, Progress, SweepPoint, SweepSpec,
 };
 use awd_core::dwt::len::max_useful_level;
 use awd_core::interp::active_fraction;
 use awd_core::io::{fingerprint_f64, fnv1a, write_json_atomic};
-use awd_core::peaks::{rmse_bootstrap, PeakStatistic};
+use awd_core::peaks::{rmse_bootstrap, Binning, PeakStatistic};
 use awd_core::{Mode, Wavelet};
 use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
 use ndarray::{Array2, ArrayView2, Axis};
@@ -261,11 +262,202 @@ fn check_maps(m: &SimulatedMaps, levels: usize, source: &str) -> Result<()> {
     Ok(())
 }
 
+/// An RMSE of Omega_m on the test maps, its bootstrap std and (for peak
+/// counting) the validation RMSE.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Rmse {
+    /// Test RMSE.
+    pub value: f64,
+    /// Its bootstrap standard deviation.
+    pub std: f64,
+    /// Validation RMSE (peak-counting models).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub val_rmse: Option<f64>,
+}
+
+/// Table 2's rows.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Table2 {
+    /// AWD's sub-filters.
+    pub awd: Rmse,
+    /// Roberts cross.
+    pub roberts: Rmse,
+    /// Laplace.
+    pub laplace: Rmse,
+    /// db5's sub-filters.
+    pub db5: Rmse,
+    /// The CNN teacher.
+    pub cnn: Rmse,
+    /// Peak height.
+    pub peak_height: Rmse,
+}
+
+/// The maps' counts, size and origin.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MapsSummary {
+    /// Where they came from (simulation settings or a folder).
+    pub source: serde_json::Value,
+    /// Training maps.
+    pub train: usize,
+    /// Validation maps.
+    pub val: usize,
+    /// Test maps.
+    pub test: usize,
+    /// Rows.
+    pub height: usize,
+    /// Columns.
+    pub width: usize,
+}
+
+/// A value for AWD and db5.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AwdDb5 {
+    /// AWD.
+    pub awd: f64,
+    /// db5.
+    pub db5: f64,
+}
+
+/// A value for AWD and the CNN.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AwdCnn {
+    /// AWD.
+    pub awd: f64,
+    /// The CNN.
+    pub cnn: f64,
+}
+
+/// The selected grid point.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SelectedPoint {
+    /// lambda.
+    pub lambda: f64,
+    /// gamma.
+    pub gamma: f64,
+    /// The learned lowpass.
+    pub lowpass: Vec<f64>,
+    /// Its validity penalties.
+    pub validity: Validity,
+    /// Point file.
+    pub file: String,
+}
+
+/// The histogram bins of each statistic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Bins {
+    /// Bins per channel.
+    pub per_channel: usize,
+    /// Peak height.
+    pub peak_height: Binning,
+    /// Laplace.
+    pub laplace: Binning,
+    /// Roberts cross.
+    pub roberts: Binning,
+    /// db5.
+    pub db5: Binning,
+    /// AWD.
+    pub awd: Binning,
+}
+
+/// One grid point scored on the validation maps.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridRow {
+    /// lambda.
+    pub lambda: f64,
+    /// gamma.
+    pub gamma: f64,
+    /// Validation RMSE of its peak counting.
+    pub val_rmse: f64,
+    /// Test RMSE of its peak counting.
+    pub test_rmse: f64,
+    /// Validity penalties.
+    pub validity: Validity,
+    /// Their sum.
+    pub validity_total: f64,
+    /// Whether selection could take it.
+    pub eligible: bool,
+    /// Point file.
+    pub file: String,
+}
+
+/// The distillation's settings, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Distillation {
+    /// lambda grid.
+    pub lambdas: Vec<f64>,
+    /// gamma grid.
+    pub gammas: Vec<f64>,
+    /// gamma grid relative to the L1 ratio.
+    pub gammas_relative: Vec<f64>,
+    /// Ratio of the coefficients' and attributions' L1 norms at db5.
+    pub l1_ratio_at_db5: f64,
+    /// Epochs per point.
+    pub epochs: usize,
+    /// Levels J.
+    pub levels: usize,
+    /// Mode.
+    pub mode: Mode,
+    /// Initial wavelet.
+    pub init: String,
+    /// Attribution.
+    pub attribution: Attribution,
+    /// Batch size.
+    pub batch_size: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Validity cap of selection.
+    pub max_validity: f64,
+}
+
+/// The teacher, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeacherSummary {
+    /// `cnn`.
+    pub arch: String,
+    /// Its configuration.
+    pub config: TeacherConfig,
+    /// Epochs at most (early stopping).
+    pub epochs_max: usize,
+    /// Flip/transpose augmentation.
+    pub augment: bool,
+}
+
+/// Everything measured (results.json).
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// `cosmology`.
+    pub experiment: String,
+    /// A reduced run.
+    pub quick: bool,
+    /// The maps.
+    pub maps: MapsSummary,
+    /// Table 2: RMSE of Omega_m.
+    pub rmse_omega_m: Table2,
+    /// Compression rates.
+    pub compression: AwdDb5,
+    /// Seconds to predict 1,000 maps, the whole path.
+    pub predict_seconds_per_1000: AwdCnn,
+    /// The selected point.
+    pub selected: SelectedPoint,
+    /// The bins of every statistic.
+    pub bins: Bins,
+    /// Every grid point.
+    pub grid: Vec<GridRow>,
+    /// The distillation's settings.
+    pub distillation: Distillation,
+    /// The teacher.
+    pub teacher: TeacherSummary,
+    /// Bootstrap resamples of the test RMSE.
+    pub bootstrap_resamples: usize,
+    /// Wall time per stage.
+    pub seconds: Timings,
+}
+
 /// What the plots need, besides the files.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// results.json.
-    pub results: serde_json::Value,
+    pub results: Results,
     /// The maps and their parameters.
     pub maps: SimulatedMaps,
     /// Saliency of the test maps' coefficients under the learned wavelet.
@@ -375,10 +567,16 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
             let e = evaluate(&subfilter_stat(&p.lowpass)?, RangeRule::Validation, noise_std, parts, seed)?;
             let penalty = p.validity.total();
             let eligible = penalty <= cfg.max_validity || !any_valid;
-            grid.push(serde_json::json!({
-                "lambda": p.lambda, "gamma": p.gamma, "val_rmse": e.val_rmse, "test_rmse": e.value,
-                "validity": p.validity, "validity_total": penalty, "eligible": eligible, "file": format!("sweep/{}", p.file),
-            }));
+            grid.push(GridRow {
+                lambda: p.lambda,
+                gamma: p.gamma,
+                val_rmse: e.val_rmse,
+                test_rmse: e.value,
+                validity: p.validity,
+                validity_total: penalty,
+                eligible,
+                file: format!("sweep/{}", p.file),
+            });
             if eligible && best.as_ref().is_none_or(|(b, _, _)| e.val_rmse < *b) {
                 best = Some((e.val_rmse, i, e));
             }
@@ -416,28 +614,67 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     let t_awd = per_thousand(n_test, TIMING_REPS, || awd_model.predict(test.maps).map(|_| ()).map_err(Into::into))?;
     let t_cnn = per_thousand(n_test, TIMING_REPS, || teacher.predict(flat(test.maps)).map(|_| ()).map_err(Into::into))?;
 
-    let value = |e: &PeakEval| serde_json::json!({ "value": e.value, "std": e.std, "val_rmse": e.val_rmse });
-    let results = serde_json::json!({
-        "experiment": "cosmology",
-        "quick": cfg.quick,
-        "maps": { "source": source, "train": maps.train.len(), "val": maps.val.len(), "test": maps.test.len(), "height": h, "width": w },
-        "rmse_omega_m": {
-            "awd": value(&awd), "roberts": value(&roberts), "laplace": value(&laplace),
-            "db5": value(&db5_eval), "cnn": { "value": cnn.0, "std": cnn.1 }, "peak_height": value(&height),
+    let value = |e: &PeakEval| Rmse { value: e.value, std: e.std, val_rmse: Some(e.val_rmse) };
+    let results = Results {
+        experiment: "cosmology".into(),
+        quick: cfg.quick,
+        maps: MapsSummary {
+            source: source.clone(),
+            train: maps.train.len(),
+            val: maps.val.len(),
+            test: maps.test.len(),
+            height: h,
+            width: w,
         },
-        "compression": { "awd": comp_awd, "db5": comp_db5 },
-        "predict_seconds_per_1000": { "awd": t_awd, "cnn": t_cnn },
-        "selected": { "lambda": chosen.lambda, "gamma": chosen.gamma, "lowpass": chosen.lowpass, "validity": chosen.validity, "file": format!("sweep/{}", chosen.file) },
-        "bins": {
-            "per_channel": BINS, "peak_height": height.binning, "laplace": laplace.binning, "roberts": roberts.binning,
-            "db5": db5_eval.binning, "awd": awd.binning,
+        rmse_omega_m: Table2 {
+            awd: value(&awd),
+            roberts: value(&roberts),
+            laplace: value(&laplace),
+            db5: value(&db5_eval),
+            cnn: Rmse { value: cnn.0, std: cnn.1, val_rmse: None },
+            peak_height: value(&height),
         },
-        "grid": grid,
-        "distillation": { "lambdas": cfg.lambdas, "gammas": gammas, "gammas_relative": cfg.gammas_relative, "l1_ratio_at_db5": ratio, "epochs": cfg.fit.epochs, "levels": levels, "mode": cfg.fit.mode, "init": "db5", "attribution": cfg.fit.penalties.attribution, "batch_size": cfg.fit.batch_size, "lr": cfg.fit.lr, "max_validity": cfg.max_validity },
-        "teacher": { "arch": "cnn", "config": teacher.config, "epochs_max": cfg.teacher.epochs, "augment": augment },
-        "bootstrap_resamples": BOOTSTRAP,
-        "seconds": times.json(),
-    });
+        compression: AwdDb5 { awd: comp_awd, db5: comp_db5 },
+        predict_seconds_per_1000: AwdCnn { awd: t_awd, cnn: t_cnn },
+        selected: SelectedPoint {
+            lambda: chosen.lambda,
+            gamma: chosen.gamma,
+            lowpass: chosen.lowpass.clone(),
+            validity: chosen.validity,
+            file: format!("sweep/{}", chosen.file),
+        },
+        bins: Bins {
+            per_channel: BINS,
+            peak_height: height.binning.clone(),
+            laplace: laplace.binning.clone(),
+            roberts: roberts.binning.clone(),
+            db5: db5_eval.binning.clone(),
+            awd: awd.binning.clone(),
+        },
+        grid,
+        distillation: Distillation {
+            lambdas: cfg.lambdas.clone(),
+            gammas,
+            gammas_relative: cfg.gammas_relative.clone(),
+            l1_ratio_at_db5: ratio,
+            epochs: cfg.fit.epochs,
+            levels,
+            mode: cfg.fit.mode,
+            init: "db5".into(),
+            attribution: cfg.fit.penalties.attribution,
+            batch_size: cfg.fit.batch_size,
+            lr: cfg.fit.lr,
+            max_validity: cfg.max_validity,
+        },
+        teacher: TeacherSummary {
+            arch: "cnn".into(),
+            config: teacher.config.clone(),
+            epochs_max: cfg.teacher.epochs,
+            augment,
+        },
+        bootstrap_resamples: BOOTSTRAP,
+        seconds: times.clone(),
+    };
     write_json_atomic(&dir.join("results.json"), &results)?;
     let report = report_text(
         cfg,

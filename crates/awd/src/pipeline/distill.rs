@@ -245,26 +245,145 @@ pub struct SeedResult {
     pub test: Option<f64>,
 }
 
+/// What the data were.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataSummary {
+    /// Training samples.
+    pub train: usize,
+    /// Test samples, if a test set was given.
+    pub test: Option<usize>,
+    /// Shape of one sample: `[L]` or `[H, W]`.
+    pub sample_shape: Vec<usize>,
+    /// Target columns.
+    pub outputs: usize,
+    /// Distinct groups, if groups were given.
+    pub groups: Option<usize>,
+    /// Whether teacher gradients were given.
+    pub gradients: bool,
+    /// Names (files) of the inputs and targets.
+    pub files: DataFileNames,
+}
+
+/// Names (files) of the inputs and targets.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct DataFileNames {
+    /// Inputs.
+    pub x: String,
+    /// Targets.
+    pub y: String,
+}
+
+/// The grids used, and how they were scaled.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct GridValues {
+    /// lambda values.
+    pub lambdas: Vec<f64>,
+    /// gamma values.
+    pub gammas: Vec<f64>,
+    /// Which grids were scaled to the data (the defaults).
+    pub scaled_to_data: ScaledGrids,
+    /// L1 term of the coefficients at the initial wavelet (the lambda scale).
+    pub l1_coefficients_at_start: f64,
+    /// L1 term of the attributions at the initial wavelet (the gamma scale).
+    pub l1_attributions_at_start: f64,
+}
+
+/// Which grids were scaled to the data.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct ScaledGrids {
+    /// lambda.
+    pub lambdas: bool,
+    /// gamma.
+    pub gammas: bool,
+}
+
+/// Cross-validated scores of AWD (the selected point) and of the baseline
+/// (the initial wavelet), on the same folds.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CvScores {
+    /// Mean score of AWD.
+    pub awd: f64,
+    /// Mean score of the baseline.
+    pub baseline: f64,
+    /// Standard error of AWD's over the folds.
+    pub awd_se: f64,
+    /// Standard error of the baseline's.
+    pub baseline_se: f64,
+    /// Number of folds.
+    pub folds: usize,
+    /// Whether folds hold out whole groups.
+    pub grouped: bool,
+    /// `r2` or `rmse`.
+    pub metric: String,
+}
+
+/// A metric and its bootstrap standard deviation, written as
+/// `{"r2": value, "std": std}` (or `"rmse"`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricScore {
+    /// `r2` or `rmse`.
+    pub metric: &'static str,
+    /// The value.
+    pub value: f64,
+    /// Its bootstrap standard deviation.
+    pub std: f64,
+}
+
+impl Serialize for MetricScore {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut m = s.serialize_map(Some(2))?;
+        m.serialize_entry(self.metric, &self.value)?;
+        m.serialize_entry("std", &self.std)?;
+        m.end()
+    }
+}
+
+/// Test scores of AWD and the baseline (same bootstrap resamples).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TestScores {
+    /// AWD.
+    pub awd: MetricScore,
+    /// The baseline.
+    pub baseline: MetricScore,
+    /// Test samples.
+    pub samples: usize,
+    /// Bootstrap resamples.
+    pub bootstrap_resamples: usize,
+}
+
+/// Compression rates (`None` without gradients).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct CompressionRates {
+    /// AWD's.
+    pub awd: Option<f64>,
+    /// The baseline's.
+    pub baseline: Option<f64>,
+    /// `test` (test set with gradients) or `train`.
+    pub on: Option<String>,
+    /// Thresholds of the coefficients and the attributions.
+    pub thresholds: Option<(f64, f64)>,
+}
+
 /// Everything measured (results.json).
 #[derive(Debug, Clone, Serialize)]
 pub struct DistillResults {
     /// `r2` or `rmse`.
     pub metric: String,
     /// Samples and shapes.
-    pub data: serde_json::Value,
+    pub data: DataSummary,
     /// The configuration.
     pub config: DistillConfig,
     /// The grids used, and how they were scaled.
-    pub grid_values: serde_json::Value,
+    pub grid_values: GridValues,
     /// The selected point.
     pub selected: Selected,
-    /// Mean cross-validated score of AWD (at the selected point) and of the
-    /// baseline (the initial wavelet), on the same folds.
-    pub cv: serde_json::Value,
-    /// Test metric of AWD and the baseline, same bootstrap resamples.
-    pub test: Option<serde_json::Value>,
-    /// Compression rate of AWD and the baseline.
-    pub compression: serde_json::Value,
+    /// Cross-validated scores of AWD and the baseline.
+    pub cv: CvScores,
+    /// Test scores of AWD and the baseline.
+    pub test: Option<TestScores>,
+    /// Compression rates of AWD and the baseline.
+    pub compression: CompressionRates,
     /// Each seed's selection.
     pub seeds: Vec<SeedResult>,
     /// The spread of the per-seed test metric (with a test set and >1 seed).
@@ -731,12 +850,12 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
             let (awd, p_awd) = builder.test(&model, test)?;
             let (base, p_base) = builder.test(&baseline, test)?;
             let metric = cfg.model.metric();
-            test_json = Some(serde_json::json!({
-                "awd": { metric: awd.value, "std": awd.std },
-                "baseline": { metric: base.value, "std": base.std },
-                "samples": test.len(),
-                "bootstrap_resamples": cfg.bootstrap,
-            }));
+            test_json = Some(TestScores {
+                awd: MetricScore { metric, value: awd.value, std: awd.std },
+                baseline: MetricScore { metric, value: base.value, std: base.std },
+                samples: test.len(),
+                bootstrap_resamples: cfg.bootstrap,
+            });
             test_predictions = Some((p_awd, p_base));
             for g in &per_seed {
                 let m = builder.fit(&g.lowpass, g.lambda, g.gamma)?;
@@ -759,27 +878,41 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
 
     let results = DistillResults {
         metric: cfg.model.metric().into(),
-        data: serde_json::json!({
-            "train": data.train.len(),
-            "test": data.test.as_ref().map(Part::len),
-            "sample_shape": match data.geometry { Geometry::OneD { n } => vec![n], Geometry::TwoD { rows, cols } => vec![rows, cols] },
-            "outputs": data.train.y.ncols(),
-            "groups": data.train.groups.as_ref().map(|g| { let mut v = g.clone(); v.sort_unstable(); v.dedup(); v.len() }),
-            "gradients": data.train.grad.is_some(),
-            "files": { "x": data.names.x, "y": data.names.y },
-        }),
+        data: DataSummary {
+            train: data.train.len(),
+            test: data.test.as_ref().map(Part::len),
+            sample_shape: match data.geometry {
+                Geometry::OneD { n } => vec![n],
+                Geometry::TwoD { rows, cols } => vec![rows, cols],
+            },
+            outputs: data.train.y.ncols(),
+            groups: data.train.groups.as_ref().map(|g| {
+                let mut v = g.clone();
+                v.sort_unstable();
+                v.dedup();
+                v.len()
+            }),
+            gradients: data.train.grad.is_some(),
+            files: DataFileNames { x: data.names.x.clone(), y: data.names.y.clone() },
+        },
         config: cfg.clone(),
-        grid_values: serde_json::json!({
-            "lambdas": lambdas, "gammas": gammas,
-            "scaled_to_data": { "lambdas": cfg.lambdas.is_none(), "gammas": cfg.gammas.is_none() },
-            "l1_coefficients_at_start": at_start.l1_coefficients, "l1_attributions_at_start": at_start.l1_attributions,
-        }),
+        grid_values: GridValues {
+            lambdas,
+            gammas,
+            scaled_to_data: ScaledGrids { lambdas: cfg.lambdas.is_none(), gammas: cfg.gammas.is_none() },
+            l1_coefficients_at_start: at_start.l1_coefficients,
+            l1_attributions_at_start: at_start.l1_attributions,
+        },
         selected: as_selected(&best),
-        cv: serde_json::json!({
-            "awd": best.cv_score, "baseline": baseline_cv.0,
-            "awd_se": best.cv_se, "baseline_se": baseline_cv.1,
-            "folds": folds.len(), "grouped": folds.grouped, "metric": cfg.model.metric(),
-        }),
+        cv: CvScores {
+            awd: best.cv_score,
+            baseline: baseline_cv.0,
+            awd_se: best.cv_se,
+            baseline_se: baseline_cv.1,
+            folds: folds.len(),
+            grouped: folds.grouped,
+            metric: cfg.model.metric().into(),
+        },
         test: test_json,
         compression,
         seeds,
@@ -794,15 +927,13 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
 /// fraction of coefficients whose magnitude and attribution both exceed the
 /// thresholds of `cfg.compression`, on the test set when it has gradients,
 /// else on the training set (`on` says which).
-pub fn compression(cfg: &DistillConfig, data: &Data, h_init: &[f64], h: &[f64]) -> Result<serde_json::Value> {
+pub fn compression(cfg: &DistillConfig, data: &Data, h_init: &[f64], h: &[f64]) -> Result<CompressionRates> {
     let (part, on) = match &data.test {
         Some(t) if t.grad.is_some() => (t, "test"),
         _ => (&data.train, "train"),
     };
     let Some(g) = &part.grad else {
-        return Ok(
-            serde_json::json!({ "awd": null, "baseline": null, "on": null, "note": "no gradients: no attributions" }),
-        );
+        return Ok(CompressionRates { awd: None, baseline: None, on: None, thresholds: None });
     };
     let p = Problem::new(part.x.view(), Some(g.view()), data.geometry.clone(), h.len(), cfg.mode, cfg.levels)?;
     let ca = |h: &[f64]| -> Result<(Array2<f64>, Array2<f64>)> {
@@ -815,12 +946,12 @@ pub fn compression(cfg: &DistillConfig, data: &Data, h_init: &[f64], h: &[f64]) 
         Compression::RelativeToBaseline(r) => (r * rms(c0.view()), r * rms(a0.view())),
         Compression::Absolute(t) => (t, t),
     };
-    Ok(serde_json::json!({
-        "awd": active_fraction(c1.view(), a1.view(), thresholds),
-        "baseline": active_fraction(c0.view(), a0.view(), thresholds),
-        "on": on,
-        "thresholds": [thresholds.0, thresholds.1],
-    }))
+    Ok(CompressionRates {
+        awd: Some(active_fraction(c1.view(), a1.view(), thresholds)),
+        baseline: Some(active_fraction(c0.view(), a0.view(), thresholds)),
+        on: Some(on.into()),
+        thresholds: Some(thresholds),
+    })
 }
 
 fn rms(a: ArrayView2<'_, f64>) -> f64 {
@@ -830,43 +961,42 @@ fn rms(a: ArrayView2<'_, f64>) -> f64 {
 fn report_text(d: &Distilled) -> String {
     let r = &d.results;
     let metric = if r.metric == "r2" { "R^2 (higher is better)" } else { "RMSE (lower is better)" };
-    let f = |v: &serde_json::Value| v.as_f64().map_or("—".to_string(), |x| format!("{x:.4}"));
+    let f = |v: Option<f64>| v.map_or("—".to_string(), |x| format!("{x:.4}"));
+    let shape: Vec<String> = r.data.sample_shape.iter().map(|v| v.to_string()).collect();
     let mut md = String::from("# AWD distillation\n\n");
     md.push_str(&format!(
         "{} training samples of shape ({}){}; metric: {metric}; {} {}-fold cross-validation{}.\n\n",
-        r.data["train"],
-        r.data["sample_shape"]
-            .as_array()
-            .map_or(String::new(), |s| { s.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" x ") }),
-        r.data["test"].as_u64().map_or(String::new(), |n| format!(", {n} test samples")),
-        if r.cv["grouped"].as_bool() == Some(true) { "grouped" } else { "shuffled" },
-        r.cv["folds"],
-        if r.cv["grouped"].as_bool() == Some(true) { " (no group on both sides of a split)" } else { "" },
+        r.data.train,
+        shape.join(" x "),
+        r.data.test.map_or(String::new(), |n| format!(", {n} test samples")),
+        if r.cv.grouped { "grouped" } else { "shuffled" },
+        r.cv.folds,
+        if r.cv.grouped { " (no group on both sides of a split)" } else { "" },
     ));
     md.push_str("| | AWD (learned wavelet) | baseline (initial wavelet) |\n|---|---|---|\n");
     md.push_str(&format!(
         "| cross-validated {} (± SE over folds) | {} ± {} | {} ± {} |\n",
         r.metric,
-        f(&r.cv["awd"]),
-        f(&r.cv["awd_se"]),
-        f(&r.cv["baseline"]),
-        f(&r.cv["baseline_se"])
+        f(Some(r.cv.awd)),
+        f(Some(r.cv.awd_se)),
+        f(Some(r.cv.baseline)),
+        f(Some(r.cv.baseline_se))
     ));
     if let Some(t) = &r.test {
         md.push_str(&format!(
             "| test {} (± bootstrap std) | {} ± {} | {} ± {} |\n",
             r.metric,
-            f(&t["awd"][&r.metric]),
-            f(&t["awd"]["std"]),
-            f(&t["baseline"][&r.metric]),
-            f(&t["baseline"]["std"])
+            f(Some(t.awd.value)),
+            f(Some(t.awd.std)),
+            f(Some(t.baseline.value)),
+            f(Some(t.baseline.std))
         ));
     }
     md.push_str(&format!(
         "| compression rate ({}) | {} | {} |\n\n",
-        r.compression["on"].as_str().unwrap_or("no gradients"),
-        f(&r.compression["awd"]),
-        f(&r.compression["baseline"])
+        r.compression.on.as_deref().unwrap_or("no gradients"),
+        f(r.compression.awd),
+        f(r.compression.baseline)
     ));
     let s = &r.selected;
     md.push_str(&format!(

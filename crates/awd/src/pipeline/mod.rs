@@ -12,7 +12,8 @@ pub mod synthetic;
 
 pub use data::{Data, DataFiles, Names, Part, INTEGRATED_GRADIENT_STEPS};
 pub use distill::{
-    compression, distill, subfilters, Compression, DistillConfig, DistillResults, Distilled, GridScore, ModelSpec,
-    Scored, SeedResult, Selected, ACTIVE_RELATIVE, DEFAULT_GAMMAS_RELATIVE, DEFAULT_LAMBDAS_RELATIVE, PEAK_BINS,
+    compression, distill, subfilters, Compression, CompressionRates, CvScores, DataFileNames, DataSummary,
+    DistillConfig, DistillResults, Distilled, GridScore, GridValues, MetricScore, ModelSpec, ScaledGrids, Scored,
+    SeedResult, Selected, TestScores, ACTIVE_RELATIVE, DEFAULT_GAMMAS_RELATIVE, DEFAULT_LAMBDAS_RELATIVE, PEAK_BINS,
     PEAK_QUANTILE, TOP_K,
 };

@@ -154,11 +154,76 @@ pub struct Selected {
     pub initial_lowpass: Vec<f64>,
 }
 
+/// The teacher, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TeacherSummary {
+    /// `mlp`.
+    pub arch: String,
+    /// Hidden width.
+    pub hidden: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Epochs (at most; early stopping).
+    pub epochs: usize,
+    /// Weights file.
+    pub file: String,
+}
+
+/// The distillation's settings, as recorded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Distillation {
+    /// The wavelet the data are built on.
+    pub wavelet_true: String,
+    /// Levels J.
+    pub levels: usize,
+    /// Mode.
+    pub mode: Mode,
+    /// Attribution.
+    pub attribution: Attribution,
+    /// lambda grid.
+    pub lambdas: Vec<f64>,
+    /// gamma grid.
+    pub gammas: Vec<f64>,
+    /// Epochs per point.
+    pub epochs: usize,
+    /// Batch size.
+    pub batch_size: usize,
+    /// Learning rate.
+    pub lr: f64,
+    /// Cascade level of the distance.
+    pub distance_level: usize,
+}
+
+/// Everything measured (results.json).
+#[derive(Debug, Clone, Serialize)]
+pub struct Results {
+    /// `synthetic`.
+    pub experiment: String,
+    /// A reduced run.
+    pub quick: bool,
+    /// Base seed.
+    pub seed: u64,
+    /// The data.
+    pub data: SyntheticSpec,
+    /// The teacher's test R^2.
+    pub teacher_test_r2: f64,
+    /// The teacher.
+    pub teacher: TeacherSummary,
+    /// The distillation's settings.
+    pub distillation: Distillation,
+    /// Per initialisation, the point closest to db5.
+    pub selected: Vec<Selected>,
+    /// Every point of every initialisation.
+    pub grid: Vec<GridRow>,
+    /// Wall time per stage.
+    pub seconds: Timings,
+}
+
 /// What the plots need, besides the files.
 #[derive(Debug, Clone)]
 pub struct Outcome {
     /// results.json.
-    pub results: serde_json::Value,
+    pub results: Results,
     /// Per initialisation, its selection.
     pub selected: Vec<Selected>,
     /// Per initialisation, every point with its distance.
@@ -255,22 +320,35 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         points.push((init.name.clone(), scored));
     }
 
-    let results = serde_json::json!({
-        "experiment": "synthetic",
-        "quick": cfg.quick,
-        "seed": cfg.seed,
-        "data": cfg.data,
-        "teacher_test_r2": teacher_r2,
-        "teacher": { "arch": "mlp", "hidden": cfg.teacher_hidden, "lr": cfg.teacher.lr, "epochs": cfg.teacher.epochs, "file": "teacher/mlp.safetensors" },
-        "distillation": {
-            "wavelet_true": "db5", "levels": cfg.fit.levels, "mode": cfg.fit.mode, "attribution": cfg.fit.penalties.attribution,
-            "lambdas": cfg.lambdas, "gammas": cfg.gammas, "epochs": cfg.fit.epochs, "batch_size": cfg.fit.batch_size,
-            "lr": cfg.fit.lr, "distance_level": DISTANCE_LEVEL,
+    let results = Results {
+        experiment: "synthetic".into(),
+        quick: cfg.quick,
+        seed: cfg.seed,
+        data: cfg.data.clone(),
+        teacher_test_r2: teacher_r2,
+        teacher: TeacherSummary {
+            arch: "mlp".into(),
+            hidden: cfg.teacher_hidden,
+            lr: cfg.teacher.lr,
+            epochs: cfg.teacher.epochs,
+            file: "teacher/mlp.safetensors".into(),
         },
-        "selected": selected,
-        "grid": grid,
-        "seconds": times.json(),
-    });
+        distillation: Distillation {
+            wavelet_true: "db5".into(),
+            levels: cfg.fit.levels,
+            mode: cfg.fit.mode,
+            attribution: cfg.fit.penalties.attribution,
+            lambdas: cfg.lambdas.clone(),
+            gammas: cfg.gammas.clone(),
+            epochs: cfg.fit.epochs,
+            batch_size: cfg.fit.batch_size,
+            lr: cfg.fit.lr,
+            distance_level: DISTANCE_LEVEL,
+        },
+        selected: selected.clone(),
+        grid,
+        seconds: times.clone(),
+    };
     write_json_atomic(&dir.join("results.json"), &results)?;
     write_text(&dir.join("report.md"), &report(teacher_r2, &selected, &times, cfg))?;
     let mut summary = format!("synthetic: teacher R^2 {teacher_r2:.4};");
