@@ -763,10 +763,10 @@ pub struct ExperimentClathrinArgs {
 /// `awd predict`
 #[derive(Debug, Args)]
 pub struct PredictArgs {
-    /// Model JSON (written by `awd experiment clathrin` or `awd experiment cosmology` into models/).
+    /// Model JSON (models/*.json written by `awd distill` or an `awd experiment`).
     #[arg(long)]
     pub model: PathBuf,
-    /// Preprocessed traces .npy (n, L), or maps .npy (n, H, W) for a peak-counting model.
+    /// Signals .npy (n, L) or (L,) for a top-k model, maps .npy (n, H, W) or (H, W) for a peak-counting model.
     #[arg(long)]
     pub x: PathBuf,
     /// Output .npy (n,); without it the predictions are printed, one per line.

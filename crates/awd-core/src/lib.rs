@@ -20,6 +20,8 @@
 //!
 //! Batches run along the leading axis, in parallel over the batch (rayon).
 
+#![warn(missing_docs)]
+
 pub mod data;
 pub mod distance;
 pub mod distill;

@@ -11,6 +11,8 @@
 //! The core crate never sees a tensor: this crate turns arrays into tensors
 //! and gradients back into arrays.
 
+#![warn(missing_docs)]
+
 mod config;
 mod error;
 mod grad;

@@ -311,3 +311,20 @@ fn one_standard_error_rule_and_validity_cap() {
     let best_eligible = eligible.map(|g| g.cv_score).fold(f64::NEG_INFINITY, f64::max);
     assert_eq!(capped.results.selected.cv_score, best_eligible);
 }
+
+#[test]
+fn same_seed_same_result_on_one_thread_or_many() {
+    let (x, y, g, groups) = bumps(200, 32, 9);
+    let data =
+        Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), Some(&groups), false).unwrap();
+    let run = |threads: usize| {
+        let work = tempfile::tempdir().unwrap();
+        let cfg = DistillConfig { levels: 2, seeds: vec![0, 1], ..in_dir(&quick_1d(), work.path()) };
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads).build().unwrap();
+        pool.install(|| distill(&cfg, &data, &Silent).unwrap())
+    };
+    let (one, four) = (run(1), run(4));
+    assert_eq!(one.model.lowpass(), four.model.lowpass());
+    assert_eq!(one.results.grid, four.results.grid);
+    assert_eq!(one.results.cv, four.results.cv);
+}
