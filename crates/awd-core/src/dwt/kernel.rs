@@ -33,8 +33,11 @@ use crate::Mode;
 /// `[f64]` or fresh uninitialised memory alike.
 pub type OutBuf = [MaybeUninit<f64>];
 
-/// View an initialised slice as an output buffer.
-pub fn as_out(s: &mut [f64]) -> &mut OutBuf {
+/// View an initialised slice as an output buffer. Crate-private on purpose:
+/// storing `MaybeUninit::uninit()` through the result would de-initialise
+/// `s`, so only the kernels (which store initialised values only) may hold
+/// one; no public function hands out an `OutBuf` over a user's `[f64]`.
+pub(crate) fn as_out(s: &mut [f64]) -> &mut OutBuf {
     // SAFETY: same layout; the kernels only ever store initialised f64 values
     // through the returned slice, so `s` stays initialised.
     unsafe { &mut *(s as *mut [f64] as *mut OutBuf) }
