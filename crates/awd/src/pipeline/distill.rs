@@ -958,6 +958,18 @@ fn rms(a: ArrayView2<'_, f64>) -> f64 {
     (a.iter().map(|v| v * v).sum::<f64>() / a.len().max(1) as f64).sqrt()
 }
 
+/// 1st, 2nd, 3rd, 4th …
+fn ordinal(n: usize) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
+}
+
 fn report_text(d: &Distilled) -> String {
     let r = &d.results;
     let metric = if r.metric == "r2" { "R^2 (higher is better)" } else { "RMSE (lower is better)" };
@@ -1015,6 +1027,38 @@ fn report_text(d: &Distilled) -> String {
             sp.mean,
             sp.std
         ));
+    }
+    if r.seeds.len() > 1 {
+        md.push_str(&format!("| seed | lambda | gamma | CV {m} | test {m} |\n|---|---|---|---|---|\n", m = r.metric));
+        for s in &r.seeds {
+            md.push_str(&format!(
+                "| {} | {:.3e} | {:.3e} | {:.4} | {} |\n",
+                s.seed,
+                s.selected.lambda,
+                s.selected.gamma,
+                s.selected.cv_score,
+                s.test.map_or("—".to_string(), |t| format!("{t:.4}"))
+            ));
+        }
+        md.push('\n');
+    }
+    if let SavedModel::TopK(m) = &d.model {
+        // the model in words: its largest weights
+        let names: Vec<String> =
+            std::iter::once(format!("cA{}", m.levels)).chain((1..=m.levels).rev().map(|j| format!("cD{j}"))).collect();
+        let mut w: Vec<(f64, usize)> = m.linear.weights.iter().enumerate().map(|(i, &v)| (v, i)).collect();
+        w.sort_by(|a, b| b.0.abs().total_cmp(&a.0.abs()));
+        let rule = if m.sign == FeatureSign::Abs { "largest |coefficient|" } else { "largest coefficient" };
+        md.push_str(&format!("The model: prediction = {:.4}", m.linear.intercept));
+        for &(v, i) in w.iter().take(5) {
+            let sign = if v < 0.0 { "-" } else { "+" };
+            let rank = ordinal(i % m.top_k + 1);
+            md.push_str(&format!(" {sign} {:.4} x ({rank} {rule} of {})", v.abs(), names[i / m.top_k]));
+        }
+        if w.len() > 5 {
+            md.push_str(&format!(" + {} smaller terms", w.len() - 5));
+        }
+        md.push_str(" (see `features.png`).\n\n");
     }
     md.push_str(
         "Files: `models/awd.json` (the model; also a wavelet file), `models/baseline.json`, `results.json` \
