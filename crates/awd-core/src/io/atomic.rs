@@ -14,10 +14,29 @@ fn temp_sibling(path: &Path) -> PathBuf {
 /// Write a file through `fill`, atomically: readers see the old file or the
 /// complete new one, never a partial file. On error nothing is left behind.
 /// Missing parent folders are created.
+///
+/// A path that is not a regular file is never replaced: a device or a pipe
+/// (`/dev/null`, `/dev/stdout`, a FIFO) is written in place, a symbolic link
+/// is followed (its target is replaced atomically, the link stays), and a
+/// folder is an error.
 pub fn write_atomic<F>(path: &Path, fill: F) -> Result<(), IoError>
 where
     F: FnOnce(&mut BufWriter<File>) -> Result<(), IoError>,
 {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_dir() => return Err(IoError::format(path, "is a folder; give a file name")),
+        Ok(m) if !m.is_file() => {
+            let file = std::fs::OpenOptions::new().write(true).open(path).map_err(|e| IoError::write(path, e))?;
+            let mut writer = BufWriter::new(file);
+            fill(&mut writer)?;
+            return writer.flush().map_err(|e| IoError::write(path, e));
+        }
+        Ok(_) if path.is_symlink() => {
+            let target = std::fs::canonicalize(path).map_err(|e| IoError::write(path, e))?;
+            return write_atomic(&target, fill);
+        }
+        _ => {}
+    }
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| IoError::write(path, e))?;
     }
@@ -43,4 +62,53 @@ pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<
             .map_err(|e| IoError::format(path, format!("cannot serialize JSON: {e}")))?;
         w.write_all(b"\n").map_err(|e| IoError::write(path, e))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write_text(path: &Path, text: &str) -> Result<(), IoError> {
+        write_atomic(path, |w| w.write_all(text.as_bytes()).map_err(|e| IoError::write(path, e)))
+    }
+
+    #[test]
+    fn replaces_files_follows_links_and_never_replaces_pipes_or_folders() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("a.txt");
+        write_text(&file, "one").unwrap();
+        write_text(&file, "two").unwrap();
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "two");
+        // a link stays a link; its target gets the content
+        #[cfg(unix)]
+        {
+            let link = dir.path().join("link.txt");
+            std::os::unix::fs::symlink(&file, &link).unwrap();
+            write_text(&link, "three").unwrap();
+            assert!(link.is_symlink());
+            assert_eq!(std::fs::read_to_string(&file).unwrap(), "three");
+        }
+        // a folder is an error, and stays a folder
+        let e = write_text(dir.path(), "x").unwrap_err().to_string();
+        assert!(e.contains("is a folder"), "{e}");
+        // a FIFO (like /dev/null or /dev/stdout: not a regular file) is written in place
+        #[cfg(target_os = "linux")]
+        {
+            let fifo = dir.path().join("pipe");
+            if std::process::Command::new("mkfifo").arg(&fifo).status().is_ok_and(|s| s.success()) {
+                let reader = {
+                    let fifo = fifo.clone();
+                    std::thread::spawn(move || std::fs::read_to_string(fifo).unwrap())
+                };
+                write_text(&fifo, "through the pipe").unwrap();
+                assert_eq!(reader.join().unwrap(), "through the pipe");
+                use std::os::unix::fs::FileTypeExt;
+                assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
+            }
+        }
+        // nothing else was left in the folder
+        let names: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+    }
 }
