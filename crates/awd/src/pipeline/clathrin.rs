@@ -332,28 +332,24 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     let r = &out.results;
     times.0.extend(r.seconds.0.iter().cloned());
     let SavedModel::TopK(db5_model) = &out.baseline else { unreachable!("top-k spec") };
-    let db5_pred = db5_model.predict(x_test.view())?;
+    let (_, db5_pred) = out.test_predictions.as_ref().expect("a test set was given");
+    let db5_pred = ndarray::ArrayView1::from(db5_pred);
     let db5 =
         (r2(db5_pred.view(), y_test.view()), bootstrap_r2_std(db5_pred.view(), y_test.view(), BOOTSTRAP, cfg.seed));
     write_json_atomic(&dir.join("models/db5.json"), &out.baseline)?;
-    let mut seed_models = Vec::new();
     let mut seed_compression = Vec::new();
     let mut seed_std = Vec::new();
-    for s in &r.seeds {
-        let g = r.grid.iter().find(|g| g.seed == s.seed && g.file == s.selected.file).expect("selected from the grid");
-        let m = TopKModel { lowpass: g.lowpass.clone(), lambda: g.lambda, gamma: g.gamma, ..db5_model.clone() };
-        let feats = m.features(x_train.view())?;
-        let m = TopKModel { linear: awd_core::interp::LinearModel::fit(feats.view(), y_train.view())?, ..m };
-        write_json_atomic(&dir.join(format!("models/awd_seed{}.json", s.seed)), &m)?;
-        let c = super::compression(&cfg.distill, &data, &db5_model.lowpass, &m.lowpass)?;
-        let p = m.predict(x_test.view())?;
+    for (s, m) in r.seeds.iter().zip(&out.seed_models) {
+        m.save(&dir.join(format!("models/awd_seed{}.json", s.seed)))?;
+        let lowpass = m.lowpass().expect("a top-k model has a filter");
+        let c = super::compression(&cfg.distill, &data, &db5_model.lowpass, lowpass)?;
+        let p = m.predict(x_test.view().into_dyn())?;
         seed_std.push(bootstrap_r2_std(p.view(), y_test.view(), BOOTSTRAP, s.seed));
         seed_compression.push(c.awd.unwrap_or(f64::NAN));
-        seed_models.push(m);
     }
 
     // prediction time per 1,000 tracks, the whole path
-    let model = seed_models[0].clone();
+    let SavedModel::TopK(model) = out.seed_models[0].clone() else { unreachable!("top-k spec") };
     let n = x_test.nrows();
     let t_awd = per_thousand(n, TIMING_REPS, || model.predict(x_test.view()).map(|_| ()))?;
     let t_db5 = per_thousand(n, TIMING_REPS, || db5_model.predict(x_test.view()).map(|_| ()))?;

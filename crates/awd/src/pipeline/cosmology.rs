@@ -27,7 +27,7 @@ use ndarray::{Array2, ArrayView2, Axis};
 use serde::Serialize;
 
 use super::peaks::{evaluate, flat, subfilter_stat, Part, PeakEval, RangeRule, BINS, BOOTSTRAP, OMEGA_M};
-use super::stages::{key_matches, per_thousand, prepare_dir, reuse_or_train, write_text, Timings};
+use super::stages::{key_matches, per_thousand, prepare_dir, reuse_or_train, rms, write_text, Timings};
 use crate::error::{Error, Result};
 
 /// Filter length of db5 (the initial wavelet).
@@ -40,10 +40,6 @@ const ACTIVE: f64 = 1e-3;
 
 /// Timed repeats of each prediction path (after one warm-up).
 const TIMING_REPS: usize = 5;
-
-fn rms(a: &Array2<f64>) -> f64 {
-    (a.iter().map(|v| v * v).sum::<f64>() / a.len() as f64).sqrt()
-}
 
 /// The teacher's saliency on `x`, cached at `path` with a JSON beside it
 /// naming the maps and weights it belongs to (a re-run reuses it only for
@@ -594,7 +590,7 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     };
     let (c_db5, a_db5) = coeffs_attrs(&db5.rec_lo)?;
     let (c_awd, a_awd) = coeffs_attrs(&chosen.lowpass)?;
-    let thresholds = (ACTIVE * rms(&c_db5), ACTIVE * rms(&a_db5));
+    let thresholds = (ACTIVE * rms(c_db5.view()), ACTIVE * rms(a_db5.view()));
     let comp_awd = active_fraction(c_awd.view(), a_awd.view(), thresholds);
     let comp_db5 = active_fraction(c_db5.view(), a_db5.view(), thresholds);
 

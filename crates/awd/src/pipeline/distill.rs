@@ -15,11 +15,11 @@ use awd_core::interp::{active_fraction, bootstrap_r2_std, cross_val_r2_folds, r2
 use awd_core::io::IoError;
 use awd_core::peaks::{all_peaks, rmse, rmse_bootstrap, values_at, Binning, PeakClassifier, PeakStatistic};
 use awd_core::{Mode, Wavelet};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::data::{Data, Part};
-use super::stages::{prepare_dir, write_text, MeanStd, Timings};
+use super::stages::{prepare_dir, rms, write_text, MeanStd, Timings};
 use crate::error::{Error, Result};
 use crate::model::{SavedModel, TopKModel, TOPK_MODEL_KIND};
 
@@ -407,6 +407,9 @@ pub struct Distilled {
     pub results: DistillResults,
     /// Test predictions of the model and the baseline (with a test set).
     pub test_predictions: Option<(Vec<f64>, Vec<f64>)>,
+    /// Each seed's model on its own selection (in `config.seeds` order;
+    /// `model` is the one of the best seed).
+    pub seed_models: Vec<SavedModel>,
 }
 
 impl Distilled {
@@ -610,10 +613,11 @@ impl<'a> Builder<'a> {
         })
     }
 
-    /// The final model at `h`, fitted on all training samples.
-    fn fit(&self, h: &[f64], lambda: f64, gamma: f64) -> Result<SavedModel> {
+    /// The final model at `h` on all training samples, from `features` (the
+    /// features of `h`, see [`Builder::features`]).
+    fn fit(&self, h: &[f64], features: Features, lambda: f64, gamma: f64) -> Result<SavedModel> {
         let y = &self.data.train.y;
-        match (self.features(h)?, &self.cfg.model) {
+        match (features, &self.cfg.model) {
             (Features::TopK(x), ModelSpec::TopK { ridge_alpha, .. }) => {
                 let linear = LinearModel::fit_ridge(x.view(), y.column(0), *ridge_alpha)?;
                 Ok(SavedModel::TopK(self.topk(h, lambda, gamma, Some(linear))?))
@@ -828,20 +832,22 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
         })?;
         per_seed.push(chosen);
     }
-    let best = per_seed
-        .iter()
-        .fold(None::<&GridScore>, |b, g| match b {
-            Some(b) if !better(&cfg.model, g.cv_score, b.cv_score) => Some(b),
-            _ => Some(g),
-        })
-        .expect("at least one seed")
-        .clone();
+    let best_seed = (0..per_seed.len())
+        .reduce(|b, i| if better(&cfg.model, per_seed[i].cv_score, per_seed[b].cv_score) { i } else { b })
+        .expect("at least one seed");
+    let best = per_seed[best_seed].clone();
 
-    // final models, baseline, test
-    let (model, baseline) = times.stage(progress, "final models", || {
-        Ok((builder.fit(&best.lowpass, best.lambda, best.gamma)?, builder.fit(&h_init, 0.0, 0.0)?))
+    // final models (one per seed; the best seed's is the model), the baseline
+    let (seed_models, baseline, baseline_cv) = times.stage(progress, "final models", || {
+        let seed_models = per_seed
+            .iter()
+            .map(|g| builder.fit(&g.lowpass, builder.features(&g.lowpass)?, g.lambda, g.gamma))
+            .collect::<Result<Vec<_>>>()?;
+        let base_features = builder.features(&h_init)?;
+        let baseline_cv = mean_se(&builder.cv(&base_features, &folds)?);
+        Ok((seed_models, builder.fit(&h_init, base_features, 0.0, 0.0)?, baseline_cv))
     })?;
-    let baseline_cv = mean_se(&builder.cv(&builder.features(&h_init)?, &folds)?);
+    let model = seed_models[best_seed].clone();
     let mut seeds = Vec::new();
     let mut test_json = None;
     let mut test_predictions = None;
@@ -857,12 +863,11 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
                 bootstrap_resamples: cfg.bootstrap,
             });
             test_predictions = Some((p_awd, p_base));
-            for g in &per_seed {
-                let m = builder.fit(&g.lowpass, g.lambda, g.gamma)?;
+            for (g, m) in per_seed.iter().zip(&seed_models) {
                 seeds.push(SeedResult {
                     seed: g.seed,
                     selected: as_selected(g),
-                    test: Some(builder.test(&m, test)?.0.value),
+                    test: Some(builder.test(m, test)?.0.value),
                 });
             }
             Ok(())
@@ -920,7 +925,7 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
         grid,
         seconds: times,
     };
-    Ok(Distilled { model, baseline, initial_lowpass: h_init, results, test_predictions })
+    Ok(Distilled { model, baseline, initial_lowpass: h_init, results, test_predictions, seed_models })
 }
 
 /// Compression rates of filter `h` and of the initial filter `h_init`: the
@@ -952,10 +957,6 @@ pub fn compression(cfg: &DistillConfig, data: &Data, h_init: &[f64], h: &[f64]) 
         on: Some(on.into()),
         thresholds: Some(thresholds),
     })
-}
-
-fn rms(a: ArrayView2<'_, f64>) -> f64 {
-    (a.iter().map(|v| v * v).sum::<f64>() / a.len().max(1) as f64).sqrt()
 }
 
 /// 1st, 2nd, 3rd, 4th …

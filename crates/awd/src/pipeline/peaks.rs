@@ -56,12 +56,8 @@ pub struct PeakEval {
 }
 
 impl PeakEval {
-    /// The fitted model as a file (with the wavelet's lowpass for AWD and db5).
-    pub fn model(&self, lowpass: Option<Vec<f64>>) -> PeakCountModel {
-        PeakCountModel::new(self.statistic.clone(), self.binning.clone(), &self.classifier, OMEGA_M, lowpass)
-    }
-
-    /// The same, predicting parameter column `target` and recording the map size.
+    /// The fitted model as a file (with the wavelet's lowpass for AWD and db5),
+    /// predicting parameter column `target` and recording the map size.
     pub fn model_for(&self, lowpass: Option<Vec<f64>>, target: usize, shape: (usize, usize)) -> PeakCountModel {
         PeakCountModel::new(self.statistic.clone(), self.binning.clone(), &self.classifier, target, lowpass)
             .with_map_shape(shape.0, shape.1)
