@@ -47,6 +47,9 @@ pub struct LearnedWavelet {
     pub validity: Validity,
     /// Loss terms per epoch, epoch 0 = before training.
     pub history: Vec<EpochRecord>,
+    /// The epoch at which the caller stopped training early, if it did.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<usize>,
 }
 
 impl LearnedWavelet {
@@ -77,6 +80,7 @@ impl LearnedWavelet {
             settings: s,
             validity: outcome.validity,
             history: outcome.history.clone(),
+            stopped_at: outcome.stopped_at,
         }
     }
 

@@ -55,6 +55,10 @@ pub struct FitOutcome {
     pub validity: Validity,
     /// The batch size actually used (clamped to the number of samples).
     pub batch_size_used: usize,
+    /// Set when the progress hook stopped training early (see
+    /// [`fit_stoppable`]): the last epoch trained.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stopped_at: Option<usize>,
 }
 
 /// What a progress hook tells a running fit after each epoch.
@@ -85,6 +89,11 @@ pub trait Progress: Sync {
     fn stage(&self, _name: &str, _seconds: f64) {}
     /// A line of news from a long step (e.g. a teacher's epoch).
     fn message(&self, _text: &str) {}
+    /// Polled between mini-batches: `true` abandons the run at once (Ctrl-C
+    /// in Python); the fit returns [`Error::Stopped`] and keeps nothing.
+    fn cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// No progress reporting.
@@ -182,7 +191,19 @@ pub fn check_settings(problem: &Problem, h0: &[f64], s: &FitSettings) -> Result<
 }
 
 /// Learn `h` from `h0`: `epochs` passes of Adam over shuffled mini-batches.
+/// A stop request from `progress` is [`Error::Stopped`].
 pub fn fit(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &dyn Progress) -> Result<FitOutcome> {
+    let outcome = fit_stoppable(problem, h0, s, progress)?;
+    match outcome.stopped_at {
+        Some(epoch) => Err(Error::Stopped { epoch }),
+        None => Ok(outcome),
+    }
+}
+
+/// [`fit`], except that [`Flow::Stop`] after an epoch ends training early
+/// and returns the filter of that epoch with `stopped_at` set (early
+/// stopping). Cancellation between batches is still [`Error::Stopped`].
+pub fn fit_stoppable(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &dyn Progress) -> Result<FitOutcome> {
     check_settings(problem, h0, s)?;
     let n = problem.len();
     let batch = s.batch_size.min(n);
@@ -191,11 +212,15 @@ pub fn fit(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &dyn Progre
     let mut adam = Adam::new(h.len(), s.lr);
     let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
     let mut order: Vec<usize> = (0..n).collect();
+    let mut stopped_at = None;
     for epoch in 1..=s.epochs {
         order.shuffle(&mut rng);
         let mut mean = LossTerms::default();
         let batches = order.chunks(batch).count();
         for idx in order.chunks(batch) {
+            if progress.cancelled() {
+                return Err(Error::Stopped { epoch });
+            }
             let (terms, grad) = problem.evaluate(&h, &s.penalties, idx, true)?;
             adam.step(&mut h, &grad.expect("gradient requested"));
             mean.add_scaled(&terms, 1.0 / batches as f64);
@@ -208,10 +233,13 @@ pub fn fit(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &dyn Progre
         let record = EpochRecord { epoch, terms: mean };
         history.push(record);
         if progress.epoch_done(&record) == Flow::Stop {
-            return Err(Error::Stopped { epoch });
+            stopped_at = Some(epoch);
+            break;
         }
     }
     let v = validity(&h, &s.penalties.validity, None);
-    progress.fit_done(0);
-    Ok(FitOutcome { lowpass: h, history, validity: v, batch_size_used: batch })
+    if stopped_at.is_none() {
+        progress.fit_done(0);
+    }
+    Ok(FitOutcome { lowpass: h, history, validity: v, batch_size_used: batch, stopped_at })
 }

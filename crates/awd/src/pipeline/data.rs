@@ -242,7 +242,7 @@ impl Data {
 }
 
 /// `(n, L)` or `(n, H, W)` as rows, with the geometry.
-fn samples(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result<(Geometry, Array2<f64>)> {
+pub(super) fn samples(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result<(Geometry, Array2<f64>)> {
     let shape = x.shape().to_vec();
     let geometry = match (two_d, shape.len()) {
         (false, 2) => Geometry::OneD { n: shape[1] },

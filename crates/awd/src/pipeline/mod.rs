@@ -6,10 +6,14 @@ pub mod clathrin;
 pub mod cosmology;
 mod data;
 mod distill;
+mod fit;
+mod teacher;
 pub mod peaks;
 pub mod stages;
 pub mod synthetic;
 
+pub use teacher::{teacher_gradients, teacher_inputs, teacher_predict, teacher_targets, train_teacher, TeacherSpec};
+pub use fit::{batch_warning, check_fit, fit, sweep, FitConfig, Samples};
 pub use data::{Data, DataFiles, Names, Part, INTEGRATED_GRADIENT_STEPS};
 pub use distill::{
     compression, distill, subfilters, Compression, CompressionRates, CvScores, DataFileNames, DataSummary,

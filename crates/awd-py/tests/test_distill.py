@@ -1,0 +1,124 @@
+"""fit, sweep, distill, models and teachers from Python."""
+
+import _thread
+import json
+import subprocess
+import threading
+
+import numpy as np
+import pytest
+
+import awd
+
+
+def test_fit_equals_the_command_line_bit_for_bit(tmp_path, linear_data, awd_binary):
+    x, _, grad = linear_data
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "g.npy", grad)
+    out = tmp_path / "cli.json"
+    subprocess.run([awd_binary, "fit", "--x", str(tmp_path / "x.npy"), "--grad", str(tmp_path / "g.npy"),
+                    "--levels", "3", "--epochs", "4", "--batch-size", "32", "--lambda", "0.01", "--gamma", "0.1",
+                    "--noise-factor", "0.05", "--seed", "3", "--output", str(out)], check=True, capture_output=True)
+    cli = json.loads(out.read_text())
+    ours = awd.fit(x, grad, levels=3, epochs=4, batch_size=32, lam=0.01, gamma=0.1, noise_factor=0.05, seed=3)
+    assert ours.lowpass.tolist() == cli["lowpass"]
+    assert ours.history["total"].tolist() == [r["total"] for r in cli["history"]]
+    # and the file it writes is the CLI's format, usable as a wavelet
+    ours.save(tmp_path / "py.json")
+    again = awd.load_wavelet(tmp_path / "py.json")
+    assert again.lowpass.tolist() == cli["lowpass"]
+    # float32 input and a transposed (Fortran-order) view give the same filter as float64 C-order
+    xt = np.asfortranarray(x)
+    assert awd.fit(xt, grad, levels=3, epochs=4, batch_size=32, lam=0.01, gamma=0.1, noise_factor=0.05,
+                   seed=3).lowpass.tolist() == cli["lowpass"]
+
+
+def test_a_learned_wavelet_is_a_valid_wavelet_usable_everywhere(linear_data):
+    x, _, grad = linear_data
+    lw = awd.fit(x, grad, levels=3, epochs=15, lam=0.05, gamma=0.05, lr=0.01)
+    assert len(lw.history["total"]) == 16
+    assert sum(lw.validity.values()) < 1e-2
+    # the learned wavelet is usable wherever a wavelet is
+    coeffs = awd.wavedec(x, lw, mode="zero", level=2)
+    rebuilt = awd.waverec(coeffs, lw, mode="zero")[:, :64]
+    # near-perfect reconstruction: far closer than the signal's own scale
+    assert np.abs(rebuilt - x).max() < 0.1 * np.abs(x).max()
+
+
+def test_callback_sees_each_epoch_and_stops_early(linear_data):
+    x, _, grad = linear_data
+    seen = []
+
+    def callback(record):
+        seen.append(record)
+        return record["epoch"] < 2
+
+    lw = awd.fit(x, grad, levels=3, epochs=50, gamma=0.1, callback=callback)
+    assert [r["epoch"] for r in seen] == [1, 2]
+    assert lw.stopped_at == 2 and len(lw.history["epoch"]) == 3
+    assert {"total", "reconstruction", "l1_coefficients", "l1_attributions"} <= set(seen[0])
+
+
+def test_callback_exceptions_propagate(linear_data):
+    x, _, grad = linear_data
+
+    def callback(record):
+        raise RuntimeError("from the callback")
+
+    with pytest.raises(RuntimeError, match="from the callback"):
+        awd.fit(x, grad, levels=3, epochs=5, callback=callback)
+
+
+def test_sweep_writes_points_and_a_stopping_callback_raises_stopped(tmp_path, linear_data):
+    x, _, grad = linear_data
+    points = awd.sweep(x, grad, output_dir=tmp_path / "s", lams=[0, 0.01], gammas=[0, 0.1], levels=3, epochs=2)
+    assert len(points) == 4 and (tmp_path / "s" / "summary.json").exists()
+    with pytest.raises(awd.Stopped):
+        awd.sweep(x, grad, output_dir=tmp_path / "t", lams=[0, 0.01], gammas=[0, 0.1], levels=3, epochs=2,
+                  callback=lambda r: False)
+
+
+def test_ctrl_c_interrupts_a_long_fit(linear_data):
+    x, _, grad = linear_data
+    big = np.tile(x, (40, 1))
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            awd.fit(big, np.tile(grad, (40, 1)), levels=3, epochs=100000, gamma=0.1)
+    finally:
+        timer.cancel()
+
+
+def r2(y, p):
+    return 1.0 - np.sum((y - p) ** 2) / np.sum((y - y.mean()) ** 2)
+
+
+def test_distill_end_to_end_beats_a_constant_and_round_trips(tmp_path, linear_data):
+    x, y, grad = linear_data
+    xt, yt = x[200:], y[200:]
+    out = awd.distill(x[:200], y[:200], grad[:200], X_test=xt, y_test=yt, levels=3, lams=[0, 0.01],
+                      gammas=[0, 0.1], epochs=3, bootstrap=200)
+    pred = out.model.predict(xt)
+    assert pred.shape == (100,)
+    # a constant predictor (the training mean) has R^2 <= 0 on the test set
+    assert r2(yt, pred) > r2(yt, np.full_like(yt, y[:200].mean()))
+    res = out.results
+    assert res["metric"] == "r2" and "selected" in res and "cv" in res
+    assert np.isclose(res["test"]["awd"]["r2"], r2(yt, pred))
+    out.save(tmp_path / "d")
+    loaded = awd.load_model(tmp_path / "d" / "models" / "awd.json")
+    assert np.array_equal(loaded.predict(xt), pred)
+    assert (tmp_path / "d" / "results.json").exists()
+
+
+def test_teacher_learns_and_feeds_distill(linear_data):
+    x, y, _ = linear_data
+    teacher = awd.Teacher.train("mlp", x[:200], y[:200], epochs=60, lr=0.01, seed=0)
+    pred = teacher.predict(x[200:])
+    assert pred.shape == (100,)
+    assert r2(y[200:], pred) > 0.5
+    g = teacher.input_gradients(x[:5])
+    assert g.shape == (5, 64)
+    out = awd.distill(x, y, teacher=teacher, levels=3, lams=[0], gammas=[0, 0.1], epochs=2, bootstrap=100)
+    assert out.model.predict(x).shape == (300,)

@@ -1,0 +1,265 @@
+//! One fit and one sweep from arrays: what `awd fit`, `awd sweep` and
+//! Python's `awd.fit` / `awd.sweep` all call, so the same data, settings
+//! and seed give the same filter bit for bit whichever door they came in by.
+
+use std::path::Path;
+
+use ndarray::{Array2, ArrayViewD};
+
+use super::data::samples;
+use crate::distill::{
+    check_settings, fit_stoppable, grid_values, initial_filter, sweep as core_sweep, Attribution, FitSettings,
+    Geometry, LearnedWavelet, Penalties, Problem, Progress, SweepPoint, SweepSpec, ValidityWeights,
+};
+use crate::io::{read_npy_f64, shape_string};
+use crate::wavelet::Wavelet;
+use crate::{Error, Mode, Result};
+
+/// Settings of one fit; the defaults are the CLI's (levels 4 as in the
+/// paper's 1-D runs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct FitConfig {
+    /// Initial wavelet: a name (`db5`) or a learned-wavelet JSON file.
+    pub wavelet: String,
+    /// The initial lowpass given directly (overrides `wavelet`, which then
+    /// only labels it).
+    pub lowpass: Option<Vec<f64>>,
+    /// The initial filter is the wavelet's lowpass times this factor ...
+    pub init_factor: f64,
+    /// ... plus this much N(0, 1) noise per tap (seeded by `seed`).
+    pub noise_factor: f64,
+    /// Levels J (above pywt's `dwt_max_level` is allowed).
+    pub levels: usize,
+    /// Signal-extension mode.
+    pub mode: Mode,
+    /// Attribution penalised by gamma.
+    pub attribution: Attribution,
+    /// Weight of the L1 norm of the coefficients.
+    pub lambda: f64,
+    /// Weight of the L1 norm of the attributions.
+    pub gamma: f64,
+    /// Passes over the data.
+    pub epochs: usize,
+    /// Samples per mini-batch (clamped to the number of samples).
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Seed of the initial noise and the shuffling.
+    pub seed: u64,
+    /// Weights of the five validity penalties.
+    pub validity: ValidityWeights,
+}
+
+impl Default for FitConfig {
+    fn default() -> Self {
+        FitConfig {
+            wavelet: "db5".into(),
+            lowpass: None,
+            init_factor: 1.0,
+            noise_factor: 0.0,
+            levels: 4,
+            mode: Mode::Zero,
+            attribution: Attribution::Saliency,
+            lambda: 0.0,
+            gamma: 0.0,
+            epochs: 50,
+            batch_size: 100,
+            lr: 0.001,
+            seed: 0,
+            validity: ValidityWeights::default(),
+        }
+    }
+}
+
+impl FitConfig {
+    /// The core's settings of this config at `(lambda, gamma)`.
+    pub fn settings(&self, lambda: f64, gamma: f64) -> FitSettings {
+        FitSettings {
+            levels: self.levels,
+            mode: self.mode,
+            penalties: Penalties { lambda, gamma, validity: self.validity, attribution: self.attribution },
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr: self.lr,
+            seed: self.seed,
+        }
+    }
+
+    /// The initial filter: the wavelet's lowpass scaled by `init_factor`
+    /// plus seeded noise.
+    pub fn initial_lowpass(&self) -> Result<Vec<f64>> {
+        for (name, v) in [("init_factor", self.init_factor), ("noise_factor", self.noise_factor)] {
+            if !v.is_finite() {
+                return Err(Error::Input(format!("{name} must be finite, got {v}")));
+            }
+        }
+        let w = match &self.lowpass {
+            Some(h) => Wavelet::from_lowpass(&self.wavelet, h)?,
+            None => Wavelet::resolve(&self.wavelet)?,
+        };
+        Ok(initial_filter(&w.rec_lo, self.init_factor, self.noise_factor, self.seed))
+    }
+
+    /// The settings as recorded in a learned-wavelet file.
+    fn record(&self, samples: &Samples) -> serde_json::Value {
+        serde_json::json!({
+            "x": samples.x_name,
+            "grad": samples.grad_name,
+            "data_shape": samples.shape,
+            "two_d": matches!(samples.geometry, Geometry::TwoD { .. }),
+            "initial_wavelet": self.wavelet,
+            "init_factor": self.init_factor,
+            "noise_factor": self.noise_factor,
+        })
+    }
+}
+
+/// Inputs and teacher gradients as rows `(n, values)`, checked.
+#[derive(Debug, Clone)]
+pub struct Samples {
+    x: Array2<f64>,
+    grad: Option<Array2<f64>>,
+    geometry: Geometry,
+    shape: Vec<usize>,
+    x_name: String,
+    grad_name: Option<String>,
+}
+
+impl Samples {
+    /// Signals `(n, L)` (or maps `(n, H, W)` with `two_d`) and gradients
+    /// shaped like them; any memory layout. `names` label the two arrays in
+    /// messages (file names, or `X` and `grad`).
+    pub fn new(
+        x: ArrayViewD<'_, f64>,
+        grad: Option<ArrayViewD<'_, f64>>,
+        two_d: bool,
+        names: (&str, &str),
+    ) -> Result<Self> {
+        let shape = x.shape().to_vec();
+        let (geometry, rows) = samples(names.0, x, two_d)?;
+        let grad = match grad {
+            None => None,
+            Some(g) => {
+                if g.shape() != shape.as_slice() {
+                    return Err(Error::data(
+                        names.1,
+                        format!(
+                            "gradients have shape {} but {} has {}; G must be shaped like X",
+                            shape_string(g.shape()),
+                            names.0,
+                            shape_string(&shape)
+                        ),
+                    ));
+                }
+                Some(samples(names.1, g, two_d)?.1)
+            }
+        };
+        Ok(Samples {
+            x: rows,
+            grad_name: grad.as_ref().map(|_| names.1.to_string()),
+            grad,
+            geometry,
+            shape,
+            x_name: names.0.to_string(),
+        })
+    }
+
+    /// Read X (and G) from .npy files (float64 or float32); messages name
+    /// the files.
+    pub fn load(x: &Path, grad: Option<&Path>, two_d: bool) -> Result<Self> {
+        let xa = read_npy_f64(x)?;
+        let ga = grad.map(read_npy_f64).transpose()?;
+        let gname = grad.map_or(String::new(), |p| p.display().to_string());
+        Self::new(xa.view(), ga.as_ref().map(|g| g.view()), two_d, (&x.display().to_string(), &gname))
+    }
+
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.x.nrows()
+    }
+
+    /// Whether there are no samples (never, once checked).
+    pub fn is_empty(&self) -> bool {
+        self.x.nrows() == 0
+    }
+
+    /// The core problem for filters of `filter_len` taps.
+    fn problem(&self, cfg: &FitConfig, filter_len: usize) -> Result<Problem<'_>> {
+        Problem::new(
+            self.x.view(),
+            self.grad.as_ref().map(|g| g.view()),
+            self.geometry.clone(),
+            filter_len,
+            cfg.mode,
+            cfg.levels,
+        )
+        .map_err(|e| {
+            let msg = e.to_string();
+            let name = if msg.contains(" of G") { self.grad_name.as_deref().unwrap_or(&self.x_name) } else { &self.x_name };
+            Error::data(name, msg)
+        })
+    }
+}
+
+fn checked(samples: &Samples, cfg: &FitConfig, lambda: f64, gamma: f64) -> Result<(Vec<f64>, FitSettings)> {
+    let h0 = cfg.initial_lowpass()?;
+    let problem = samples.problem(cfg, h0.len())?;
+    let s = cfg.settings(lambda, gamma);
+    check_settings(&problem, &h0, &s).map_err(|e| Error::Input(e.to_string()))?;
+    Ok((h0, s))
+}
+
+/// Check every option of a fit against the data without running it (the
+/// fit checks again).
+pub fn check_fit(cfg: &FitConfig, samples: &Samples) -> Result<()> {
+    checked(samples, cfg, cfg.lambda, cfg.gamma).map(|_| ())
+}
+
+/// The batch size is larger than the data: a warning for the caller to show.
+pub fn batch_warning(cfg: &FitConfig, samples: &Samples) -> Option<String> {
+    (cfg.batch_size > samples.len()).then(|| {
+        format!(
+            "batch size {} is larger than the {} samples; using batches of {}",
+            cfg.batch_size,
+            samples.len(),
+            samples.len()
+        )
+    })
+}
+
+/// Learn a wavelet: every option checked before any work, then Adam from
+/// the initial filter. A [`Flow::Stop`](crate::distill::Flow) from
+/// `progress` ends training early and returns the filter so far
+/// (`stopped_at` set); cancellation is [`Error::is_stopped`].
+pub fn fit(cfg: &FitConfig, samples: &Samples, name: &str, progress: &dyn Progress) -> Result<LearnedWavelet> {
+    let (h0, s) = checked(samples, cfg, cfg.lambda, cfg.gamma)?;
+    let problem = samples.problem(cfg, h0.len())?;
+    let outcome = fit_stoppable(&problem, &h0, &s, progress)?;
+    Ok(LearnedWavelet::new(name, &outcome, &s, cfg.record(samples)))
+}
+
+/// Run (or resume) a sweep over `lambdas x gammas` (sorted, deduplicated,
+/// each finite and >= 0) into `dir`, with the reference's warm starts.
+/// `cfg.lambda` and `cfg.gamma` are ignored.
+pub fn sweep(
+    cfg: &FitConfig,
+    lambdas: &[f64],
+    gammas: &[f64],
+    samples: &Samples,
+    dir: &Path,
+    progress: &dyn Progress,
+) -> Result<Vec<SweepPoint>> {
+    let lambdas = grid_values("lambda", lambdas)?;
+    let gammas = grid_values("gamma", gammas)?;
+    let (h0, base) = checked(samples, cfg, lambdas[lambdas.len() - 1], gammas[gammas.len() - 1])?;
+    let problem = samples.problem(cfg, h0.len())?;
+    let spec = SweepSpec {
+        lambdas,
+        gammas,
+        base,
+        initial_lowpass: h0,
+        data_fingerprint: problem.fingerprint(),
+        extra: cfg.record(samples),
+    };
+    Ok(core_sweep(&problem, &spec, dir, progress)?)
+}

@@ -1,0 +1,119 @@
+//! Teachers from arrays: shape checks and training shared by `awd teacher`
+//! and Python's `awd.Teacher`.
+
+use ndarray::{Array2, ArrayViewD, Axis, Ix2};
+
+use crate::io::shape_string;
+use crate::teachers::{input_gradients, train, Arch, EpochLog, GradMethod, Teacher, TeacherConfig, TrainOptions};
+use crate::{check_finite, Error, Result};
+
+/// What to build and how to train it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TeacherSpec {
+    /// The network.
+    pub arch: Arch,
+    /// Hidden width (`None`: the architecture's default).
+    pub hidden: Option<usize>,
+    /// CNN residual blocks (`None`: the default).
+    pub blocks: Option<usize>,
+    /// Stride of the CNN's first convolution.
+    pub stem_stride: usize,
+    /// Epochs, batch size, learning rate, validation split, seed.
+    pub options: TrainOptions,
+}
+
+impl TeacherSpec {
+    /// The defaults for `arch`.
+    pub fn new(arch: Arch) -> Self {
+        TeacherSpec { arch, hidden: None, blocks: None, stem_stride: 1, options: TrainOptions::default() }
+    }
+}
+
+/// Inputs as `(n, values)` plus the shape of one input: `(n, L)` for MLP and
+/// LSTM, `(n, H, W)` for the CNN (either when `arch` is `None`).
+pub fn teacher_inputs(name: &str, x: ArrayViewD<'_, f64>, arch: Option<Arch>) -> Result<(Array2<f64>, Vec<usize>)> {
+    let shape = x.shape().to_vec();
+    let ok = match arch {
+        Some(Arch::Cnn) => shape.len() == 3,
+        Some(_) => shape.len() == 2,
+        None => shape.len() == 2 || shape.len() == 3,
+    };
+    if !ok || shape[0] == 0 || shape[1..].contains(&0) {
+        return Err(Error::data(
+            name,
+            format!(
+                "expected (n, L) inputs for mlp/lstm or (n, H, W) maps for cnn, got shape {}",
+                shape_string(&shape)
+            ),
+        ));
+    }
+    check_finite(x.view()).map_err(|e| Error::data(name, e.to_string()))?;
+    let per: usize = shape[1..].iter().product();
+    let rows = x.as_standard_layout().into_owned().into_shape_with_order((shape[0], per)).expect("sizes agree");
+    Ok((rows, shape[1..].to_vec()))
+}
+
+/// Targets `(n,)` or `(n, k)` as `(n, k)`, finite.
+pub fn teacher_targets(name: &str, y: ArrayViewD<'_, f64>) -> Result<Array2<f64>> {
+    let y = match y.ndim() {
+        1 => y.insert_axis(Axis(1)),
+        2 => y,
+        _ => {
+            return Err(Error::data(name, format!("expected targets (n,) or (n, k), got shape {}", shape_string(y.shape()))))
+        }
+    };
+    check_finite(y.view()).map_err(|e| Error::data(name, e.to_string()))?;
+    Ok(y.into_dimensionality::<Ix2>().expect("two axes").to_owned())
+}
+
+/// Build and train a teacher on `x` and `y` (`names` label them in
+/// messages); `on_epoch` sees each epoch's losses.
+pub fn train_teacher(
+    spec: &TeacherSpec,
+    x: ArrayViewD<'_, f64>,
+    y: ArrayViewD<'_, f64>,
+    names: (&str, &str),
+    on_epoch: &mut dyn FnMut(&EpochLog),
+) -> Result<(Teacher, crate::teachers::TrainReport)> {
+    let (x, shape) = teacher_inputs(names.0, x, Some(spec.arch))?;
+    let y = teacher_targets(names.1, y)?;
+    if y.nrows() != x.nrows() {
+        return Err(Error::data(
+            names.1,
+            format!("y has {} samples but X ({}) has {}; they must match", y.nrows(), names.0, x.nrows()),
+        ));
+    }
+    let mut cfg = TeacherConfig::new(spec.arch, shape, y.ncols());
+    if let Some(h) = spec.hidden {
+        cfg.hidden = h;
+    }
+    if let Some(b) = spec.blocks {
+        cfg.blocks = b;
+    }
+    cfg.stem_stride = spec.stem_stride;
+    let mut teacher = Teacher::new(cfg, spec.options.seed)?;
+    let report = train(&mut teacher, x.view(), y.view(), &spec.options, on_epoch)
+        .map_err(|e| Error::data(names.0, e.to_string()))?;
+    Ok((teacher, report))
+}
+
+/// The teacher's predictions `(n, outputs)` for inputs shaped like its
+/// training inputs.
+pub fn teacher_predict(teacher: &Teacher, name: &str, x: ArrayViewD<'_, f64>) -> Result<Array2<f64>> {
+    let (x, _) = teacher_inputs(name, x, None)?;
+    teacher.predict(x.view()).map_err(|e| Error::data(name, e.to_string()))
+}
+
+/// Input gradients of output `output`, shaped like `x`.
+pub fn teacher_gradients(
+    teacher: &Teacher,
+    name: &str,
+    x: ArrayViewD<'_, f64>,
+    method: GradMethod,
+    output: usize,
+) -> Result<ndarray::ArrayD<f64>> {
+    let shape = x.shape().to_vec();
+    let (rows, _) = teacher_inputs(name, x, None)?;
+    let g = input_gradients(teacher, rows.view(), method, output).map_err(|e| Error::data(name, e.to_string()))?;
+    Ok(g.into_shape_with_order(shape).expect("sizes agree"))
+}
