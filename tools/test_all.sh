@@ -14,7 +14,7 @@ if [ ! -x "$venv/bin/python" ]; then
 fi
 export PATH="$(cd "$venv" && pwd)/bin:$PATH"   # maturin's build backend runs the maturin command
 echo "test_all: installing maturin, numpy, pytest, PyWavelets into $venv"
-"$venv/bin/python" -m pip install --quiet --upgrade maturin numpy pytest PyWavelets
+"$venv/bin/python" -m pip install --quiet --upgrade "maturin>=1.16,<2" numpy pytest PyWavelets
 echo "test_all: building and installing the Python package (crates/awd-py)"
 "$venv/bin/python" -m pip install --quiet --no-build-isolation --force-reinstall --no-deps ./crates/awd-py
 AWD_BIN="$PWD/target/release/awd" "$venv/bin/python" -m pytest -q crates/awd-py/tests

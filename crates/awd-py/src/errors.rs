@@ -7,7 +7,12 @@ use awd::io::IoError;
 use pyo3::exceptions::{PyFileNotFoundError, PyOSError, PyPermissionError, PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 
-pyo3::create_exception!(awd, Stopped, PyRuntimeError, "A run stopped by its callback (finished sweep points stay on disk).");
+pyo3::create_exception!(
+    awd,
+    Stopped,
+    PyRuntimeError,
+    "A run stopped by its callback (finished sweep points stay on disk)."
+);
 
 /// The message of `e` and all its causes, as the CLI prints it.
 fn chain(e: &dyn std::error::Error) -> String {

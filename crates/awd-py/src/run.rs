@@ -43,7 +43,10 @@ impl Progress for PyProgress {
         Python::attach(|py| {
             let answer = to_python(py, record).and_then(|r| cb.call1(py, (r,)));
             match answer {
-                Ok(v) if v.bind(py).is_instance_of::<pyo3::types::PyBool>() && !v.bind(py).is_truthy().unwrap_or(true) => {
+                Ok(v)
+                    if v.bind(py).is_instance_of::<pyo3::types::PyBool>()
+                        && !v.bind(py).is_truthy().unwrap_or(true) =>
+                {
                     Flow::Stop
                 }
                 Ok(_) => Flow::Continue,

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use awd::distill::{Attribution, ValidityWeights};
+use awd::distill::{Attribution, Progress, ValidityWeights};
 use awd::interp::FeatureSign;
 use awd::pipeline::{
     self, teacher_gradients, teacher_predict, train_teacher, Data, DistillConfig, Distilled, FitConfig, ModelSpec,
@@ -35,9 +35,7 @@ fn is_maps(x: &Floats<'_>, name: &str) -> PyResult<bool> {
     match shape.len() {
         2 => Ok(false),
         3 => Ok(true),
-        _ => Err(value_error(format!(
-            "{name} has shape {shape:?}; expected signals (n, L) or maps (n, H, W)"
-        ))),
+        _ => Err(value_error(format!("{name} has shape {shape:?}; expected signals (n, L) or maps (n, H, W)"))),
     }
 }
 
@@ -118,7 +116,18 @@ pub fn fit(
     let default = pyo3::types::PyString::new(py, "db5").into_any();
     let wavelet = wavelet.unwrap_or(&default);
     let cfg = fit_config(
-        wavelet, levels, mode, attribution, lam, gamma, epochs, batch_size, lr, seed, init_factor, noise_factor,
+        wavelet,
+        levels,
+        mode,
+        attribution,
+        lam,
+        gamma,
+        epochs,
+        batch_size,
+        lr,
+        seed,
+        init_factor,
+        noise_factor,
     )?;
     let s = samples(&x, grad.as_ref())?;
     pipeline::check_fit(&cfg, &s).map_err(to_py)?;
@@ -159,12 +168,24 @@ pub fn sweep<'py>(
     let default = pyo3::types::PyString::new(py, "db5").into_any();
     let wavelet = wavelet.unwrap_or(&default);
     let cfg = fit_config(
-        wavelet, levels, mode, attribution, 0.0, 0.0, epochs, batch_size, lr, seed, init_factor, noise_factor,
+        wavelet,
+        levels,
+        mode,
+        attribution,
+        0.0,
+        0.0,
+        epochs,
+        batch_size,
+        lr,
+        seed,
+        init_factor,
+        noise_factor,
     )?;
     let s = samples(&x, grad.as_ref())?;
     let progress = PyProgress::new(callback);
-    let points = run_interruptible(py, &progress, || pipeline::sweep(&cfg, &lams, &gammas, &s, &output_dir, &progress))?
-        .map_err(to_py)?;
+    let points =
+        run_interruptible(py, &progress, || pipeline::sweep(&cfg, &lams, &gammas, &s, &output_dir, &progress))?
+            .map_err(to_py)?;
     to_python(py, &points)
 }
 
@@ -328,11 +349,7 @@ pub fn distill(
     let maps = is_maps(&x, "X")?;
     let base = if maps { DistillConfig::maps() } else { DistillConfig::default() };
     let spec = match model.unwrap_or(if maps { "peaks" } else { "topk" }) {
-        "topk" => ModelSpec::TopK {
-            k,
-            sign: feature_sign.parse::<FeatureSign>().map_err(value_error)?,
-            ridge_alpha,
-        },
+        "topk" => ModelSpec::TopK { k, sign: feature_sign.parse::<FeatureSign>().map_err(value_error)?, ridge_alpha },
         "peaks" => ModelSpec::Peaks { bins, target },
         other => return Err(value_error(format!("model '{other}' is unknown; expected 'topk' or 'peaks'"))),
     };
@@ -374,7 +391,8 @@ pub fn distill(
             let (xtv, ytv) = (xt.view64(), yt.view64());
             let gtv = grad_test.as_ref().map(|g| g.view64());
             let gt = labels(groups_test);
-            data = data.with_test(xtv.view(), ytv.view(), gtv.as_ref().map(|g| g.view()), gt.as_deref()).map_err(to_py)?;
+            data =
+                data.with_test(xtv.view(), ytv.view(), gtv.as_ref().map(|g| g.view()), gt.as_deref()).map_err(to_py)?;
         }
         (None, None) => {}
         _ => return Err(value_error("give both x_test and y_test, or neither")),
@@ -443,17 +461,24 @@ impl PyTeacher {
         // the first exception of the callback, raised once training ends
         let callback_error: std::sync::Mutex<Option<PyErr>> = std::sync::Mutex::new(None);
         let trained = run_interruptible(py, &progress, || {
-            train_teacher(&spec, xv, yv, ("X", "y"), &mut |log| {
-                if let Some(cb) = &callback {
-                    Python::attach(|py| {
-                        if let Err(e) = to_python(py, log).and_then(|r| cb.call1(py, (r,))) {
-                            if let Ok(mut slot) = callback_error.lock() {
-                                slot.get_or_insert(e);
+            train_teacher(
+                &spec,
+                xv,
+                yv,
+                ("X", "y"),
+                &mut |log| {
+                    if let Some(cb) = &callback {
+                        Python::attach(|py| {
+                            if let Err(e) = to_python(py, log).and_then(|r| cb.call1(py, (r,))) {
+                                if let Ok(mut slot) = callback_error.lock() {
+                                    slot.get_or_insert(e);
+                                }
                             }
-                        }
-                    });
-                }
-            })
+                        });
+                    }
+                },
+                &|| progress.cancelled(),
+            )
         })?;
         if let Some(e) = callback_error.into_inner().ok().flatten() {
             return Err(e);
@@ -519,7 +544,7 @@ impl PyTeacher {
     }
     fn __repr__(&self) -> String {
         let c = &self.inner.config;
-        format!("awd.Teacher(arch='{:?}', input_shape={:?}, outputs={})", c.arch, c.input_shape, c.outputs).to_lowercase()
+        format!("awd.Teacher(arch='{:?}', input_shape={:?}, outputs={})", c.arch, c.input_shape, c.outputs)
+            .to_lowercase()
     }
 }
-

@@ -7,9 +7,9 @@ use std::ffi::CString;
 use awd::dwt::{Coeffs1d, Coeffs2d, Plan1d, Plan2d};
 use awd::{Mode, Wavelet};
 use ndarray::{s, Array2, ArrayD, ArrayView3, ArrayViewD, ArrayViewMut2, CowArray, Ix2, Ix3, IxDyn};
+use numpy::{IntoPyArray, PyArray2, PyArrayMethods};
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
-use numpy::{IntoPyArray, PyArray2, PyArrayMethods};
 
 use crate::arrays::{axis_index, to_numpy, Floats};
 use crate::errors::{core_to_py, value_error};
@@ -231,9 +231,9 @@ pub fn waverec_rows<'py>(
         } else {
             match moved.clone().into_shape_with_order((batch, len)) {
                 Ok(r) => CowArray::from(r),
-                Err(_) => CowArray::from(
-                    standard_copy(moved).into_shape_with_order((batch, len)).expect("sizes agree"),
-                ),
+                Err(_) => {
+                    CowArray::from(standard_copy(moved).into_shape_with_order((batch, len)).expect("sizes agree"))
+                }
             }
         };
         rows.push(row_view);
@@ -327,27 +327,37 @@ pub fn waverec2<'py>(
     let approx: Floats<'py> = first.extract()?;
     let mut details: Vec<[Floats<'py>; 3]> = Vec::new();
     for (k, d) in coeffs[1..].iter().enumerate() {
-        let t: (Floats<'py>, Floats<'py>, Floats<'py>) = d.extract().map_err(|_| {
-            value_error(format!("coeffs[{}] must be a tuple of three arrays (cH, cV, cD)", k + 1))
-        })?;
+        let t: (Floats<'py>, Floats<'py>, Floats<'py>) = d
+            .extract()
+            .map_err(|_| value_error(format!("coeffs[{}] must be a tuple of three arrays (cH, cV, cD)", k + 1)))?;
         details.push([t.0, t.1, t.2]);
     }
     let a = approx.view64();
     let ax = two_axes(axes, a.ndim())?;
     let (perm, inverse) = permutation(a.ndim(), &ax);
-    let to_images = |v: ArrayViewD<'_, f64>, what: String, lead0: Option<&Vec<usize>>| -> PyResult<(Vec<usize>, ndarray::Array3<f64>)> {
+    let to_images = |v: ArrayViewD<'_, f64>,
+                     what: String,
+                     lead0: Option<&Vec<usize>>|
+     -> PyResult<(Vec<usize>, ndarray::Array3<f64>)> {
         if v.ndim() != a.ndim() {
             return Err(value_error(format!("{what} has {} dimension(s) but coeffs[0] has {}", v.ndim(), a.ndim())));
         }
         let (lead, moved) = as_batch(v.view(), &perm, 2);
         if let Some(l0) = lead0 {
             if *l0 != lead {
-                return Err(value_error(format!("{what} has shape {:?}, which does not match coeffs[0] {:?} outside the axes", v.shape(), a.shape())));
+                return Err(value_error(format!(
+                    "{what} has shape {:?}, which does not match coeffs[0] {:?} outside the axes",
+                    v.shape(),
+                    a.shape()
+                )));
             }
         }
         let batch: usize = lead.iter().product();
         let (r, c) = (v.shape()[ax[0]], v.shape()[ax[1]]);
-        Ok((lead, moved.into_shape_with_order((batch, r, c)).expect("sizes agree").into_dimensionality::<Ix3>().expect("3-D")))
+        Ok((
+            lead,
+            moved.into_shape_with_order((batch, r, c)).expect("sizes agree").into_dimensionality::<Ix3>().expect("3-D"),
+        ))
     };
     let (lead, approx3) = to_images(a.view(), "coeffs[0]".into(), None)?;
     let mut detail3 = Vec::with_capacity(details.len());
@@ -358,7 +368,8 @@ pub fn waverec2<'py>(
         }
         detail3.push(trio);
     }
-    let views: Vec<[ArrayView3<'_, f64>; 3]> = detail3.iter().map(|t| [t[0].view(), t[1].view(), t[2].view()]).collect();
+    let views: Vec<[ArrayView3<'_, f64>; 3]> =
+        detail3.iter().map(|t| [t[0].view(), t[1].view(), t[2].view()]).collect();
     let packed = Coeffs2d::from_arrays(approx3.view(), &views).map_err(core_to_py)?;
     let plan = Plan2d::from_shapes(packed.shapes(), &w, mode).map_err(core_to_py)?;
     let out = py.detach(|| plan.waverec2(&packed)).map_err(core_to_py)?;
@@ -380,4 +391,3 @@ pub fn dwt_max_level(data_len: i64, filter_len: &Bound<'_, PyAny>) -> PyResult<u
     };
     Ok(awd::dwt::dwt_max_level(data_len as usize, f))
 }
-

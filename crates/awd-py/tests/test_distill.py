@@ -122,3 +122,30 @@ def test_teacher_learns_and_feeds_distill(linear_data):
     assert g.shape == (5, 64)
     out = awd.distill(x, y, teacher=teacher, levels=3, lams=[0], gammas=[0, 0.1], epochs=2, bootstrap=100)
     assert out.model.predict(x).shape == (300,)
+
+
+def test_ctrl_c_interrupts_teacher_training(linear_data):
+    x, y, _ = linear_data
+    timer = threading.Timer(0.5, _thread.interrupt_main)
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            awd.Teacher.train("mlp", np.tile(x, (20, 1)), np.tile(y, 20), epochs=100000, patience=100000)
+    finally:
+        timer.cancel()
+
+
+def test_maps_fit_equals_the_command_line(tmp_path, awd_binary):
+    rng = np.random.default_rng(1)
+    maps = rng.standard_normal((40, 16, 16))
+    grad = rng.standard_normal((40, 16, 16)) * 0.1
+    np.save(tmp_path / "m.npy", maps)
+    np.save(tmp_path / "g.npy", grad)
+    out = tmp_path / "cli.json"
+    subprocess.run([awd_binary, "fit", "--2d", "--x", str(tmp_path / "m.npy"), "--grad", str(tmp_path / "g.npy"),
+                    "--wavelet", "db2", "--levels", "2", "--epochs", "2", "--batch-size", "8", "--gamma", "0.5",
+                    "--output", str(out)], check=True, capture_output=True)
+    cli = json.loads(out.read_text())
+    ours = awd.fit(maps, grad, wavelet="db2", levels=2, epochs=2,
+                   batch_size=8, gamma=0.5)
+    assert ours.lowpass.tolist() == cli["lowpass"]

@@ -25,4 +25,10 @@ pub enum TeacherError {
     /// An error inside candle.
     #[error("candle: {0}")]
     Candle(#[from] candle_core::Error),
+    /// Training cancelled by the caller (Ctrl-C in Python).
+    #[error("training cancelled at epoch {epoch} by the caller")]
+    Cancelled {
+        /// The epoch that was running.
+        epoch: usize,
+    },
 }

@@ -23,4 +23,4 @@ pub use config::{Arch, TeacherConfig};
 pub use error::{Result, TeacherError};
 pub use grad::{input_gradients, GradMethod};
 pub use model::Teacher;
-pub use train::{train, EpochLog, TrainOptions, TrainReport};
+pub use train::{train, train_cancellable, EpochLog, TrainOptions, TrainReport};

@@ -99,6 +99,20 @@ pub fn train(
     opts: &TrainOptions,
     on_epoch: &mut dyn FnMut(&EpochLog),
 ) -> Result<TrainReport> {
+    train_cancellable(teacher, x, y, opts, on_epoch, &|| false)
+}
+
+/// [`train`], polling `cancelled` between mini-batches: `true` ends training
+/// with [`TeacherError::Cancelled`] (the teacher's weights are then those of
+/// the last step).
+pub fn train_cancellable(
+    teacher: &mut Teacher,
+    x: ArrayView2<'_, f64>,
+    y: ArrayView2<'_, f64>,
+    opts: &TrainOptions,
+    on_epoch: &mut dyn FnMut(&EpochLog),
+    cancelled: &dyn Fn() -> bool,
+) -> Result<TrainReport> {
     teacher.check_input(x.ncols())?;
     if y.nrows() != x.nrows() {
         return Err(TeacherError::Data(format!(
@@ -190,6 +204,9 @@ pub fn train(
         train_idx.shuffle(&mut rng);
         let (mut total, mut batches) = (0.0, 0usize);
         for chunk in train_idx.chunks(opts.batch_size) {
+            if cancelled() {
+                return Err(TeacherError::Cancelled { epoch });
+            }
             let mut xb = gather(x, chunk);
             if opts.augment {
                 let codes: Vec<u8> = chunk.iter().map(|_| rng.random_range(0..8u8)).collect();

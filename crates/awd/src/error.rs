@@ -44,5 +44,6 @@ impl Error {
     pub fn is_stopped(&self) -> bool {
         matches!(self, Error::Core(awd_core::Error::Stopped { .. }))
             || matches!(self, Error::Io(awd_core::io::IoError::Core(awd_core::Error::Stopped { .. })))
+            || matches!(self, Error::Teacher(awd_teachers::TeacherError::Cancelled { .. }))
     }
 }

@@ -31,10 +31,17 @@ pub fn train_cmd(a: &TeacherTrainArgs) -> Result<()> {
     };
     let bar = Bar::new(a.epochs as u64, "epochs");
     let names = (a.x.display().to_string(), a.y.display().to_string());
-    let (teacher, report) = train_teacher(&spec, x.view(), y.view(), (&names.0, &names.1), &mut |log| {
-        bar.set_message(format!("loss {:.4} val {:.4}", log.train_loss, log.val_loss.unwrap_or(f64::NAN)));
-        bar.inc(1);
-    })?;
+    let (teacher, report) = train_teacher(
+        &spec,
+        x.view(),
+        y.view(),
+        (&names.0, &names.1),
+        &mut |log| {
+            bar.set_message(format!("loss {:.4} val {:.4}", log.train_loss, log.val_loss.unwrap_or(f64::NAN)));
+            bar.inc(1);
+        },
+        &|| false,
+    )?;
     bar.finish();
     teacher.save(&a.output)?;
     let last = report.history.last().expect("at least one epoch");

@@ -197,7 +197,13 @@ fn load_point(path: &Path, expected: &FitSettings) -> Result<Option<FitOutcome>,
         });
     }
     let batch_size_used = lw.settings.get("batch_size_used").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
-    Ok(Some(FitOutcome { lowpass: lw.lowpass, history: lw.history, validity: lw.validity, batch_size_used, stopped_at: None }))
+    Ok(Some(FitOutcome {
+        lowpass: lw.lowpass,
+        history: lw.history,
+        validity: lw.validity,
+        batch_size_used,
+        stopped_at: None,
+    }))
 }
 
 /// `summary.json` (every point) and `summary.md` (a table), atomically.

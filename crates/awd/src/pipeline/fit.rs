@@ -195,7 +195,8 @@ impl Samples {
         )
         .map_err(|e| {
             let msg = e.to_string();
-            let name = if msg.contains(" of G") { self.grad_name.as_deref().unwrap_or(&self.x_name) } else { &self.x_name };
+            let name =
+                if msg.contains(" of G") { self.grad_name.as_deref().unwrap_or(&self.x_name) } else { &self.x_name };
             Error::data(name, msg)
         })
     }

@@ -7,13 +7,11 @@ pub mod cosmology;
 mod data;
 mod distill;
 mod fit;
-mod teacher;
 pub mod peaks;
 pub mod stages;
 pub mod synthetic;
+mod teacher;
 
-pub use teacher::{teacher_gradients, teacher_inputs, teacher_predict, teacher_targets, train_teacher, TeacherSpec};
-pub use fit::{batch_warning, check_fit, fit, sweep, FitConfig, Samples};
 pub use data::{Data, DataFiles, Names, Part, INTEGRATED_GRADIENT_STEPS};
 pub use distill::{
     compression, distill, subfilters, Compression, CompressionRates, CvScores, DataFileNames, DataSummary,
@@ -21,3 +19,5 @@ pub use distill::{
     SeedResult, Selected, TestScores, ACTIVE_RELATIVE, DEFAULT_GAMMAS_RELATIVE, DEFAULT_LAMBDAS_RELATIVE, PEAK_BINS,
     PEAK_QUANTILE, TOP_K,
 };
+pub use fit::{batch_warning, check_fit, fit, sweep, FitConfig, Samples};
+pub use teacher::{teacher_gradients, teacher_inputs, teacher_predict, teacher_targets, train_teacher, TeacherSpec};

@@ -4,7 +4,9 @@
 use ndarray::{Array2, ArrayViewD, Axis, Ix2};
 
 use crate::io::shape_string;
-use crate::teachers::{input_gradients, train, Arch, EpochLog, GradMethod, Teacher, TeacherConfig, TrainOptions};
+use crate::teachers::{
+    input_gradients, train_cancellable, Arch, EpochLog, GradMethod, Teacher, TeacherConfig, TeacherError, TrainOptions,
+};
 use crate::{check_finite, Error, Result};
 
 /// What to build and how to train it.
@@ -59,7 +61,10 @@ pub fn teacher_targets(name: &str, y: ArrayViewD<'_, f64>) -> Result<Array2<f64>
         1 => y.insert_axis(Axis(1)),
         2 => y,
         _ => {
-            return Err(Error::data(name, format!("expected targets (n,) or (n, k), got shape {}", shape_string(y.shape()))))
+            return Err(Error::data(
+                name,
+                format!("expected targets (n,) or (n, k), got shape {}", shape_string(y.shape())),
+            ))
         }
     };
     check_finite(y.view()).map_err(|e| Error::data(name, e.to_string()))?;
@@ -67,13 +72,15 @@ pub fn teacher_targets(name: &str, y: ArrayViewD<'_, f64>) -> Result<Array2<f64>
 }
 
 /// Build and train a teacher on `x` and `y` (`names` label them in
-/// messages); `on_epoch` sees each epoch's losses.
+/// messages); `on_epoch` sees each epoch's losses; `cancelled`, polled
+/// between mini-batches, abandons training when it returns `true`.
 pub fn train_teacher(
     spec: &TeacherSpec,
     x: ArrayViewD<'_, f64>,
     y: ArrayViewD<'_, f64>,
     names: (&str, &str),
     on_epoch: &mut dyn FnMut(&EpochLog),
+    cancelled: &dyn Fn() -> bool,
 ) -> Result<(Teacher, crate::teachers::TrainReport)> {
     let (x, shape) = teacher_inputs(names.0, x, Some(spec.arch))?;
     let y = teacher_targets(names.1, y)?;
@@ -92,8 +99,11 @@ pub fn train_teacher(
     }
     cfg.stem_stride = spec.stem_stride;
     let mut teacher = Teacher::new(cfg, spec.options.seed)?;
-    let report = train(&mut teacher, x.view(), y.view(), &spec.options, on_epoch)
-        .map_err(|e| Error::data(names.0, e.to_string()))?;
+    let report = match train_cancellable(&mut teacher, x.view(), y.view(), &spec.options, on_epoch, cancelled) {
+        Ok(r) => r,
+        Err(e @ TeacherError::Cancelled { .. }) => return Err(e.into()),
+        Err(e) => return Err(Error::data(names.0, e.to_string())),
+    };
     Ok((teacher, report))
 }
 
