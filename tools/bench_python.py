@@ -10,11 +10,11 @@ rounds of the median over repetitions. Results are discarded between calls
 """
 import argparse
 import statistics
-import time
 import warnings
 
 import numpy as np
 import pywt
+from pywt_timings import median_time  # this folder's timing rule, shared with bench_table.py
 
 import awd
 
@@ -23,16 +23,6 @@ CASES = [
     ("10,000 signals of 64, db5, zero, J=4", lambda r: r.standard_normal((10_000, 64)), 4, False),
     ("1024x1024 image, db5, zero, J=3", lambda r: r.standard_normal((1024, 1024)), 3, True),
 ]
-
-
-def median_time(f, repeat):
-    f()
-    times = []
-    for _ in range(repeat):
-        t = time.perf_counter()
-        f()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def main():

@@ -32,10 +32,11 @@ impl PyProgress {
     fn take_error(&self) -> Option<PyErr> {
         self.callback_error.lock().map(|mut e| e.take()).unwrap_or(None)
     }
-}
 
-impl Progress for PyProgress {
-    fn epoch_done(&self, record: &EpochRecord) -> Flow {
+    /// Call the callback with `record` (as a dict): [`Flow::Stop`] when it
+    /// returns False; an exception is kept (raised when the run ends) and
+    /// cancels the run.
+    pub fn notify(&self, record: &impl serde::Serialize) -> Flow {
         if self.cancel.load(Ordering::SeqCst) {
             return Flow::Stop;
         }
@@ -59,6 +60,12 @@ impl Progress for PyProgress {
                 }
             }
         })
+    }
+}
+
+impl Progress for PyProgress {
+    fn epoch_done(&self, record: &EpochRecord) -> Flow {
+        self.notify(record)
     }
 
     fn cancelled(&self) -> bool {

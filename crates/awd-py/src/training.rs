@@ -8,7 +8,7 @@ use awd::distill::{Attribution, Progress, ValidityWeights};
 use awd::interp::FeatureSign;
 use awd::pipeline::{
     self, teacher_gradients, teacher_predict, train_teacher, Data, DistillConfig, Distilled, FitConfig, ModelSpec,
-    Names, Samples, TeacherSpec,
+    Names, PreparedFit, Samples, TeacherSpec,
 };
 use awd::teachers::{Arch, GradMethod, Teacher, TrainOptions};
 use awd::{Mode, SavedModel};
@@ -43,7 +43,7 @@ fn is_maps(x: &Floats<'_>, name: &str) -> PyResult<bool> {
 /// a JSON path or a wavelet object).
 #[allow(clippy::too_many_arguments)]
 fn fit_config(
-    wavelet: &Bound<'_, PyAny>,
+    wavelet: Option<&Bound<'_, PyAny>>,
     levels: usize,
     mode: &str,
     attribution: &str,
@@ -56,12 +56,15 @@ fn fit_config(
     init_factor: f64,
     noise_factor: f64,
 ) -> PyResult<FitConfig> {
-    let (label, lowpass) = match wavelet.extract::<String>() {
-        Ok(spec) => (spec, None),
-        Err(_) => {
-            let w = extract_wavelet(wavelet)?;
-            (w.name.clone(), Some(w.rec_lo))
-        }
+    let (label, lowpass) = match wavelet {
+        None => (FitConfig::default().wavelet, None),
+        Some(w) => match w.extract::<String>() {
+            Ok(spec) => (spec, None),
+            Err(_) => {
+                let w = extract_wavelet(w)?;
+                (w.name.clone(), Some(w.rec_lo))
+            }
+        },
     };
     Ok(FitConfig {
         wavelet: label,
@@ -113,8 +116,6 @@ pub fn fit(
     callback: Option<Py<PyAny>>,
     name: &str,
 ) -> PyResult<PyLearnedWavelet> {
-    let default = pyo3::types::PyString::new(py, "db5").into_any();
-    let wavelet = wavelet.unwrap_or(&default);
     let cfg = fit_config(
         wavelet,
         levels,
@@ -130,13 +131,13 @@ pub fn fit(
         noise_factor,
     )?;
     let s = samples(&x, grad.as_ref())?;
-    pipeline::check_fit(&cfg, &s).map_err(to_py)?;
-    if let Some(w) = pipeline::batch_warning(&cfg, &s) {
+    let prepared = PreparedFit::new(&cfg, &s).map_err(to_py)?;
+    if let Some(w) = prepared.batch_warning() {
         let text = std::ffi::CString::new(w).expect("no NUL");
         PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &text, 2)?;
     }
     let progress = PyProgress::new(callback);
-    let lw = run_interruptible(py, &progress, || pipeline::fit(&cfg, &s, name, &progress))?.map_err(to_py)?;
+    let lw = run_interruptible(py, &progress, || prepared.fit(name, &progress))?.map_err(to_py)?;
     Ok(PyLearnedWavelet { inner: lw })
 }
 
@@ -165,8 +166,6 @@ pub fn sweep<'py>(
     noise_factor: f64,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
-    let default = pyo3::types::PyString::new(py, "db5").into_any();
-    let wavelet = wavelet.unwrap_or(&default);
     let cfg = fit_config(
         wavelet,
         levels,
@@ -457,33 +456,20 @@ impl PyTeacher {
         };
         let (xv, yv) = (x.view64(), y.view64());
         let (xv, yv) = (xv.view(), yv.view());
-        let progress = PyProgress::new(None);
-        // the first exception of the callback, raised once training ends
-        let callback_error: std::sync::Mutex<Option<PyErr>> = std::sync::Mutex::new(None);
-        let trained = run_interruptible(py, &progress, || {
+        let progress = PyProgress::new(callback);
+        let (teacher, report) = run_interruptible(py, &progress, || {
             train_teacher(
                 &spec,
                 xv,
                 yv,
                 ("X", "y"),
                 &mut |log| {
-                    if let Some(cb) = &callback {
-                        Python::attach(|py| {
-                            if let Err(e) = to_python(py, log).and_then(|r| cb.call1(py, (r,))) {
-                                if let Ok(mut slot) = callback_error.lock() {
-                                    slot.get_or_insert(e);
-                                }
-                            }
-                        });
-                    }
+                    progress.notify(log);
                 },
                 &|| progress.cancelled(),
             )
-        })?;
-        if let Some(e) = callback_error.into_inner().ok().flatten() {
-            return Err(e);
-        }
-        let (teacher, report) = trained.map_err(to_py)?;
+        })?
+        .map_err(to_py)?;
         Ok(PyTeacher { inner: teacher, history: serde_json::to_value(&report).ok() })
     }
 

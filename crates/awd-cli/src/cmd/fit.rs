@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
 use awd::distill::{grid_values, log_space, ValidityWeights};
-use awd::pipeline::{batch_warning, FitConfig, Samples};
+use awd::pipeline::{FitConfig, PreparedFit, Samples};
 
 use crate::args::{DataArgs, FitArgs, SweepArgs, TrainArgs};
 use crate::plot::plot_fit;
@@ -54,12 +54,12 @@ fn flag_hint(e: awd::Error) -> anyhow::Error {
 }
 
 /// Check the options against the data, then warn about a batch larger than the data.
-fn check(cfg: &FitConfig, samples: &Samples) -> Result<()> {
-    awd::pipeline::check_fit(cfg, samples).map_err(flag_hint)?;
-    if let Some(w) = batch_warning(cfg, samples) {
+fn prepare<'a>(cfg: &FitConfig, samples: &'a Samples) -> Result<PreparedFit<'a>> {
+    let prepared = PreparedFit::new(cfg, samples).map_err(flag_hint)?;
+    if let Some(w) = prepared.batch_warning() {
         eprintln!("awd: warning: {w}");
     }
-    Ok(())
+    Ok(prepared)
 }
 
 /// Fail before any work when `path`'s folder cannot be written.
@@ -86,13 +86,13 @@ pub fn fit(args: &FitArgs) -> Result<()> {
     }
     let cfg = config(&args.data, &args.train, args.lambda, args.gamma);
     let samples = load(&args.data)?;
-    check(&cfg, &samples)?;
+    let prepared = prepare(&cfg, &samples)?;
     let bar = Bar::new(cfg.epochs as u64, "epochs");
     let name = args.output.file_stem().map(|s| s.to_string_lossy().into_owned()).unwrap_or_else(|| "awd".into());
-    let lw = awd::pipeline::fit(&cfg, &samples, &name, &bar)?;
+    let lw = prepared.fit(&name, &bar)?;
     bar.finish();
     if let Some(p) = &args.plot {
-        plot_fit(p, &lw, &cfg.initial_lowpass()?)?;
+        plot_fit(p, &lw, prepared.initial_lowpass())?;
     }
     lw.save(&args.output)?;
     let first = lw.history.first().expect("epoch 0").terms;
@@ -134,11 +134,11 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<()> {
     let gammas = parse_grid("--gammas", &args.gammas)?;
     let cfg = config(&args.data, &args.train, lambdas[lambdas.len() - 1], gammas[gammas.len() - 1]);
     let samples = load(&args.data)?;
-    check(&cfg, &samples)?;
+    let prepared = prepare(&cfg, &samples)?;
     let fits = (lambdas.len() * gammas.len()) as u64;
     let bar = Bar::new(fits * args.train.epochs as u64, "epochs");
     bar.set_fits(fits);
-    let points = awd::pipeline::sweep(&cfg, &lambdas, &gammas, &samples, &args.output_dir, &bar)?;
+    let points = prepared.sweep(&lambdas, &gammas, &args.output_dir, &bar)?;
     bar.finish();
     super::emit(&format!(
         "sweep: {} grid points ({} lambdas x {} gammas); wrote {}",

@@ -279,22 +279,10 @@ fn describe(g: &Geometry) -> String {
     }
 }
 
-/// Check targets, gradients and groups against the inputs of one part.
-fn part(
-    names: &Names,
-    test: bool,
-    geometry: &Geometry,
-    x: Array2<f64>,
-    y: ArrayViewD<'_, f64>,
-    grad: Option<ArrayViewD<'_, f64>>,
-    groups: Option<&[i64]>,
-) -> Result<Part> {
-    let (xn, yn, gn, grn) = if test {
-        (&names.x_test, &names.y_test, &names.grad_test, &names.groups_test)
-    } else {
-        (&names.x, &names.y, &names.grad, &names.groups)
-    };
-    let n = x.nrows();
+/// Targets `(n,)` or `(n, k)` of `n` samples as `(n, k)`, finite; `names`
+/// are the targets' and the inputs' for messages.
+pub(super) fn targets(names: (&str, &str), y: ArrayViewD<'_, f64>, n: usize) -> Result<Array2<f64>> {
+    let (yn, xn) = names;
     let y2 = match y.ndim() {
         1 => y.insert_axis(Axis(1)),
         2 => y,
@@ -315,7 +303,26 @@ fn part(
         return Err(Error::data(yn, "has no target columns"));
     }
     check_finite(y2.view()).map_err(|e| Error::data(yn, format!("{e}; drop or impute the sample's target")))?;
-    let y2 = y2.into_dimensionality::<ndarray::Ix2>().expect("rank 2").to_owned();
+    Ok(y2.into_dimensionality::<ndarray::Ix2>().expect("rank 2").to_owned())
+}
+
+/// Check targets, gradients and groups against the inputs of one part.
+fn part(
+    names: &Names,
+    test: bool,
+    geometry: &Geometry,
+    x: Array2<f64>,
+    y: ArrayViewD<'_, f64>,
+    grad: Option<ArrayViewD<'_, f64>>,
+    groups: Option<&[i64]>,
+) -> Result<Part> {
+    let (xn, yn, gn, grn) = if test {
+        (&names.x_test, &names.y_test, &names.grad_test, &names.groups_test)
+    } else {
+        (&names.x, &names.y, &names.grad, &names.groups)
+    };
+    let n = x.nrows();
+    let y2 = targets((yn, xn), y, n)?;
     let grad = match grad {
         Some(g) => {
             let two_d = matches!(geometry, Geometry::TwoD { .. });

@@ -202,46 +202,78 @@ impl Samples {
     }
 }
 
-fn checked(samples: &Samples, cfg: &FitConfig, lambda: f64, gamma: f64) -> Result<(Vec<f64>, FitSettings)> {
-    let h0 = cfg.initial_lowpass()?;
-    let problem = samples.problem(cfg, h0.len())?;
-    let s = cfg.settings(lambda, gamma);
-    check_settings(&problem, &h0, &s).map_err(|e| Error::Input(e.to_string()))?;
-    Ok((h0, s))
+/// A fit checked and set up once: the initial filter, the core settings
+/// and the problem over the samples. Run it as one fit or as a sweep.
+pub struct PreparedFit<'a> {
+    cfg: FitConfig,
+    samples: &'a Samples,
+    initial: Vec<f64>,
+    settings: FitSettings,
+    problem: Problem<'a>,
 }
 
-/// Check every option of a fit against the data without running it (the
-/// fit checks again).
-pub fn check_fit(cfg: &FitConfig, samples: &Samples) -> Result<()> {
-    checked(samples, cfg, cfg.lambda, cfg.gamma).map(|_| ())
+impl<'a> PreparedFit<'a> {
+    /// Check every option against the data before any work.
+    pub fn new(cfg: &FitConfig, samples: &'a Samples) -> Result<Self> {
+        let initial = cfg.initial_lowpass()?;
+        let problem = samples.problem(cfg, initial.len())?;
+        let settings = cfg.settings(cfg.lambda, cfg.gamma);
+        check_settings(&problem, &initial, &settings).map_err(|e| Error::Input(e.to_string()))?;
+        Ok(PreparedFit { cfg: cfg.clone(), samples, initial, settings, problem })
+    }
+
+    /// The initial filter (with its noise).
+    pub fn initial_lowpass(&self) -> &[f64] {
+        &self.initial
+    }
+
+    /// A warning for the caller to show when the batch is larger than the data.
+    pub fn batch_warning(&self) -> Option<String> {
+        let n = self.samples.len();
+        (self.cfg.batch_size > n)
+            .then(|| format!("batch size {} is larger than the {n} samples; using batches of {n}", self.cfg.batch_size))
+    }
+
+    /// Learn the wavelet. A [`Flow::Stop`](crate::distill::Flow) from
+    /// `progress` ends training early and returns the filter so far
+    /// (`stopped_at` set); cancellation is [`Error::is_stopped`].
+    pub fn fit(&self, name: &str, progress: &dyn Progress) -> Result<LearnedWavelet> {
+        let outcome = fit_stoppable(&self.problem, &self.initial, &self.settings, progress)?;
+        Ok(LearnedWavelet::new(name, &outcome, &self.settings, self.cfg.record(self.samples)))
+    }
+
+    /// Run (or resume) a sweep over `lambdas x gammas` (sorted,
+    /// deduplicated, each finite and >= 0) into `dir`, with the reference's
+    /// warm starts; the config's own lambda and gamma are not used.
+    pub fn sweep(
+        &self,
+        lambdas: &[f64],
+        gammas: &[f64],
+        dir: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Vec<SweepPoint>> {
+        let lambdas = grid_values("lambda", lambdas)?;
+        let gammas = grid_values("gamma", gammas)?;
+        let base = self.cfg.settings(lambdas[lambdas.len() - 1], gammas[gammas.len() - 1]);
+        check_settings(&self.problem, &self.initial, &base).map_err(|e| Error::Input(e.to_string()))?;
+        let spec = SweepSpec {
+            lambdas,
+            gammas,
+            base,
+            initial_lowpass: self.initial.clone(),
+            data_fingerprint: self.problem.fingerprint(),
+            extra: self.cfg.record(self.samples),
+        };
+        Ok(core_sweep(&self.problem, &spec, dir, progress)?)
+    }
 }
 
-/// The batch size is larger than the data: a warning for the caller to show.
-pub fn batch_warning(cfg: &FitConfig, samples: &Samples) -> Option<String> {
-    (cfg.batch_size > samples.len()).then(|| {
-        format!(
-            "batch size {} is larger than the {} samples; using batches of {}",
-            cfg.batch_size,
-            samples.len(),
-            samples.len()
-        )
-    })
-}
-
-/// Learn a wavelet: every option checked before any work, then Adam from
-/// the initial filter. A [`Flow::Stop`](crate::distill::Flow) from
-/// `progress` ends training early and returns the filter so far
-/// (`stopped_at` set); cancellation is [`Error::is_stopped`].
+/// [`PreparedFit::fit`] in one call.
 pub fn fit(cfg: &FitConfig, samples: &Samples, name: &str, progress: &dyn Progress) -> Result<LearnedWavelet> {
-    let (h0, s) = checked(samples, cfg, cfg.lambda, cfg.gamma)?;
-    let problem = samples.problem(cfg, h0.len())?;
-    let outcome = fit_stoppable(&problem, &h0, &s, progress)?;
-    Ok(LearnedWavelet::new(name, &outcome, &s, cfg.record(samples)))
+    PreparedFit::new(cfg, samples)?.fit(name, progress)
 }
 
-/// Run (or resume) a sweep over `lambdas x gammas` (sorted, deduplicated,
-/// each finite and >= 0) into `dir`, with the reference's warm starts.
-/// `cfg.lambda` and `cfg.gamma` are ignored.
+/// [`PreparedFit::sweep`] in one call.
 pub fn sweep(
     cfg: &FitConfig,
     lambdas: &[f64],
@@ -250,17 +282,5 @@ pub fn sweep(
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Vec<SweepPoint>> {
-    let lambdas = grid_values("lambda", lambdas)?;
-    let gammas = grid_values("gamma", gammas)?;
-    let (h0, base) = checked(samples, cfg, lambdas[lambdas.len() - 1], gammas[gammas.len() - 1])?;
-    let problem = samples.problem(cfg, h0.len())?;
-    let spec = SweepSpec {
-        lambdas,
-        gammas,
-        base,
-        initial_lowpass: h0,
-        data_fingerprint: problem.fingerprint(),
-        extra: cfg.record(samples),
-    };
-    Ok(core_sweep(&problem, &spec, dir, progress)?)
+    PreparedFit::new(cfg, samples)?.sweep(lambdas, gammas, dir, progress)
 }

@@ -19,5 +19,5 @@ pub use distill::{
     SeedResult, Selected, TestScores, ACTIVE_RELATIVE, DEFAULT_GAMMAS_RELATIVE, DEFAULT_LAMBDAS_RELATIVE, PEAK_BINS,
     PEAK_QUANTILE, TOP_K,
 };
-pub use fit::{batch_warning, check_fit, fit, sweep, FitConfig, Samples};
-pub use teacher::{teacher_gradients, teacher_inputs, teacher_predict, teacher_targets, train_teacher, TeacherSpec};
+pub use fit::{fit, sweep, FitConfig, PreparedFit, Samples};
+pub use teacher::{teacher_gradients, teacher_inputs, teacher_predict, train_teacher, TeacherSpec};

@@ -1,13 +1,15 @@
 //! Teachers from arrays: shape checks and training shared by `awd teacher`
 //! and Python's `awd.Teacher`.
 
-use ndarray::{Array2, ArrayViewD, Axis, Ix2};
+use ndarray::{Array2, ArrayViewD};
+
+use super::data::{samples, targets};
 
 use crate::io::shape_string;
 use crate::teachers::{
     input_gradients, train_cancellable, Arch, EpochLog, GradMethod, Teacher, TeacherConfig, TeacherError, TrainOptions,
 };
-use crate::{check_finite, Error, Result};
+use crate::{Error, Result};
 
 /// What to build and how to train it.
 #[derive(Debug, Clone, PartialEq)]
@@ -34,41 +36,23 @@ impl TeacherSpec {
 /// Inputs as `(n, values)` plus the shape of one input: `(n, L)` for MLP and
 /// LSTM, `(n, H, W)` for the CNN (either when `arch` is `None`).
 pub fn teacher_inputs(name: &str, x: ArrayViewD<'_, f64>, arch: Option<Arch>) -> Result<(Array2<f64>, Vec<usize>)> {
-    let shape = x.shape().to_vec();
     let ok = match arch {
-        Some(Arch::Cnn) => shape.len() == 3,
-        Some(_) => shape.len() == 2,
-        None => shape.len() == 2 || shape.len() == 3,
+        Some(Arch::Cnn) => x.ndim() == 3,
+        Some(_) => x.ndim() == 2,
+        None => x.ndim() == 2 || x.ndim() == 3,
     };
-    if !ok || shape[0] == 0 || shape[1..].contains(&0) {
+    if !ok {
         return Err(Error::data(
             name,
             format!(
                 "expected (n, L) inputs for mlp/lstm or (n, H, W) maps for cnn, got shape {}",
-                shape_string(&shape)
+                shape_string(x.shape())
             ),
         ));
     }
-    check_finite(x.view()).map_err(|e| Error::data(name, e.to_string()))?;
-    let per: usize = shape[1..].iter().product();
-    let rows = x.as_standard_layout().into_owned().into_shape_with_order((shape[0], per)).expect("sizes agree");
-    Ok((rows, shape[1..].to_vec()))
-}
-
-/// Targets `(n,)` or `(n, k)` as `(n, k)`, finite.
-pub fn teacher_targets(name: &str, y: ArrayViewD<'_, f64>) -> Result<Array2<f64>> {
-    let y = match y.ndim() {
-        1 => y.insert_axis(Axis(1)),
-        2 => y,
-        _ => {
-            return Err(Error::data(
-                name,
-                format!("expected targets (n,) or (n, k), got shape {}", shape_string(y.shape())),
-            ))
-        }
-    };
-    check_finite(y.view()).map_err(|e| Error::data(name, e.to_string()))?;
-    Ok(y.into_dimensionality::<Ix2>().expect("two axes").to_owned())
+    let shape = x.shape()[1..].to_vec();
+    let (_, rows) = samples(name, x.view(), shape.len() == 2)?;
+    Ok((rows, shape))
 }
 
 /// Build and train a teacher on `x` and `y` (`names` label them in
@@ -83,13 +67,14 @@ pub fn train_teacher(
     cancelled: &dyn Fn() -> bool,
 ) -> Result<(Teacher, crate::teachers::TrainReport)> {
     let (x, shape) = teacher_inputs(names.0, x, Some(spec.arch))?;
-    let y = teacher_targets(names.1, y)?;
-    if y.nrows() != x.nrows() {
+    let rows = y.shape().first().copied().unwrap_or(0);
+    if y.ndim() > 0 && rows != x.nrows() {
         return Err(Error::data(
             names.1,
-            format!("y has {} samples but X ({}) has {}; they must match", y.nrows(), names.0, x.nrows()),
+            format!("y has {rows} samples but X ({}) has {}; they must match", names.0, x.nrows()),
         ));
     }
+    let y = targets((names.1, names.0), y, x.nrows())?;
     let mut cfg = TeacherConfig::new(spec.arch, shape, y.ncols());
     if let Some(h) = spec.hidden {
         cfg.hidden = h;
