@@ -645,8 +645,9 @@ pub struct MapSimArgs {
     /// Pixel side in arcminutes.
     #[arg(long, default_value_t = 1.6)]
     pub pixel_arcmin: f64,
-    /// Shape noise: galaxies per square arcminute (0: noiseless maps).
-    #[arg(long, default_value_t = 30.0)]
+    /// Shape noise: galaxies per square arcminute; 0 (the default, as in the paper) gives
+    /// noiseless maps, 30 the noise of a deep survey.
+    #[arg(long, default_value_t = 0.0)]
     pub noise: f64,
     /// Shape noise: intrinsic ellipticity dispersion per component.
     #[arg(long, default_value_t = 0.3)]
@@ -720,9 +721,9 @@ pub struct ExperimentCosmologyArgs {
     /// Geometry and noise of simulated maps (quick runs use 32 x 32).
     #[command(flatten)]
     pub sim: MapSimArgs,
-    /// Levels J of the learned 2-D transform.
-    #[arg(long, default_value_t = 3)]
-    pub levels: usize,
+    /// Levels J of the learned 2-D transform [default: 4, the paper's].
+    #[arg(long)]
+    pub levels: Option<usize>,
     /// Smaller maps, fewer of them, a small grid and few epochs (CI).
     #[arg(long)]
     pub quick: bool,
@@ -740,12 +741,15 @@ pub struct ExperimentClathrinArgs {
     /// Folder for results.json, report.md, plots, the teacher, sweeps and models.
     #[arg(long)]
     pub output_dir: PathBuf,
-    /// Training cells.
-    #[arg(long, default_value = "1,2,3,4,5", value_delimiter = ',')]
-    pub train_cells: Vec<u32>,
-    /// Test cells.
-    #[arg(long, default_value = "6", value_delimiter = ',')]
-    pub test_cells: Vec<u32>,
+    /// Cells held out in turn, each once (leave one cell out; default: every cell in --data-dir).
+    #[arg(long, value_delimiter = ',', conflicts_with_all = ["train_cells", "test_cells"])]
+    pub cells: Option<Vec<u32>>,
+    /// Training cells of a single fixed split (with --test-cells) instead of leaving each cell out.
+    #[arg(long, value_delimiter = ',', requires = "test_cells")]
+    pub train_cells: Option<Vec<u32>>,
+    /// Test cells of a single fixed split (with --train-cells).
+    #[arg(long, value_delimiter = ',', requires = "train_cells")]
+    pub test_cells: Option<Vec<u32>>,
     /// Shortest track lifetime kept (frames).
     #[arg(long, default_value_t = 15)]
     pub min_lifetime: usize,

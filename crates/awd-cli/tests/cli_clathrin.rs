@@ -11,21 +11,125 @@ fn data_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../data/clathrin")
 }
 
+fn results(out: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap()
+}
+
 #[test]
-fn quick_experiment_and_predict() {
+fn quick_leave_one_cell_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("loco");
+    ok(&[
+        "experiment",
+        "clathrin",
+        "--quick",
+        "--cells",
+        "4,5,6",
+        "--data-dir",
+        s(&data_dir()),
+        "--output-dir",
+        s(&out),
+    ]);
+    let r = results(&out);
+    let l = &r["loco"];
+    for who in ["awd", "db5", "lstm", "ridge", "teacher", "awd_abs", "db5_abs", "constant"] {
+        assert!(l["pooled"][who].is_number(), "pooled.{who}");
+        for cell in ["4", "5", "6"] {
+            assert!(l["per_cell"][cell][who].is_number(), "per_cell.{cell}.{who}");
+        }
+    }
+    for d in ["awd_minus_db5", "awd_minus_lstm", "awd_minus_ridge", "awd_minus_constant"] {
+        let (lo, m, hi) = (
+            l["diff"][d]["lo"].as_f64().unwrap(),
+            l["diff"][d]["mean"].as_f64().unwrap(),
+            l["diff"][d]["hi"].as_f64().unwrap(),
+        );
+        assert!(lo <= m && m <= hi, "{d}: {lo} {m} {hi}");
+    }
+    // against the trivial baseline: the distilled model beats predicting the training mean, on every resample's
+    // 95 % interval, and the constant itself scores about 0 on held-out cells
+    assert!(l["diff"]["awd_minus_constant"]["lo"].as_f64().unwrap() > 0.05, "{}", l["diff"]);
+    assert!(l["pooled"]["constant"].as_f64().unwrap().abs() < 0.05);
+    // every held-out cell was trained without it: no fold's training cells contain its test cell
+    let folds = r["folds"].as_array().unwrap();
+    assert_eq!(folds.len(), 3);
+    for f in folds {
+        let held = f["held_out"].as_u64().unwrap();
+        let train: Vec<u64> = f["train_cells"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap()).collect();
+        assert!(!train.contains(&held) && train.len() == 2, "{f}");
+        // the teacher chosen is the candidate of best cross-validated R^2
+        let cv = f["teacher"]["cv_r2"].as_object().unwrap();
+        let best = cv.iter().max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap())).unwrap().0;
+        assert_eq!(f["teacher"]["chosen"].as_str().unwrap(), best);
+    }
+    assert_eq!(
+        r["tracks"].as_u64().unwrap(),
+        l["per_cell"]["4"]["tracks"].as_u64().unwrap() + l["per_cell"]["5"]["tracks"].as_u64().unwrap() + 375
+    );
+    for f in [
+        "report.md",
+        "fig4_wavelet.png",
+        "fig4_grid.png",
+        "figC4_track.png",
+        "predictions.npy",
+        "folds/cell6/models/awd.json",
+    ] {
+        assert!(out.join(f).exists(), "missing {f}");
+    }
+    // predictions.npy holds every model's held-out predictions: its AWD column gives the pooled R^2
+    let p = read_npy_f64(&out.join("predictions.npy")).unwrap();
+    let y = read_npy_f64(&out.join("y.npy")).unwrap();
+    let awd: Vec<f64> = (0..y.len()).map(|i| p[[i, 0]]).collect();
+    let mean = y.mean().unwrap();
+    let r2 = 1.0
+        - awd.iter().zip(y.iter()).map(|(a, b)| (a - b).powi(2)).sum::<f64>()
+            / y.iter().map(|b| (b - mean).powi(2)).sum::<f64>();
+    assert!((r2 - l["pooled"]["awd"].as_f64().unwrap()).abs() < 1e-12);
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("leave one cell out") && md.contains("| AWD - db5 |"));
+}
+
+#[test]
+fn quick_single_split_and_predict() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("clathrin");
-    ok(&["experiment", "clathrin", "--quick", "--data-dir", s(&data_dir()), "--output-dir", s(&out)]);
-    let r: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
-    for who in ["awd", "db5", "lstm"] {
+    ok(&[
+        "experiment",
+        "clathrin",
+        "--quick",
+        "--train-cells",
+        "1,2,3,4,5",
+        "--test-cells",
+        "6",
+        "--data-dir",
+        s(&data_dir()),
+        "--output-dir",
+        s(&out),
+    ]);
+    let r = results(&out);
+    for who in ["awd", "db5", "lstm", "ridge", "teacher", "awd_abs", "db5_abs", "constant"] {
         assert!(r["r2"][who]["mean"].is_number() && r["r2"][who]["std"].is_number(), "r2.{who}");
+    }
+    for who in ["awd", "db5", "lstm", "teacher"] {
         assert!(r["predict_seconds_per_1000"][who].as_f64().unwrap() > 0.0);
     }
+    // AWD against the constant predictor (the training mean), not a fixed bound
+    assert!(r["r2"]["awd"]["mean"].as_f64().unwrap() > r["r2"]["constant"]["mean"].as_f64().unwrap() + 0.1);
     assert!(r["compression"]["awd"].is_number() && r["compression"]["db5"].is_number());
     assert_eq!(r["selected"].as_array().unwrap().len(), 2);
-    assert!(r["selected"][0]["lambda"].is_number() && r["selected"][0]["gamma"].is_number());
+    // each seed's selection is the optimum of its cross-validated grid
+    for sel in r["selected"].as_array().unwrap() {
+        let best = r["grid"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|g| g["seed"] == sel["seed"])
+            .map(|g| g["cv_r2"].as_f64().unwrap())
+            .fold(f64::NEG_INFINITY, f64::max);
+        assert_eq!(sel["cv_r2"].as_f64().unwrap(), best, "{sel}");
+    }
     assert_eq!(r["tracks"]["test"], 375);
+    assert!(r["teacher_selection"]["ridge_cv_r2"].is_number());
     for f in ["report.md", "fig4_wavelet.png", "fig4_grid.png", "figC4_track.png", "models/awd_seed0.json"] {
         assert!(out.join(f).exists(), "missing {f}");
     }
@@ -56,9 +160,19 @@ fn clathrin_bad_input() {
     assert!(e.contains("no cell files"), "{e}");
     let e = experiment_fails(s(&data_dir()), &out, &["--train-cells", "1,2,6", "--test-cells", "6"]);
     assert!(e.contains("cell 6 is both"), "{e}");
-    let e = experiment_fails(s(&data_dir()), &out, &["--test-cells", "9"]);
+    let e = experiment_fails(s(&data_dir()), &out, &["--train-cells", "1,2", "--test-cells", "9"]);
     assert!(e.contains("test cell 9 not found"), "{e}");
-    let e = experiment_fails(s(&data_dir()), &out, &["--train-cells", "1,x"]);
+    let e = experiment_fails(s(&data_dir()), &out, &["--test-cells", "6"]);
+    assert!(e.contains("--train-cells"), "{e}");
+    let e = experiment_fails(s(&data_dir()), &out, &["--cells", "1,2"]);
+    assert!(e.contains("at least 3 cells"), "{e}");
+    let e = experiment_fails(s(&data_dir()), &out, &["--cells", "1,2,2"]);
+    assert!(e.contains("twice"), "{e}");
+    let e = experiment_fails(s(&data_dir()), &out, &["--cells", "1,2,9"]);
+    assert!(e.contains("cell 9 not found"), "{e}");
+    let e = experiment_fails(s(&data_dir()), &out, &["--cells", "1,2,3", "--train-cells", "1", "--test-cells", "2"]);
+    assert!(e.contains("cannot be used with"), "{e}");
+    let e = experiment_fails(s(&data_dir()), &out, &["--train-cells", "1,x", "--test-cells", "6"]);
     assert!(e.contains("'x'") || e.contains("invalid value"), "{e}");
     let e = experiment_fails(s(&data_dir()), &out, &["--min-lifetime", "400"]);
     assert!(e.contains("no track has a lifetime"), "{e}");

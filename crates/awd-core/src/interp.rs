@@ -300,6 +300,63 @@ pub fn bootstrap_r2_std(pred: ArrayView1<'_, f64>, y: ArrayView1<'_, f64>, resam
     (vals.iter().map(|v| (v - m) * (v - m)).sum::<f64>() / (vals.len().max(2) - 1) as f64).sqrt()
 }
 
+/// R^2 of several models on the same bootstrap resamples (paired), one row
+/// per resample and one column per model. Resampling is stratified: the
+/// samples of each stratum (a cell, say) are drawn with replacement from that
+/// stratum only, so every resample keeps the strata's sizes. `strata` gives
+/// each sample's stratum (all equal for a plain bootstrap).
+pub fn bootstrap_r2_paired(
+    preds: &[ArrayView1<'_, f64>],
+    y: ArrayView1<'_, f64>,
+    strata: &[i64],
+    resamples: usize,
+    seed: u64,
+) -> Result<Array2<f64>> {
+    let n = y.len();
+    if strata.len() != n || preds.iter().any(|p| p.len() != n) {
+        return Err(Error::ShapeMismatch {
+            reason: format!(
+                "{n} targets, {} strata labels and predictions of lengths {:?}",
+                strata.len(),
+                preds.iter().map(|p| p.len()).collect::<Vec<_>>()
+            ),
+        });
+    }
+    let mut ids: Vec<i64> = strata.to_vec();
+    ids.sort_unstable();
+    ids.dedup();
+    let members: Vec<Vec<usize>> = ids.iter().map(|&s| (0..n).filter(|&i| strata[i] == s).collect()).collect();
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut out = Array2::zeros((resamples, preds.len()));
+    let mut pick = Vec::with_capacity(n);
+    let (mut p, mut t) = (vec![0.0; n], vec![0.0; n]);
+    for r in 0..resamples {
+        pick.clear();
+        for m in &members {
+            pick.extend((0..m.len()).map(|_| m[rng.random_range(0..m.len())]));
+        }
+        pick.iter().enumerate().for_each(|(i, &j)| t[i] = y[j]);
+        for (k, pred) in preds.iter().enumerate() {
+            pick.iter().enumerate().for_each(|(i, &j)| p[i] = pred[j]);
+            out[[r, k]] = r2(ArrayView1::from(&p), ArrayView1::from(&t));
+        }
+    }
+    Ok(out)
+}
+
+/// The `q`-quantile (0 to 1) of `v` by linear interpolation between order
+/// statistics (NumPy's default); NaN for an empty slice.
+pub fn quantile(v: &[f64], q: f64) -> f64 {
+    if v.is_empty() {
+        return f64::NAN;
+    }
+    let mut s = v.to_vec();
+    s.sort_by(f64::total_cmp);
+    let pos = q.clamp(0.0, 1.0) * (s.len() - 1) as f64;
+    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
+    s[lo] + (s[hi] - s[lo]) * (pos - lo as f64)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -317,5 +374,37 @@ mod tests {
         assert_eq!(f, vec![5.0, 3.0, 9.0, -1.0]);
         assert!(cross_val_r2(x.view(), y.view(), 5, 0).unwrap() > 0.999);
         assert!(bootstrap_r2_std(m.predict(x.view()).view(), y.view(), 100, 1) < 1e-9);
+    }
+
+    #[test]
+    fn paired_bootstrap_keeps_strata_and_orders_models_consistently() {
+        // y in two strata; model a = truth + small noise, b = truth + large noise
+        let n = 60;
+        let y = Array1::from_shape_fn(n, |i| ((i * 37 % 17) as f64) - 8.0);
+        let a = Array1::from_shape_fn(n, |i| y[i] + 0.1 * (((i * 13) % 7) as f64 - 3.0));
+        let b = Array1::from_shape_fn(n, |i| y[i] + 1.5 * (((i * 11) % 5) as f64 - 2.0));
+        let strata: Vec<i64> = (0..n).map(|i| (i < 20) as i64).collect();
+        let r = bootstrap_r2_paired(&[a.view(), b.view(), a.view()], y.view(), &strata, 300, 3).unwrap();
+        assert_eq!(r.dim(), (300, 3));
+        // paired: the same resample scores a identically in columns 0 and 2, and a beats b on every resample
+        assert!(r.rows().into_iter().all(|row| row[0] == row[2] && row[0] > row[1]));
+        // same seed, same numbers
+        let again = bootstrap_r2_paired(&[a.view(), b.view(), a.view()], y.view(), &strata, 300, 3).unwrap();
+        assert_eq!(r, again);
+        // the resampled R^2 spreads around the full-sample value
+        let full = r2(b.view(), y.view());
+        let col: Vec<f64> = r.column(1).to_vec();
+        assert!(quantile(&col, 0.025) < full && full < quantile(&col, 0.975));
+        assert!(bootstrap_r2_paired(&[a.view()], y.view(), &strata[1..], 10, 0).is_err());
+    }
+
+    #[test]
+    fn quantile_interpolates_like_numpy() {
+        let v = [3.0, 1.0, 2.0, 4.0];
+        assert_eq!(quantile(&v, 0.0), 1.0);
+        assert_eq!(quantile(&v, 1.0), 4.0);
+        assert!((quantile(&v, 0.5) - 2.5).abs() < 1e-15);
+        assert!((quantile(&v, 0.25) - 1.75).abs() < 1e-15);
+        assert!(quantile(&[], 0.5).is_nan());
     }
 }

@@ -268,4 +268,55 @@ mod tests {
         assert_eq!(r[1], 2.0);
         assert_eq!(resample(&[1.0, 2.0], 4), vec![1.0, 2.0, 0.0, 0.0]);
     }
+
+    /// A cell of four tracks written as CSV: track 0 too short (lifetime 3),
+    /// track 1 with two significant auxilin frames of three, track 2 with none,
+    /// track 3 too long (lifetime 9); a frame before the track (phase `before`)
+    /// must be ignored.
+    fn write_cell(dir: &Path) -> (PathBuf, PathBuf) {
+        let tracks = dir.join("cell1_tracks.csv");
+        let frames = dir.join("cell1_frames.csv");
+        std::fs::write(
+            &tracks,
+            "track,lifetime_s,start_frame,aux_significant,clathrin_significant\n0,3,0,1,1\n1,4,0,1,1\n2,4,0,0,1\n3,9,0,0,1\n",
+        )
+        .unwrap();
+        let mut f = String::from("track,frame,phase,clathrin_A,auxilin_A,auxilin_A_pstd\n");
+        f.push_str("0,0,track,1,5,1\n0,1,track,1,5,1\n0,2,track,1,5,1\n");
+        // track 1: z = 4/1 = 4 (significant), 1/1 = 1 (not), 6/2 = 3 (significant); frames out of order
+        f.push_str("1,-1,before,99,99,1\n1,2,track,3,6,2\n1,0,track,1,4,1\n1,1,track,2,1,1\n1,3,track,4,0,\n");
+        // track 2: z below 1.645 everywhere, and an empty standard error
+        f.push_str("2,0,track,4,1,1\n2,1,track,3,1,1\n2,2,track,2,1,\n2,3,track,1,1,1\n");
+        f.push_str("3,0,track,1,1,1\n");
+        std::fs::write(&frames, f).unwrap();
+        (tracks, frames)
+    }
+
+    #[test]
+    fn target_filters_and_standardisation_follow_the_rules() {
+        let dir = tempfile::tempdir().unwrap();
+        let (t, f) = write_cell(dir.path());
+        let opts = ClathrinOptions { min_lifetime: 4, max_lifetime: 8, length: 4, z: 1.645 };
+        let c = load_cell(1, &t, &f, &opts).unwrap();
+        // lifetime filter: tracks 0 (3 frames) and 3 (9 frames) dropped
+        assert_eq!(c.tracks, vec![1, 2]);
+        assert_eq!(c.lifetimes, vec![4, 4]);
+        // significance rule: track 1's response is the mean of its significant amplitudes (4 and 6) = 5, track 2's is 0;
+        // standardised over the cell's two responses: (5 - 2.5) / 2.5 = 1 and -1
+        assert!((c.response[0] - 1.0).abs() < 1e-12 && (c.response[1] + 1.0).abs() < 1e-12, "{:?}", c.response);
+        // traces in frame order (the `before` frame ignored), standardised over all of the cell's values:
+        // raw [1, 2, 3, 4] and [4, 3, 2, 1], mean 2.5, std sqrt(1.25)
+        let sd = 1.25f64.sqrt();
+        let want = [1.0, 2.0, 3.0, 4.0, 4.0, 3.0, 2.0, 1.0].map(|v| (v - 2.5) / sd);
+        for (got, w) in c.traces.iter().zip(want) {
+            assert!((got - w).abs() < 1e-12, "{:?}", c.traces);
+        }
+        // with z above every frame nothing is significant: every response is 0, and standardising a constant
+        // (standard deviation 0) keeps it at 0 instead of dividing by 0
+        let none = load_cell(1, &t, &f, &ClathrinOptions { z: 10.0, ..opts.clone() }).unwrap();
+        assert!(none.response.iter().all(|&v| v == 0.0), "{:?}", none.response);
+        // a filter that keeps nothing is an error naming the file and the range
+        let e = load_cell(1, &t, &f, &ClathrinOptions { min_lifetime: 20, max_lifetime: 30, ..opts }).unwrap_err();
+        assert!(e.to_string().contains("cell1_tracks.csv") && e.to_string().contains("[20, 30]"), "{e}");
+    }
 }

@@ -100,6 +100,16 @@ pub fn reuse_or_train(
     Ok(t)
 }
 
+/// A progress that forwards only cancellation: for inner steps (many small
+/// trainings, a re-selection on reused sweeps) whose lines would flood a log.
+pub struct Quiet<'a>(pub &'a dyn Progress);
+
+impl Progress for Quiet<'_> {
+    fn cancelled(&self) -> bool {
+        self.0.cancelled()
+    }
+}
+
 /// Write a text file (a report) atomically.
 pub fn write_text(path: &Path, text: &str) -> Result<()> {
     write_atomic(path, |w| {

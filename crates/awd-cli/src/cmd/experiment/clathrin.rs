@@ -5,7 +5,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use awd::data::clathrin::ClathrinOptions;
-use awd::pipeline::clathrin::{run as run_pipeline, Config, Outcome};
+use awd::pipeline::clathrin::{run as run_pipeline, Config, Outcome, Split};
 use awd::wavefun::wavefun;
 use awd::Wavelet;
 use plotters::prelude::*;
@@ -18,8 +18,10 @@ use crate::progress::Bar;
 pub fn run(a: &ExperimentClathrinArgs) -> Result<()> {
     let mut cfg = if a.quick { Config::quick(a.seed) } else { Config::paper(a.seed) };
     cfg.data_dir = a.data_dir.clone();
-    cfg.train_cells = a.train_cells.clone();
-    cfg.test_cells = a.test_cells.clone();
+    cfg.split = match (&a.train_cells, &a.test_cells) {
+        (Some(train), Some(test)) => Split::Fixed { train: train.clone(), test: test.clone() },
+        _ => Split::LeaveOneCellOut { cells: a.cells.clone() },
+    };
     cfg.preprocessing =
         ClathrinOptions { min_lifetime: a.min_lifetime, max_lifetime: a.max_lifetime, ..ClathrinOptions::default() };
     let bar = Bar::new(0, "epochs");
@@ -36,23 +38,22 @@ fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
 }
 
 fn plots(dir: &Path, out: &Outcome, rows: usize, cols: usize) -> Result<()> {
-    let learned = wavefun(&Wavelet::from_lowpass("awd", &out.model.lowpass)?, 7)?;
     let db5 = wavefun(&Wavelet::from_name("db5")?, 7)?;
     let pts = |x: &[f64], y: &[f64]| x.iter().copied().zip(y.iter().copied()).collect::<Vec<_>>();
     let grey = RGBColor(160, 160, 160);
+    let mut phi = vec![Series { label: "db5".into(), color: grey, points: pts(&db5.x, &db5.phi) }];
+    let mut psi = vec![Series { label: "db5".into(), color: grey, points: pts(&db5.x, &db5.psi) }];
+    for (k, (label, lowpass)) in out.wavelets.iter().enumerate() {
+        let learned = wavefun(&Wavelet::from_lowpass("awd", lowpass)?, 7)?;
+        let color = PALETTE[k % PALETTE.len()];
+        phi.push(Series { label: label.clone(), color, points: pts(&learned.x, &learned.phi) });
+        psi.push(Series { label: label.clone(), color, points: pts(&learned.x, &learned.psi) });
+    }
     write_png(&dir.join("fig4_wavelet.png"), (1200, 480), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let (l, r) = root.split_horizontally(600);
-        let phi = [
-            Series { label: "db5".into(), color: grey, points: pts(&db5.x, &db5.phi) },
-            Series { label: "AWD".into(), color: PALETTE[0], points: pts(&learned.x, &learned.phi) },
-        ];
         draw_lines(&l, "scaling function φ", "x", "φ(x)", &phi, false)?;
-        let psi = [
-            Series { label: "db5".into(), color: grey, points: pts(&db5.x, &db5.psi) },
-            Series { label: "AWD".into(), color: PALETTE[1], points: pts(&learned.x, &learned.psi) },
-        ];
         draw_lines(&r, "wavelet ψ", "x", "ψ(x)", &psi, false)?;
         root.present().map_err(err)
     })?;

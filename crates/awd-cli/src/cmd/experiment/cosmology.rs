@@ -11,7 +11,7 @@ use crate::progress::Bar;
 /// Run the experiment.
 pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
     let mut cfg = if a.quick { Config::quick(a.seed) } else { Config::paper(a.seed) };
-    cfg.fit.levels = a.levels;
+    cfg.fit.levels = a.levels.unwrap_or(cfg.fit.levels);
     cfg.maps = match (&a.maps_dir, &cfg.maps) {
         (Some(dir), _) => Maps::Folder(dir.clone()),
         (None, Maps::Simulated { spec, per_cosmology, .. }) => Maps::Simulated {
