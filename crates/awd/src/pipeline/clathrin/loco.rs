@@ -193,19 +193,9 @@ pub fn run(
     // pool the held-out tracks
     let y: Array1<f64> = runs.iter().flat_map(|r| r.y_test.to_vec()).collect();
     let strata: Vec<i64> = runs.iter().flat_map(|r| r.test_cell_of.iter().map(|&c| c as i64)).collect();
-    let cat = |f: &dyn Fn(&Rows<Array1<f64>>) -> &Array1<f64>| -> Array1<f64> {
-        runs.iter().flat_map(|r| f(&r.predictions).to_vec()).collect()
-    };
-    let preds = Rows {
-        awd: cat(&|p| &p.awd),
-        db5: cat(&|p| &p.db5),
-        lstm: cat(&|p| &p.lstm),
-        ridge: cat(&|p| &p.ridge),
-        teacher: cat(&|p| &p.teacher),
-        awd_abs: cat(&|p| &p.awd_abs),
-        db5_abs: cat(&|p| &p.db5_abs),
-        constant: cat(&|p| &p.constant),
-    };
+    let preds: Rows<Array1<f64>> = runs[0]
+        .predictions
+        .map_named(|name, _| runs.iter().flat_map(|r| r.predictions.as_array()[column(name)].to_vec()).collect());
     let (pooled, boot) = paired_scores(&preds, y.view(), &strata, BOOTSTRAP, cfg.seed)?;
     let pooled_std = pooled.map_named(|name, _| MeanStd::of(&boot.index_axis(Axis(1), column(name)).to_vec()).std);
     let mut per_cell = BTreeMap::new();
