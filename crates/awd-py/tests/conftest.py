@@ -33,3 +33,18 @@ def awd_binary():
             pytest.fail(f"the awd binary is missing at {path}; run `cargo build --release` first or set AWD_BIN")
         path = found
     return path
+
+
+@pytest.fixture
+def ctrl_c_raises():
+    """Python's KeyboardInterrupt handler for SIGINT, for the duration of a test.
+
+    A process started with SIGINT ignored (a background job of a non-interactive shell, nohup) keeps ignoring
+    it, and ``_thread.interrupt_main`` then does nothing: the Ctrl-C tests would wait for a fit that never
+    stops. An interactive session has this handler already.
+    """
+    import signal
+
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
