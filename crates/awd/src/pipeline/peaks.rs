@@ -137,13 +137,17 @@ pub fn evaluate(
 ) -> Result<PeakEval> {
     let [train, val, test] = parts;
     let (v_train, v_val, v_test) = (train.values(stat), val.values(stat), test.values(stat));
+    // the noise-scaled range is simulated once, shared by every bins choice
+    let noise_hi = match rule {
+        RangeRule::NoiseScaled if noise_std > 0.0 => {
+            Some(noise_quantile(stat, train.maps.dim().1.max(16), seed) * noise_std)
+        }
+        _ => None,
+    };
     let binning_for = |bins: usize| -> Result<Binning> {
-        Ok(match rule {
-            RangeRule::NoiseScaled if noise_std > 0.0 => {
-                let hi = noise_quantile(stat, train.maps.dim().1.max(16), seed) * noise_std;
-                Binning::uniform(stat.channels(), 0.0, hi, bins)
-            }
-            _ => Binning::from_quantiles(&v_val, QUANTILE, bins)?,
+        Ok(match noise_hi {
+            Some(hi) => Binning::uniform(stat.channels(), 0.0, hi, bins),
+            None => Binning::from_quantiles(&v_val, QUANTILE, bins)?,
         })
     };
     let fitted = |binning: &Binning| -> Result<(PeakClassifier, Array2<f64>, Array2<f64>)> {

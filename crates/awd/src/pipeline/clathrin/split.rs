@@ -14,7 +14,7 @@ use serde::Serialize;
 use super::super::distill::{distill, DistillConfig, Distilled, ModelSpec};
 use super::super::stages::Timings;
 use super::super::Data;
-use super::teacher::{choose, ridge, Committee, TeacherChoice, LSTM};
+use super::teacher::{choose, Committee, TeacherChoice, LSTM};
 use super::Config;
 use crate::error::{Error, Result};
 use crate::model::SavedModel;
@@ -183,7 +183,7 @@ pub fn run_split(
 
     // every model's test predictions
     let predict = |m: &SavedModel| -> Result<Array1<f64>> { m.predict(x_test.view().into_dyn()) };
-    let ridge_model = ridge(x_train.view(), y_train.view(), choice.ridge_alpha)?;
+    let ridge_model = awd_core::interp::LinearModel::fit_ridge(x_train.view(), y_train.view(), choice.ridge_alpha)?;
     let constant = y_train.mean().unwrap_or(0.0);
     let lstm_pred = match &lstm {
         Some(l) => l.predict(x_test.view())?,

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use awd_core::distill::Progress;
-use awd_core::interp::{r2, Folds, LinearModel};
+use awd_core::interp::{r2, Folds};
 use awd_teachers::{input_gradients, Arch, GradMethod, Teacher, TeacherConfig, TrainOptions};
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
@@ -155,11 +155,6 @@ pub fn choose_ridge(
         }
     }
     Ok(best)
-}
-
-/// Ridge on raw traces fitted on all of `x` with `alpha`.
-pub fn ridge(x: ArrayView2<'_, f64>, y: ArrayView1<'_, f64>, alpha: f64) -> Result<LinearModel> {
-    Ok(LinearModel::fit_ridge(x, y, alpha)?)
 }
 
 /// Score every candidate on `folds` (members cached under `dir/cv/`) and
