@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use awd::distill::Attribution;
+use awd::distill::{Attribution, Shard};
 use awd::interp::FeatureSign;
 use awd::teachers::Arch;
 use awd::Mode;
@@ -255,6 +255,18 @@ pub struct SweepArgs {
     /// Folder for sweep.json, one JSON per grid point, summary.json and summary.md.
     #[arg(long)]
     pub output_dir: PathBuf,
+    /// Run only part K of N of the grid (whole lambda chains; K from 1 to N), e.g. a job array's
+    /// task: `--shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT`. Shards share --output-dir; the one
+    /// that completes the grid writes the summary.
+    #[arg(long, value_parser = parse_shard, conflicts_with = "summarize")]
+    pub shard: Option<Shard>,
+    /// Only write the summary of a sweep whose shards have all run (fits nothing).
+    #[arg(long)]
+    pub summarize: bool,
+}
+
+fn parse_shard(s: &str) -> Result<Shard, String> {
+    s.parse::<Shard>().map_err(|e| e.to_string())
 }
 
 /// Which interpretable model `awd distill` builds.
@@ -756,6 +768,11 @@ pub struct ExperimentClathrinArgs {
     /// Longest track lifetime kept (frames).
     #[arg(long, default_value_t = 150)]
     pub max_lifetime: usize,
+    /// Select the most regularised grid point within one standard error of
+    /// the best cross-validated R^2 (a guard against the winner's curse)
+    /// instead of the best.
+    #[arg(long)]
+    pub one_se: bool,
     /// Smaller grid, fewer seeds and epochs (CI).
     #[arg(long)]
     pub quick: bool,

@@ -153,6 +153,35 @@ fn quick_single_split_and_predict() {
 }
 
 #[test]
+fn one_standard_error_rule_selects_the_most_regularised_point_within_one_se() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("clathrin");
+    let d = data_dir();
+    let args = ["experiment", "clathrin", "--quick", "--one-se", "--train-cells", "1,2,3,4,5", "--test-cells", "6"];
+    let mut args = args.to_vec();
+    args.extend(["--data-dir", s(&d), "--output-dir", s(&out)]);
+    ok(&args);
+    let r = results(&out);
+    assert_eq!(r["distillation"]["one_standard_error"], true);
+    let grid = r["grid"].as_array().unwrap();
+    let f = |g: &serde_json::Value, k: &str| g[k].as_f64().unwrap();
+    for sel in r["selected"].as_array().unwrap() {
+        let rows: Vec<&serde_json::Value> = grid.iter().filter(|g| g["seed"] == sel["seed"]).collect();
+        let best = rows.iter().max_by(|a, b| f(a, "cv_r2").total_cmp(&f(b, "cv_r2"))).unwrap();
+        let floor = f(best, "cv_r2") - f(best, "cv_se");
+        let within: Vec<&&serde_json::Value> = rows.iter().filter(|g| f(g, "cv_r2") >= floor).collect();
+        let want = within
+            .iter()
+            .max_by(|a, b| f(a, "gamma").total_cmp(&f(b, "gamma")).then(f(a, "lambda").total_cmp(&f(b, "lambda"))))
+            .unwrap();
+        assert_eq!((f(sel, "lambda"), f(sel, "gamma")), (f(want, "lambda"), f(want, "gamma")), "{sel}");
+        assert!(f(sel, "cv_r2") >= floor);
+    }
+    let md = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(md.contains("one-standard-error"), "the report names the rule");
+}
+
+#[test]
 fn clathrin_bad_input() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("o");

@@ -205,6 +205,103 @@ fn sweep_writes_points_and_resumes() {
     assert!(e.contains("-1"), "{e}");
 }
 
+/// Every point file of a sweep folder, by name, as bytes.
+fn point_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.file_name().unwrap().to_string_lossy().starts_with("point_"))
+        .map(|p| (p.file_name().unwrap().to_string_lossy().into_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn shards_started_together_equal_the_single_process_sweep_bit_for_bit() {
+    let dir = tempfile::tempdir().unwrap();
+    let (x, g) = write_data(dir.path(), 48);
+    let sweep_args = |out: &Path| -> Vec<String> {
+        let mut a: Vec<String> = vec!["sweep".into()];
+        a.extend(base(&x, &g).into_iter().map(String::from));
+        a.extend(
+            ["--epochs", "2", "--lambdas", "0.01,0.03,0.1", "--gammas", "0,0.1,1", "--output-dir", s(out)]
+                .map(String::from),
+        );
+        a
+    };
+    let whole = dir.path().join("whole");
+    let a = sweep_args(&whole);
+    ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+
+    // three shards (the third twice, racing for its chain's lock) started at once
+    let sharded = dir.path().join("sharded");
+    let children: Vec<_> = ["1/3", "2/3", "3/3", "3/3"]
+        .iter()
+        .map(|k| {
+            let mut a = sweep_args(&sharded);
+            a.extend(["--shard".to_string(), k.to_string()]);
+            std::process::Command::new(env!("CARGO_BIN_EXE_awd"))
+                .args(&a)
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .unwrap()
+        })
+        .collect();
+    let outputs: Vec<_> = children.into_iter().map(|c| c.wait_with_output().unwrap()).collect();
+    for o in &outputs {
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    }
+    let stdout: Vec<String> = outputs.iter().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).collect();
+    assert!(stdout.iter().any(|o| o.contains("9 grid points")), "no shard completed the grid: {stdout:?}");
+    // the racing twin fitted nothing: it waited for the lock, then reused
+    let fitted: usize = stdout
+        .iter()
+        .map(|o| o.split(" points fitted").next().unwrap().rsplit(['(', ' ']).next().unwrap().parse::<usize>().unwrap())
+        .sum();
+    assert_eq!(fitted, 9, "every point fitted once: {stdout:?}");
+    assert_eq!(point_files(&sharded), point_files(&whole));
+    assert_eq!(point_files(&whole).len(), 9);
+    let summary = |d: &Path| std::fs::read(d.join("summary.json")).unwrap();
+    assert_eq!(summary(&sharded), summary(&whole));
+
+    // a job array whose last task has not run: --summarize lists what is missing
+    let partial = dir.path().join("partial");
+    let mut a = sweep_args(&partial);
+    a.extend(["--shard".into(), "2/3".into()]);
+    let so = ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(so.contains("shard 2/3 done") && so.contains("3 points fitted"), "{so}");
+    assert!(!partial.join("summary.json").exists());
+    let mut summarize = sweep_args(&partial);
+    summarize.push("--summarize".into());
+    let summarize: Vec<&str> = summarize.iter().map(String::as_str).collect();
+    let e = fails(&summarize);
+    assert!(e.contains("6 of 9 points missing") && e.contains("point_l000_g000.json"), "{e}");
+    for k in ["1/3", "3/3"] {
+        let mut a = sweep_args(&partial);
+        a.extend(["--shard".into(), k.into()]);
+        ok(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    }
+    let so = ok(&summarize);
+    assert!(so.contains("9 grid points summarized"), "{so}");
+    assert_eq!(point_files(&partial), point_files(&whole));
+
+    // bad shards, and a shard of another sweep in the folder
+    for bad in ["3/2", "0/0", "2", "1/x"] {
+        let mut a = sweep_args(&partial);
+        a.extend(["--shard".into(), bad.into()]);
+        let e = fails_any(&a.iter().map(String::as_str).collect::<Vec<_>>());
+        assert!(e.contains("K/N"), "{bad}: {e}");
+    }
+    let mut other = sweep_args(&partial);
+    let i = other.iter().position(|a| a == "0,0.1,1").unwrap();
+    other[i] = "0,0.5".into();
+    other.extend(["--shard".into(), "1/2".into()]);
+    let e = fails(&other.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("sweep.json") && e.contains("different sweep"), "{e}");
+}
+
 #[test]
 fn bench_fit_prints_seconds_per_epoch() {
     let (so, _) = ok_both(&["bench", "fit", "--samples", "500", "--epochs", "1"]);

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use awd::distill::{grid_values, log_space, ValidityWeights};
+use awd::distill::{grid_values, log_space, Shard, Silent, ValidityWeights};
 use awd::pipeline::{FitConfig, PreparedFit, Samples};
 
 use crate::args::{DataArgs, FitArgs, SweepArgs, TrainArgs};
@@ -135,18 +135,32 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<()> {
     let cfg = config(&args.data, &args.train, lambdas[lambdas.len() - 1], gammas[gammas.len() - 1]);
     let samples = load(&args.data)?;
     let prepared = prepare(&cfg, &samples)?;
-    let fits = (lambdas.len() * gammas.len()) as u64;
+    let summary = args.output_dir.join("summary.md");
+    if args.summarize {
+        let points = prepared.summarize(&lambdas, &gammas, &args.output_dir, &Silent)?;
+        return super::emit(&format!("sweep: {} grid points summarized; wrote {}", points.len(), summary.display()));
+    }
+    let shard = args.shard.unwrap_or(Shard::ALL);
+    let fits = (shard.chains(lambdas.len()).len() * gammas.len() + shard.borrowed_starts(lambdas.len())) as u64;
     let bar = Bar::new(fits * args.train.epochs as u64, "epochs");
     bar.set_fits(fits);
-    let points = prepared.sweep(&lambdas, &gammas, &args.output_dir, &bar)?;
+    let run = prepared.sweep_shard(&lambdas, &gammas, &args.output_dir, shard, &bar)?;
     bar.finish();
-    super::emit(&format!(
-        "sweep: {} grid points ({} lambdas x {} gammas); wrote {}",
-        points.len(),
-        lambdas.len(),
-        gammas.len(),
-        args.output_dir.join("summary.md").display()
-    ))
+    let work = format!("{} points fitted, {} reused from {}", run.computed, run.reused, args.output_dir.display());
+    match &run.complete {
+        Some(points) => super::emit(&format!(
+            "sweep: {} grid points ({} lambdas x {} gammas; {work}); wrote {}",
+            points.len(),
+            lambdas.len(),
+            gammas.len(),
+            summary.display()
+        )),
+        None => super::emit(&format!(
+            "sweep: shard {shard} done ({work}); other shards still running or to run, the last one (or \
+             `awd sweep ... --summarize`) writes {}",
+            summary.display()
+        )),
+    }
 }
 
 #[cfg(test)]

@@ -50,5 +50,5 @@ pub use fit::{
 };
 pub use objective::{Attribution, LossTerms, Penalties};
 pub use problem::{Geometry, Problem};
-pub use sweep::{grid_values, log_space, sweep, SweepPoint, SweepSpec};
+pub use sweep::{grid_values, log_space, summarize, sweep, sweep_shard, Shard, ShardRun, SweepPoint, SweepSpec};
 pub use validity::{highpass, validity, Validity, ValidityWeights};

@@ -4,8 +4,13 @@
 //! previous fit's filter. The lambda chains run in parallel. Each finished
 //! point is written atomically as it completes, and a re-run skips the points
 //! already on disk, so an interrupted sweep resumes where it stopped.
+//!
+//! A grid can be split over processes ([`Shard`], `--shard K/N` in a job
+//! array): each runs whole lambda chains, under a lock per chain, into a
+//! shared folder; results equal the single-process sweep bit for bit.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
@@ -16,7 +21,7 @@ use super::objective::LossTerms;
 use super::problem::Problem;
 use super::validity::Validity;
 use crate::error::{Error, Result};
-use crate::io::{write_atomic, write_json_atomic, IoError};
+use crate::io::{create_json_atomic, write_atomic, write_json_atomic, IoError};
 
 /// Identity of a sweep, checked before resuming one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -88,6 +93,88 @@ fn point_file(li: usize, gi: usize) -> String {
     format!("point_l{li:03}_g{gi:03}.json")
 }
 
+/// The part of a grid one process runs: lambda chains `li` with
+/// `li % count == index - 1` (`index` counts from 1, as `--shard K/N`).
+/// Every chain (the lambda's point on the first gamma, then its gammas) is
+/// run whole, so shards reproduce the single-process sweep bit for bit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Shard {
+    /// Which part, 1 ..= `count`.
+    pub index: usize,
+    /// Number of parts.
+    pub count: usize,
+}
+
+impl Shard {
+    /// The whole grid.
+    pub const ALL: Shard = Shard { index: 1, count: 1 };
+
+    /// Shard `index` of `count`, checked.
+    pub fn new(index: usize, count: usize) -> Result<Self> {
+        if count == 0 || index == 0 || index > count {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "shard {index}/{count} does not exist: shards are K/N with 1 <= K <= N (e.g. 1/4 ... 4/4)"
+                ),
+            });
+        }
+        Ok(Shard { index, count })
+    }
+
+    /// Whether this shard runs the chain of lambda `li`.
+    pub fn owns(&self, li: usize) -> bool {
+        li % self.count == self.index - 1
+    }
+
+    /// Lambda indices of this shard's chains, of a grid of `lambdas` values.
+    pub fn chains(&self, lambdas: usize) -> Vec<usize> {
+        (0..lambdas).filter(|&li| self.owns(li)).collect()
+    }
+
+    /// Starting filters of other shards' chains that this shard needs (the
+    /// first-gamma points before its last chain's): read from disk when
+    /// finished there, else fitted and not written.
+    pub fn borrowed_starts(&self, lambdas: usize) -> usize {
+        self.chains(lambdas).last().map_or(0, |&last| (0..last).filter(|&li| !self.owns(li)).count())
+    }
+}
+
+impl std::str::FromStr for Shard {
+    type Err = Error;
+    fn from_str(s: &str) -> Result<Self> {
+        let bad = || Error::InvalidArgument { reason: format!("shard '{s}' is not K/N (e.g. 2/8, K from 1 to N)") };
+        let (k, n) = s.split_once('/').ok_or_else(bad)?;
+        let k: usize = k.trim().parse().map_err(|_| bad())?;
+        let n: usize = n.trim().parse().map_err(|_| bad())?;
+        Shard::new(k, n)
+    }
+}
+
+impl std::fmt::Display for Shard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// What one shard of a sweep did.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ShardRun {
+    /// The shard.
+    pub shard: Shard,
+    /// Lambda indices of its chains.
+    pub lambda_indices: Vec<usize>,
+    /// Its points, chain by chain.
+    pub points: Vec<SweepPoint>,
+    /// Points found finished on disk (written by an earlier run or another
+    /// process) and reused.
+    pub reused: usize,
+    /// Points fitted and written by this run.
+    pub computed: usize,
+    /// Every point of the grid, when the grid was complete after this shard
+    /// (the summary was then written).
+    pub complete: Option<Vec<SweepPoint>>,
+}
+
 /// Run (or resume) a sweep, writing into `dir`: `sweep.json` (the spec), one
 /// learned-wavelet file per point, and `summary.json` / `summary.md`.
 pub fn sweep(
@@ -96,80 +183,253 @@ pub fn sweep(
     dir: &Path,
     progress: &dyn Progress,
 ) -> Result<Vec<SweepPoint>, IoError> {
+    let run = sweep_shard(problem, spec, dir, Shard::ALL, progress)?;
+    Ok(run.complete.expect("one shard runs the whole grid"))
+}
+
+/// Run (or resume) one shard of a sweep in `dir`, which shards share. Each
+/// chain is run under an advisory lock of the OS on `locks/chain_l<LLL>.lock`
+/// (held by one process at a time: a second one waits, then reuses the
+/// points), so no two processes ever write the same point file; the
+/// chains' starting filters that other shards own are read from disk when
+/// finished there, else fitted here without being written (bit for bit the
+/// same). `sweep.json` is created once, atomically; a folder holding a
+/// different sweep is refused. The shard that finds the grid complete
+/// writes the summary (under `locks/summary.lock`).
+pub fn sweep_shard(
+    problem: &Problem,
+    spec: &SweepSpec,
+    dir: &Path,
+    shard: Shard,
+    progress: &dyn Progress,
+) -> Result<ShardRun, IoError> {
     std::fs::create_dir_all(dir).map_err(|e| IoError::Write { path: dir.to_path_buf(), source: e })?;
-    let spec_path = dir.join("sweep.json");
-    if spec_path.exists() {
-        let text =
-            std::fs::read_to_string(&spec_path).map_err(|e| IoError::Read { path: spec_path.clone(), source: e })?;
-        let old: SweepSpec = serde_json::from_str(&text)
-            .map_err(|e| IoError::Format { path: spec_path.clone(), reason: format!("not a sweep spec ({e})") })?;
-        if old != *spec {
-            return Err(IoError::Format {
-                path: spec_path,
-                reason: "this folder holds a different sweep (other data, grid, settings or initial filter); \
-                         use a new output folder, or delete the folder to start over"
-                    .into(),
-            });
-        }
-    } else {
-        write_json_atomic(&spec_path, spec)?;
+    claim_spec(dir, spec)?;
+    let owned = shard.chains(spec.lambdas.len());
+    if shard != Shard::ALL {
+        let starts = shard.borrowed_starts(spec.lambdas.len());
+        progress.message(&format!(
+            "sweep shard {shard}: {} of {} lambda chains ({} of {} points); {starts} starting filter(s) of other \
+             shards' chains read from disk if finished there, else fitted here and not written",
+            owned.len(),
+            spec.lambdas.len(),
+            owned.len() * spec.gammas.len(),
+            spec.lambdas.len() * spec.gammas.len()
+        ));
     }
-    let run_point = |li: usize, gi: usize, start: &[f64]| -> Result<SweepPoint, IoError> {
-        let mut s = spec.base.clone();
-        s.penalties.lambda = spec.lambdas[li];
-        s.penalties.gamma = spec.gammas[gi];
+    let reused = AtomicUsize::new(0);
+    let computed = AtomicUsize::new(0);
+    // load a finished point, or fit it (and write it if `write`)
+    let run_point = |li: usize, gi: usize, start: &[f64], write: bool| -> Result<SweepPoint, IoError> {
+        let settings = spec.settings_at(li, gi);
         let file = point_file(li, gi);
         let path = dir.join(&file);
-        let outcome = match load_point(&path, &s)? {
+        let outcome = match load_point(&path, &settings)? {
             Some(o) => {
-                progress.fit_done(s.epochs);
+                if write {
+                    reused.fetch_add(1, Ordering::Relaxed);
+                }
+                progress.fit_done(settings.epochs);
                 o
             }
             None => {
-                let o = fit(problem, start, &s, progress)?;
-                let extra = merge(&spec.extra, serde_json::json!({ "lambda_index": li, "gamma_index": gi }));
-                let name = format!("awd-l{li}-g{gi}");
-                LearnedWavelet::new(&name, &o, &s, extra).save(&path)?;
+                let o = fit(problem, start, &settings, progress)?;
+                if write {
+                    let extra = merge(&spec.extra, serde_json::json!({ "lambda_index": li, "gamma_index": gi }));
+                    LearnedWavelet::new(&format!("awd-l{li}-g{gi}"), &o, &settings, extra).save(&path)?;
+                    computed.fetch_add(1, Ordering::Relaxed);
+                }
                 o
             }
         };
-        Ok(SweepPoint {
-            lambda: s.penalties.lambda,
-            gamma: s.penalties.gamma,
-            lambda_index: li,
-            gamma_index: gi,
-            file,
-            final_terms: outcome.history.last().expect("history has epoch 0").terms,
-            validity: outcome.validity,
-            lowpass: outcome.lowpass,
-        })
+        Ok(SweepPoint::new(spec, li, gi, file, &outcome))
     };
-    // first gamma: one chain through increasing lambda
-    let mut first_column = Vec::with_capacity(spec.lambdas.len());
+    // first gamma: one chain through increasing lambda, as far as this
+    // shard's last chain; its own chains' first points under their locks
+    let mut locks = Vec::with_capacity(owned.len());
+    let mut heads = Vec::with_capacity(owned.len());
     let mut start = spec.initial_lowpass.clone();
-    for li in 0..spec.lambdas.len() {
-        let p = run_point(li, 0, &start)?;
+    for li in 0..owned.last().map_or(0, |l| l + 1) {
+        let mine = shard.owns(li);
+        if mine {
+            locks.push(ChainLock::acquire(dir, &format!("chain_l{li:03}"), progress)?);
+        }
+        let p = run_point(li, 0, &start, mine)?;
         start = p.lowpass.clone();
-        first_column.push(p);
+        if mine {
+            heads.push(p);
+        }
     }
-    // then one chain per lambda through increasing gamma, in parallel
-    let rows: Vec<Result<Vec<SweepPoint>, IoError>> = first_column
+    // then each own chain through increasing gamma, in parallel
+    let rows: Vec<Result<Vec<SweepPoint>, IoError>> = heads
         .par_iter()
         .map(|p0| {
             let mut row = vec![p0.clone()];
             for gi in 1..spec.gammas.len() {
-                let next = run_point(p0.lambda_index, gi, &row.last().expect("non-empty").lowpass)?;
+                let next = run_point(p0.lambda_index, gi, &row.last().expect("non-empty").lowpass, true)?;
                 row.push(next);
             }
             Ok(row)
         })
         .collect();
+    drop(locks);
     let mut points = Vec::new();
     for r in rows {
         points.extend(r?);
     }
+    let complete = write_summary_if_complete(spec, dir, progress)?;
+    Ok(ShardRun {
+        shard,
+        lambda_indices: owned,
+        points,
+        reused: reused.into_inner(),
+        computed: computed.into_inner(),
+        complete,
+    })
+}
+
+/// Write the summary of a sweep whose every point is on disk (any shard, or
+/// a final call after a job array): the points in grid order. An error
+/// lists the missing points when some are.
+pub fn summarize(spec: &SweepSpec, dir: &Path, progress: &dyn Progress) -> Result<Vec<SweepPoint>, IoError> {
+    check_spec(dir, spec)?;
+    match write_summary_if_complete(spec, dir, progress)? {
+        Some(points) => Ok(points),
+        None => {
+            let missing = missing_points(spec, dir);
+            let shown: Vec<&str> = missing.iter().take(8).map(String::as_str).collect();
+            Err(IoError::Format {
+                path: dir.to_path_buf(),
+                reason: format!(
+                    "the sweep is not complete: {} of {} points missing ({}{}); run the shards that own them",
+                    missing.len(),
+                    spec.lambdas.len() * spec.gammas.len(),
+                    shown.join(", "),
+                    if missing.len() > shown.len() { ", ..." } else { "" }
+                ),
+            })
+        }
+    }
+}
+
+impl SweepSpec {
+    /// Fit settings of grid point `(li, gi)`.
+    fn settings_at(&self, li: usize, gi: usize) -> FitSettings {
+        let mut s = self.base.clone();
+        s.penalties.lambda = self.lambdas[li];
+        s.penalties.gamma = self.gammas[gi];
+        s
+    }
+}
+
+impl SweepPoint {
+    fn new(spec: &SweepSpec, li: usize, gi: usize, file: String, outcome: &FitOutcome) -> Self {
+        SweepPoint {
+            lambda: spec.lambdas[li],
+            gamma: spec.gammas[gi],
+            lambda_index: li,
+            gamma_index: gi,
+            file,
+            final_terms: outcome.history.last().expect("history has epoch 0").terms,
+            validity: outcome.validity,
+            lowpass: outcome.lowpass.clone(),
+        }
+    }
+}
+
+/// An advisory lock of the OS on a file in `dir/locks/`, released on drop
+/// (and by the OS when the process dies).
+struct ChainLock {
+    _file: std::fs::File,
+}
+
+impl ChainLock {
+    /// Take the lock, waiting (and saying so) while another process holds it.
+    fn acquire(dir: &Path, name: &str, progress: &dyn Progress) -> Result<Self, IoError> {
+        let path = dir.join("locks").join(format!("{name}.lock"));
+        std::fs::create_dir_all(dir.join("locks")).map_err(|e| IoError::write(&path, e))?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .map_err(|e| IoError::write(&path, e))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                progress.message(&format!("waiting for {}: another process holds it", path.display()));
+                file.lock().map_err(|e| IoError::write(&path, e))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(IoError::write(&path, e)),
+        }
+        Ok(ChainLock { _file: file })
+    }
+}
+
+/// Create `sweep.json` (once, atomically, whichever process comes first) or
+/// check that the one there describes this sweep.
+fn claim_spec(dir: &Path, spec: &SweepSpec) -> Result<(), IoError> {
+    if create_json_atomic(&dir.join("sweep.json"), spec)? {
+        return Ok(());
+    }
+    check_spec(dir, spec)
+}
+
+/// Check that `dir/sweep.json` describes `spec`.
+fn check_spec(dir: &Path, spec: &SweepSpec) -> Result<(), IoError> {
+    let spec_path = dir.join("sweep.json");
+    let text = std::fs::read_to_string(&spec_path).map_err(|e| IoError::Read { path: spec_path.clone(), source: e })?;
+    let old: SweepSpec = serde_json::from_str(&text)
+        .map_err(|e| IoError::Format { path: spec_path.clone(), reason: format!("not a sweep spec ({e})") })?;
+    if old != *spec {
+        return Err(IoError::Format {
+            path: spec_path,
+            reason: "this folder holds a different sweep (other data, grid, settings or initial filter); \
+                     use a new output folder, or delete the folder to start over"
+                .into(),
+        });
+    }
+    Ok(())
+}
+
+/// Names of the grid's points not on disk.
+fn missing_points(spec: &SweepSpec, dir: &Path) -> Vec<String> {
+    let mut missing = Vec::new();
+    for li in 0..spec.lambdas.len() {
+        for gi in 0..spec.gammas.len() {
+            if !dir.join(point_file(li, gi)).exists() {
+                missing.push(point_file(li, gi));
+            }
+        }
+    }
+    missing
+}
+
+/// If every point is on disk, load them (in grid order: chain by chain) and
+/// write the summary under the summary lock.
+fn write_summary_if_complete(
+    spec: &SweepSpec,
+    dir: &Path,
+    progress: &dyn Progress,
+) -> Result<Option<Vec<SweepPoint>>, IoError> {
+    if !missing_points(spec, dir).is_empty() {
+        return Ok(None);
+    }
+    let _lock = ChainLock::acquire(dir, "summary", progress)?;
+    let mut points = Vec::with_capacity(spec.lambdas.len() * spec.gammas.len());
+    for li in 0..spec.lambdas.len() {
+        for gi in 0..spec.gammas.len() {
+            let file = point_file(li, gi);
+            let path = dir.join(&file);
+            let outcome = load_point(&path, &spec.settings_at(li, gi))?.ok_or_else(|| IoError::Format {
+                path: path.clone(),
+                reason: "vanished while the summary was written".into(),
+            })?;
+            points.push(SweepPoint::new(spec, li, gi, file, &outcome));
+        }
+    }
     write_summary(dir, &points)?;
-    Ok(points)
+    Ok(Some(points))
 }
 
 fn merge(a: &serde_json::Value, b: serde_json::Value) -> serde_json::Value {
@@ -227,4 +487,32 @@ fn write_summary(dir: &Path, points: &[SweepPoint]) -> Result<(), IoError> {
         }
         w.write_all(text.as_bytes()).map_err(|e| IoError::Write { path: path.to_path_buf(), source: e })
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shards_parse_check_and_split_the_chains_disjointly() {
+        assert_eq!("2/8".parse::<Shard>().unwrap(), Shard { index: 2, count: 8 });
+        assert_eq!(" 1 / 1 ".parse::<Shard>().unwrap(), Shard::ALL);
+        for bad in ["3/2", "0/0", "0/4", "1/0", "2", "a/b", "-1/2", "1/2/3", ""] {
+            let e = bad.parse::<Shard>().unwrap_err().to_string();
+            assert!(e.contains("shard") && e.contains("K/N"), "{bad}: {e}");
+        }
+        // every chain belongs to exactly one shard, for any count
+        for count in 1..7 {
+            for li in 0..20 {
+                let owners = (1..=count).filter(|&k| Shard::new(k, count).unwrap().owns(li)).count();
+                assert_eq!(owners, 1, "chain {li} of {count} shards");
+            }
+        }
+        assert!((0..5).all(|li| Shard::ALL.owns(li)));
+        let second = Shard::new(2, 3).unwrap();
+        assert_eq!(second.chains(5), vec![1, 4]);
+        assert_eq!(second.borrowed_starts(5), 3, "chains 0, 2, 3 start the way to chain 4");
+        assert_eq!(Shard::ALL.borrowed_starts(5), 0);
+        assert_eq!(Shard::new(3, 4).unwrap().to_string(), "3/4");
+    }
 }

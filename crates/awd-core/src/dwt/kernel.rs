@@ -87,7 +87,7 @@ impl Taps {
     /// If the length is odd or outside that range (wavelets are validated).
     pub fn new(rec_lo: &[f64], rec_hi: &[f64]) -> Self {
         let f = rec_lo.len();
-        assert!(f >= 2 && f % 2 == 0 && f / 2 <= MAX_HALF, "filter length {f}");
+        assert!(f >= 2 && f.is_multiple_of(2) && f / 2 <= MAX_HALF, "filter length {f}");
         let half = f / 2;
         let u = half - 1;
         let phase = |v: &[f64], p: usize, rev: bool| -> Vec<f64> {

@@ -155,7 +155,7 @@ impl Stencil {
     /// Analysis of a batch: `x` is `n x b`, `ca`/`cd` become `n_out x b`
     /// (`b` a multiple of [`GROUP`]).
     pub fn analysis(&self, h: &[f64], g: &[f64], x: &[f64], b: usize, ca: &mut [f64], cd: &mut [f64]) {
-        assert!(b % GROUP == 0, "batch width {b} is not a multiple of {GROUP}");
+        assert!(b.is_multiple_of(GROUP), "batch width {b} is not a multiple of {GROUP}");
         assert!(x.len() == self.n * b && ca.len() == self.n_out * b && cd.len() == self.n_out * b, "stencil shapes");
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
@@ -170,7 +170,7 @@ impl Stencil {
     /// stencil is built in the adjoint mode, and the input gradient of
     /// analysis otherwise.
     pub fn transpose(&self, h: &[f64], g: &[f64], ca: &[f64], cd: &[f64], b: usize, out: &mut [f64]) {
-        assert!(b % GROUP == 0, "batch width {b} is not a multiple of {GROUP}");
+        assert!(b.is_multiple_of(GROUP), "batch width {b} is not a multiple of {GROUP}");
         assert!(out.len() == self.n * b && ca.len() == self.n_out * b && cd.len() == self.n_out * b, "stencil shapes");
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
@@ -195,7 +195,7 @@ impl Stencil {
         acc: &mut Vec<f64>,
     ) {
         assert!(x.len() == self.n * b && ga.len() == self.n_out * b && gd.len() == self.n_out * b, "stencil shapes");
-        assert!(b % GROUP == 0, "batch width {b} is not a multiple of {GROUP}");
+        assert!(b.is_multiple_of(GROUP), "batch width {b} is not a multiple of {GROUP}");
         let f = self.f;
         acc.clear();
         acc.resize(2 * f * GROUP, 0.0);

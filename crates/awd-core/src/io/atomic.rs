@@ -3,12 +3,17 @@
 use std::fs::File;
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::IoError;
 
+/// A hidden temporary name beside `path`, unique to this process and call
+/// (threads writing the same target never share one).
 fn temp_sibling(path: &Path) -> PathBuf {
+    static CALLS: AtomicU64 = AtomicU64::new(0);
     let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    path.with_file_name(format!(".{name}.tmp-{}", std::process::id()))
+    let call = CALLS.fetch_add(1, Ordering::Relaxed);
+    path.with_file_name(format!(".{name}.tmp-{}-{call}", std::process::id()))
 }
 
 /// Write a file through `fill`, atomically: readers see the old file or the
@@ -52,6 +57,33 @@ where
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
+    result
+}
+
+/// Write `value` as pretty JSON into `path` only if no file is there, as one
+/// atomic step (a hard link of a complete temporary file, which fails when
+/// the name exists): of processes racing to create the same file, exactly
+/// one succeeds. Returns whether this call created it.
+pub fn create_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<bool, IoError> {
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(|e| IoError::write(path, e))?;
+    }
+    let tmp = temp_sibling(path);
+    let result = (|| {
+        let file = File::create(&tmp).map_err(|e| IoError::write(path, e))?;
+        let mut writer = BufWriter::new(file);
+        serde_json::to_writer_pretty(&mut writer, value)
+            .map_err(|e| IoError::format(path, format!("cannot serialize JSON: {e}")))?;
+        writer.write_all(b"\n").map_err(|e| IoError::write(path, e))?;
+        let file = writer.into_inner().map_err(|e| IoError::write(path, e.into_error()))?;
+        file.sync_all().map_err(|e| IoError::write(path, e))?;
+        match std::fs::hard_link(&tmp, path) {
+            Ok(()) => Ok(true),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+            Err(e) => Err(IoError::write(path, e)),
+        }
+    })();
+    let _ = std::fs::remove_file(&tmp);
     result
 }
 
@@ -110,5 +142,30 @@ mod tests {
         let names: Vec<String> =
             std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
         assert!(names.iter().all(|n| !n.contains(".tmp-")), "{names:?}");
+    }
+
+    #[test]
+    fn of_writers_racing_to_create_one_file_exactly_one_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("claim.json");
+        let wins: Vec<bool> = std::thread::scope(|s| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let path = &path;
+                    s.spawn(move || create_json_atomic(path, &vec![i; 1000]).unwrap())
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(wins.iter().filter(|w| **w).count(), 1, "{wins:?}");
+        // the file is one writer's complete value, and no temporary is left
+        let v: Vec<i32> = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        assert_eq!(v.len(), 1000);
+        assert!(v.iter().all(|x| *x == v[0]));
+        let names: Vec<String> =
+            std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into()).collect();
+        assert_eq!(names, vec!["claim.json".to_string()]);
+        // an existing file is left alone
+        assert!(!create_json_atomic(&path, &"other").unwrap());
     }
 }

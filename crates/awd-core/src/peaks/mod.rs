@@ -19,7 +19,7 @@ use crate::error::{Error, Result};
 use crate::Wavelet;
 
 mod model;
-pub use model::{PeakCountModel, KIND as PEAK_MODEL_KIND};
+pub use model::{Estimator, PeakCountModel, KIND as PEAK_MODEL_KIND};
 
 /// A 3x3 kernel, applied by correlation: `sum_ab k[a][b] x[i+a-1][j+b-1]`.
 pub type Kernel3 = [[f64; 3]; 3];

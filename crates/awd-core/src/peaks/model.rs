@@ -37,6 +37,21 @@ pub struct PeakCountModel {
     /// (peak counts scale with the area). Absent in older files.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub map_shape: Option<(usize, usize)>,
+    /// How the histograms become a prediction (absent in older files:
+    /// nearest cosmology).
+    #[serde(default)]
+    pub estimator: Estimator,
+}
+
+/// How a peak-counting model turns a map's histograms into a prediction.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Estimator {
+    /// The parameter of the cosmology of smallest chi^2 (the paper's rule).
+    #[default]
+    NearestCosmology,
+    /// The mean of the cosmologies' parameter weighted by `exp(-chi^2 / 2)`.
+    PosteriorMean,
 }
 
 /// The `kind` written into model files.
@@ -62,7 +77,14 @@ impl PeakCountModel {
             target_column,
             lowpass,
             map_shape: None,
+            estimator: Estimator::NearestCosmology,
         }
+    }
+
+    /// The same model, predicting with `estimator`.
+    pub fn with_estimator(mut self, estimator: Estimator) -> Self {
+        self.estimator = estimator;
+        self
     }
 
     /// The same model, recording the map size it was fitted on.
@@ -135,7 +157,10 @@ impl PeakCountModel {
         crate::check_finite(maps)?;
         let clf = self.classifier()?;
         let hist = self.binning.histograms(&peak_values(maps, &self.statistic));
-        Ok(clf.predict_param(hist.view(), self.target_column))
+        Ok(match self.estimator {
+            Estimator::NearestCosmology => clf.predict_param(hist.view(), self.target_column),
+            Estimator::PosteriorMean => clf.posterior_mean(hist.view(), self.target_column),
+        })
     }
 }
 
@@ -180,6 +205,16 @@ mod tests {
         assert_eq!(pred, clf.predict_param(h.view(), 1));
         let right = pred.iter().zip(params.column(1)).filter(|(p, t)| *p == *t).count();
         assert!(right > 2 * n * 9 / 10, "{right} of {}", 2 * n);
+        // the posterior-mean estimator survives the file and predicts as fitted
+        model.clone().with_estimator(Estimator::PosteriorMean).save(&path).unwrap();
+        let back = PeakCountModel::load(&path).unwrap();
+        assert_eq!(back.estimator, Estimator::PosteriorMean);
+        assert_eq!(back.predict(maps.view()).unwrap(), clf.posterior_mean(h.view(), 1));
+        // a file without the field (older versions) predicts the nearest cosmology
+        let mut v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        v.as_object_mut().unwrap().remove("estimator");
+        std::fs::write(&path, v.to_string()).unwrap();
+        assert_eq!(PeakCountModel::load(&path).unwrap().estimator, Estimator::NearestCosmology);
         // a broken file is refused with its name
         std::fs::write(&path, text_without_precisions(&path)).unwrap();
         let e = PeakCountModel::load(&path).unwrap_err().to_string();

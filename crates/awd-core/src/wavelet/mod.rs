@@ -66,7 +66,7 @@ impl Wavelet {
                 reason: "the lowpass filter is empty; give an even number of taps (e.g. 10 for db5)".into(),
             });
         }
-        if h.len() % 2 != 0 {
+        if !h.len().is_multiple_of(2) {
             return Err(Error::InvalidFilter {
                 reason: format!("the lowpass filter has {} taps; an orthogonal wavelet needs an even number", h.len()),
             });

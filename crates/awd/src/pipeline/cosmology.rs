@@ -658,6 +658,15 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     laplace.model_for(None, OMEGA_M, shape).save(&models.join("laplace.json"))?;
     roberts.model_for(None, OMEGA_M, shape).save(&models.join("roberts.json"))?;
     height.model_for(None, OMEGA_M, shape).save(&models.join("peak_height.json"))?;
+    // the posterior-mean models, AWD's at its own selected point
+    let lowpass_posterior = points[posterior_i].lowpass.clone();
+    awd_posterior
+        .posterior_model_for(Some(lowpass_posterior), OMEGA_M, shape)
+        .save(&models.join("awd_posterior.json"))?;
+    db5_eval.posterior_model_for(Some(db5.rec_lo.clone()), OMEGA_M, shape).save(&models.join("db5_posterior.json"))?;
+    for (eval, name) in [(&laplace, "laplace"), (&roberts, "roberts"), (&height, "peak_height")] {
+        eval.posterior_model_for(None, OMEGA_M, shape).save(&models.join(format!("{name}_posterior.json")))?;
+    }
 
     // prediction time per 1,000 maps, the whole path (peaks, histograms,
     // chi^2 against every cosmology; the CNN's forward pass)
@@ -890,7 +899,8 @@ fn report_text(
          lambda = {:.2e}, gamma = {:.2e}, validity penalties {:.2e}. Compression: fraction of test coefficients whose magnitude and \
          saliency both exceed 1e-3 of db5's RMS.\n\n\
          The fitted peak-counting models are in `models/` (`awd.json`, `db5.json`, `laplace.json`, `roberts.json`, \
-         `peak_height.json`); `awd predict --model models/awd.json --x maps.npy` applies one to new maps.\n\n\
+         `peak_height.json`), with the posterior-mean twins beside them (`awd_posterior.json`, …); \
+         `awd predict --model models/awd.json --x maps.npy` applies one to new maps.\n\n\
          Plots: `maps_per_cosmology.png` (a map of each cosmology), `figD1_peak_statistics.png` (mean histograms per \
          cosmology for each filter), `filters_2d.png` (the learned 2-D filters and their 3x3 sub-filters, db5's \
          beside), `figD2_activation_maps.png` (test maps beside the inverse transform of their coefficients of \

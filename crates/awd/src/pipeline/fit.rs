@@ -8,8 +8,9 @@ use ndarray::{Array2, ArrayViewD};
 
 use super::data::samples;
 use crate::distill::{
-    check_settings, fit_stoppable, grid_values, initial_filter, sweep as core_sweep, Attribution, FitSettings,
-    Geometry, LearnedWavelet, Penalties, Problem, Progress, SweepPoint, SweepSpec, ValidityWeights,
+    check_settings, fit_stoppable, grid_values, initial_filter, summarize as core_summarize, sweep as core_sweep,
+    sweep_shard as core_sweep_shard, Attribution, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress,
+    Shard, ShardRun, SweepPoint, SweepSpec, ValidityWeights,
 };
 use crate::io::{read_npy_f64, shape_string};
 use crate::wavelet::Wavelet;
@@ -252,19 +253,49 @@ impl<'a> PreparedFit<'a> {
         dir: &Path,
         progress: &dyn Progress,
     ) -> Result<Vec<SweepPoint>> {
+        Ok(core_sweep(&self.problem, &self.sweep_spec(lambdas, gammas)?, dir, progress)?)
+    }
+
+    /// Run (or resume) shard `shard` of the sweep into the shared folder
+    /// `dir` (see [`crate::distill::sweep_shard`]); the shard that completes
+    /// the grid writes the summary.
+    pub fn sweep_shard(
+        &self,
+        lambdas: &[f64],
+        gammas: &[f64],
+        dir: &Path,
+        shard: Shard,
+        progress: &dyn Progress,
+    ) -> Result<ShardRun> {
+        Ok(core_sweep_shard(&self.problem, &self.sweep_spec(lambdas, gammas)?, dir, shard, progress)?)
+    }
+
+    /// Write the summary of the sweep in `dir` once every shard has run; an
+    /// error lists the missing points otherwise.
+    pub fn summarize(
+        &self,
+        lambdas: &[f64],
+        gammas: &[f64],
+        dir: &Path,
+        progress: &dyn Progress,
+    ) -> Result<Vec<SweepPoint>> {
+        Ok(core_summarize(&self.sweep_spec(lambdas, gammas)?, dir, progress)?)
+    }
+
+    /// The sweep's identity: grids, settings, initial filter, data fingerprint.
+    fn sweep_spec(&self, lambdas: &[f64], gammas: &[f64]) -> Result<SweepSpec> {
         let lambdas = grid_values("lambda", lambdas)?;
         let gammas = grid_values("gamma", gammas)?;
         let base = self.cfg.settings(lambdas[lambdas.len() - 1], gammas[gammas.len() - 1]);
         check_settings(&self.problem, &self.initial, &base).map_err(|e| Error::Input(e.to_string()))?;
-        let spec = SweepSpec {
+        Ok(SweepSpec {
             lambdas,
             gammas,
             base,
             initial_lowpass: self.initial.clone(),
             data_fingerprint: self.problem.fingerprint(),
             extra: self.cfg.record(self.samples),
-        };
-        Ok(core_sweep(&self.problem, &spec, dir, progress)?)
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! cosmology experiment and by `distill` for 2-D data.
 
 use awd_core::peaks::{
-    all_peaks, peak_values, rmse, rmse_bootstrap, values_at, wavelet_subfilters, Binning, PeakClassifier,
+    all_peaks, peak_values, rmse, rmse_bootstrap, values_at, wavelet_subfilters, Binning, Estimator, PeakClassifier,
     PeakCountModel, PeakStatistic,
 };
 use awd_core::Wavelet;
@@ -69,6 +69,12 @@ pub struct PeakEval {
     /// The fitted nearest-cosmology model (its class means are Fig. D1's curves).
     #[serde(skip)]
     pub classifier: PeakClassifier,
+    /// The fitted posterior-mean model (at its own bins).
+    #[serde(skip)]
+    pub posterior_classifier: PeakClassifier,
+    /// The posterior-mean model's bins.
+    #[serde(skip)]
+    pub posterior_binning: Binning,
     /// The statistic it counts.
     #[serde(skip)]
     pub statistic: PeakStatistic,
@@ -80,6 +86,24 @@ impl PeakEval {
     pub fn model_for(&self, lowpass: Option<Vec<f64>>, target: usize, shape: (usize, usize)) -> PeakCountModel {
         PeakCountModel::new(self.statistic.clone(), self.binning.clone(), &self.classifier, target, lowpass)
             .with_map_shape(shape.0, shape.1)
+    }
+
+    /// The fitted posterior-mean model as a file, like [`PeakEval::model_for`].
+    pub fn posterior_model_for(
+        &self,
+        lowpass: Option<Vec<f64>>,
+        target: usize,
+        shape: (usize, usize),
+    ) -> PeakCountModel {
+        PeakCountModel::new(
+            self.statistic.clone(),
+            self.posterior_binning.clone(),
+            &self.posterior_classifier,
+            target,
+            lowpass,
+        )
+        .with_map_shape(shape.0, shape.1)
+        .with_estimator(Estimator::PosteriorMean)
     }
 }
 
@@ -159,18 +183,28 @@ pub fn evaluate(
     let (clf, h_val, h_test) = fitted(&binning)?;
     let val_rmse = rmse(&clf.predict_param(h_val.view(), OMEGA_M), &omega_val);
     let (value, std) = rmse_bootstrap(&clf.predict_param(h_test.view(), OMEGA_M), &omega_test, BOOTSTRAP, seed);
-    let mut posterior: Option<PosteriorEval> = None;
+    let mut posterior: Option<(PosteriorEval, PeakClassifier, Binning)> = None;
     for bins in POSTERIOR_BINS {
-        let (c, hv, ht) =
-            if bins == BINS { (clf.clone(), h_val.clone(), h_test.clone()) } else { fitted(&binning_for(bins)?)? };
+        let b = if bins == BINS { binning.clone() } else { binning_for(bins)? };
+        let (c, hv, ht) = if bins == BINS { (clf.clone(), h_val.clone(), h_test.clone()) } else { fitted(&b)? };
         let v = rmse(&c.posterior_mean(hv.view(), OMEGA_M), &omega_val);
-        if posterior.as_ref().is_none_or(|p| v < p.val_rmse) {
+        if posterior.as_ref().is_none_or(|(p, _, _)| v < p.val_rmse) {
             let (value, std) = rmse_bootstrap(&c.posterior_mean(ht.view(), OMEGA_M), &omega_test, BOOTSTRAP, seed);
-            posterior = Some(PosteriorEval { bins, val_rmse: v, value, std });
+            posterior = Some((PosteriorEval { bins, val_rmse: v, value, std }, c, b));
         }
     }
-    let posterior = posterior.expect("bins to try");
-    Ok(PeakEval { val_rmse, value, std, binning, posterior, classifier: clf, statistic: stat.clone() })
+    let (posterior, posterior_classifier, posterior_binning) = posterior.expect("bins to try");
+    Ok(PeakEval {
+        val_rmse,
+        value,
+        std,
+        binning,
+        posterior,
+        classifier: clf,
+        posterior_classifier,
+        posterior_binning,
+        statistic: stat.clone(),
+    })
 }
 
 /// RMSE of Omega_m predicted by always answering the training maps' mean

@@ -22,6 +22,7 @@ pub fn run(a: &ExperimentClathrinArgs) -> Result<()> {
         (Some(train), Some(test)) => Split::Fixed { train: train.clone(), test: test.clone() },
         _ => Split::LeaveOneCellOut { cells: a.cells.clone() },
     };
+    cfg.distill.one_standard_error = a.one_se;
     cfg.preprocessing =
         ClathrinOptions { min_lifetime: a.min_lifetime, max_lifetime: a.max_lifetime, ..ClathrinOptions::default() };
     let bar = Bar::new(0, "epochs");

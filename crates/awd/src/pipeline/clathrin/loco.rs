@@ -395,8 +395,8 @@ fn report(cfg: &Config, r: &LocoResults) -> String {
          AWD {:.3}, db5 {:.3}.\n\nPrediction time per 1,000 tracks (the whole path): AWD {:.2e} s, db5 {:.2e} s, LSTM \
          {:.2e} s ({:.0}x AWD's), teacher {:.2e} s ({:.0}x).\n\n\
          AWD: db5 start without noise, {} seeds changing only the batch order, each seed's sweep over {} lambdas x {} \
-         gammas x {} epochs; the point (and seed) of best cross-validated R^2, grouped by cell on the training cells \
-         (the same folds for every point and seed), is the model. Predictions of every model on every held-out track: \
+         gammas x {} epochs; each seed's point selected by {}, and of those the seed of best cross-validated \
+         R^2 is the model (folds grouped by cell on the training cells, the same for every point and seed). Predictions of every model on every held-out track: \
          `predictions.npy` (columns in results.json), `y.npy`, `cells.npy`; models in `folds/cell<K>/models/`.\n",
         super::ACTIVE,
         r.compression.awd,
@@ -411,6 +411,7 @@ fn report(cfg: &Config, r: &LocoResults) -> String {
         r.distillation.lambdas.as_ref().map_or(0, Vec::len),
         r.distillation.gammas.as_ref().map_or(0, Vec::len),
         r.distillation.epochs,
+        super::selection_rule(&r.distillation),
     ));
     md
 }

@@ -167,6 +167,16 @@ pub struct Outcome {
     pub summary: String,
 }
 
+/// The selection rule of `cfg`, in words for the reports.
+fn selection_rule(cfg: &DistillConfig) -> &'static str {
+    if cfg.one_standard_error {
+        "the one-standard-error rule (the most regularised point, largest gamma then lambda, within one standard \
+         error of the best cross-validated R^2)"
+    } else {
+        "the best cross-validated R^2"
+    }
+}
+
 /// Positions in `cells` of the cells numbered `ids`.
 fn pick(cells: &[Cell], ids: &[u32], role: &str, dir: &Path) -> Result<Vec<usize>> {
     ids.iter()

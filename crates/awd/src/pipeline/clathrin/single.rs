@@ -70,6 +70,8 @@ pub struct GridRow {
     pub gamma: f64,
     /// Cross-validated R^2.
     pub cv_r2: f64,
+    /// Its standard error over the folds.
+    pub cv_se: f64,
     /// Point file.
     pub file: String,
 }
@@ -205,6 +207,7 @@ pub fn run(
                 lambda: g.lambda,
                 gamma: g.gamma,
                 cv_r2: g.cv_score,
+                cv_se: g.cv_se,
                 file: g.file.clone(),
             })
             .collect(),
@@ -256,7 +259,7 @@ fn report(cfg: &Config, r: &Results) -> String {
          Teacher: chosen by {}-fold cross-validation grouped by cell on the training cells (cross-validated R^2: {}; \
          ridge on raw traces {:.3}, alpha {:e}).\n\n\
          AWD: mean ± std over {} seeds (db5 start without noise; the seeds change only the batch order); each seed's \
-         wavelet is selected by cross-validated R^2 grouped by cell (the same folds for every grid point and seed). \
+         wavelet is selected by {}, grouped by cell (the same folds for every grid point and seed). \
          The other rows: ± the bootstrap standard deviation ({BOOTSTRAP} resamples of the test tracks, the same for \
          every row). Compression: fraction of test coefficients whose magnitude and saliency both exceed {:e}. Times \
          include the wavelet transform and feature extraction; the LSTM is {:.0}x slower than AWD, the teacher \
@@ -291,6 +294,7 @@ fn report(cfg: &Config, r: &Results) -> String {
         t.ridge_cv_r2,
         t.ridge_alpha,
         r.selected.len(),
+        super::selection_rule(&cfg.distill),
         super::ACTIVE,
         s.lstm / s.awd,
         s.teacher / s.awd,
