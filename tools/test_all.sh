@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Every test: the Rust workspace, then the Python package (crates/awd-py)
 # built into a virtual environment and tested with pytest against PyWavelets
-# and the `awd` binary. Needs Rust and Python >= 3.9 with venv and network
-# access to PyPI (maturin, numpy, pytest, PyWavelets).
+# and the `awd` binary, then the MPI tests where Open MPI is installed.
+# Needs Rust and Python >= 3.9 with venv and network access to PyPI
+# (maturin, numpy, pytest, PyWavelets).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,3 +19,12 @@ echo "test_all: installing maturin, numpy, pytest, PyWavelets into $venv"
 echo "test_all: building and installing the Python package (crates/awd-py)"
 "$venv/bin/python" -m pip install --quiet --no-build-isolation --force-reinstall --no-deps ./crates/awd-py
 AWD_BIN="$PWD/target/release/awd" "$venv/bin/python" -m pytest -q crates/awd-py/tests
+
+# MPI: `mpirun -np 2/3 awd fit|sweep` against one process (needs Open MPI:
+# apt-get install libopenmpi-dev openmpi-bin libclang-dev clang pkg-config)
+if command -v mpicc >/dev/null 2>&1 && command -v mpirun >/dev/null 2>&1; then
+    echo "test_all: the MPI tests (awd built with --features mpi)"
+    cargo test --release -p awd-cli --features mpi --test cli_mpi
+else
+    echo "test_all: skipping the MPI tests: no mpicc/mpirun (install Open MPI, see README.md)"
+fi

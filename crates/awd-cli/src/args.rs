@@ -416,12 +416,18 @@ pub enum BenchCommand {
 /// `awd bench fit`
 #[derive(Debug, Args)]
 pub struct BenchFitArgs {
-    /// Number of signals.
-    #[arg(long, default_value_t = 50_000)]
-    pub samples: usize,
+    /// Number of signals (maps with --2d; default 50,000 signals, 4,096 maps).
+    #[arg(long)]
+    pub samples: Option<usize>,
     /// Samples per signal.
     #[arg(long, default_value_t = 64)]
     pub length: usize,
+    /// Maps (n, H, W) instead of signals: the 2-D distillation.
+    #[arg(long = "2d")]
+    pub two_d: bool,
+    /// Map size H W with --2d.
+    #[arg(long, num_args = 2, value_names = ["H", "W"], default_values_t = [64, 64], requires = "two_d")]
+    pub size: Vec<usize>,
     /// Levels J.
     #[arg(long, default_value_t = 4)]
     pub levels: usize,

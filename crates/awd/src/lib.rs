@@ -40,6 +40,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(feature = "mpi")]
+pub mod cluster;
 mod error;
 pub mod model;
 pub mod pipeline;

@@ -78,6 +78,11 @@ pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
     Ok(())
 }
 
+/// Default signals of `awd bench fit`.
+const BENCH_FIT_SIGNALS: usize = 50_000;
+/// Default maps of `awd bench fit --2d`.
+const BENCH_FIT_MAPS: usize = 4_096;
+
 /// Time training epochs of the distillation on random data and gradients.
 pub fn fit(args: &crate::args::BenchFitArgs) -> Result<()> {
     use awd::distill::{FitSettings, Geometry, Penalties, Problem, Silent};
@@ -88,16 +93,19 @@ pub fn fit(args: &crate::args::BenchFitArgs) -> Result<()> {
     let wavelet = wavelet_arg(&args.wavelet)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
     let mut normal = || -> f64 { StandardNormal.sample(&mut rng) };
-    let x = Array2::from_shape_simple_fn((args.samples, args.length), &mut normal);
-    let g = Array2::from_shape_simple_fn((args.samples, args.length), &mut normal);
-    let problem = Problem::new(
-        x.view(),
-        Some(g.view()),
-        Geometry::OneD { n: args.length },
-        wavelet.filter_len(),
-        args.mode,
-        args.levels,
-    )?;
+    let (samples, width, geometry) = if args.two_d {
+        let (rows, cols) = (args.size[0], args.size[1]);
+        (args.samples.unwrap_or(BENCH_FIT_MAPS), rows * cols, Geometry::TwoD { rows, cols })
+    } else {
+        (args.samples.unwrap_or(BENCH_FIT_SIGNALS), args.length, Geometry::OneD { n: args.length })
+    };
+    if samples == 0 {
+        bail!("--samples 0: give at least one sample");
+    }
+    let x = Array2::from_shape_simple_fn((samples, width), &mut normal);
+    let g = Array2::from_shape_simple_fn((samples, width), &mut normal);
+    let problem =
+        Problem::new(x.view(), Some(g.view()), geometry.clone(), wavelet.filter_len(), args.mode, args.levels)?;
     let penalties =
         Penalties { lambda: args.lambda, gamma: args.gamma, attribution: args.attribution, ..Default::default() };
     let settings = FitSettings {
@@ -124,8 +132,11 @@ pub fn fit(args: &crate::args::BenchFitArgs) -> Result<()> {
     let per_epoch: Vec<f64> = times.iter().map(|t| t - eval_all).collect();
     let out = serde_json::json!({
         "benchmark": "fit epoch",
-        "samples": args.samples,
-        "length": args.length,
+        "samples": samples,
+        "shape": match geometry {
+            Geometry::OneD { n } => vec![n],
+            Geometry::TwoD { rows, cols } => vec![rows, cols],
+        },
         "levels": args.levels,
         "wavelet": wavelet.name,
         "mode": args.mode.name(),

@@ -12,7 +12,7 @@ use crate::plot::plot_fit;
 use crate::progress::Bar;
 
 /// The library's fit settings from the command line.
-fn config(data: &DataArgs, t: &TrainArgs, lambda: f64, gamma: f64) -> FitConfig {
+pub(super) fn config(data: &DataArgs, t: &TrainArgs, lambda: f64, gamma: f64) -> FitConfig {
     FitConfig {
         wavelet: data.wavelet.clone(),
         lowpass: None,
@@ -37,7 +37,7 @@ fn config(data: &DataArgs, t: &TrainArgs, lambda: f64, gamma: f64) -> FitConfig 
     }
 }
 
-fn load(data: &DataArgs) -> Result<Samples> {
+pub(super) fn load(data: &DataArgs) -> Result<Samples> {
     Ok(Samples::load(&data.x, data.grad.as_deref(), data.two_d)?)
 }
 
@@ -54,7 +54,7 @@ fn flag_hint(e: awd::Error) -> anyhow::Error {
 }
 
 /// Check the options against the data, then warn about a batch larger than the data.
-fn prepare<'a>(cfg: &FitConfig, samples: &'a Samples) -> Result<PreparedFit<'a>> {
+pub(super) fn prepare<'a>(cfg: &FitConfig, samples: &'a Samples) -> Result<PreparedFit<'a>> {
     let prepared = PreparedFit::new(cfg, samples).map_err(flag_hint)?;
     if let Some(w) = prepared.batch_warning() {
         eprintln!("awd: warning: {w}");
@@ -71,7 +71,7 @@ pub fn check_writable_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-fn parent(path: &Path) -> PathBuf {
+pub(super) fn parent(path: &Path) -> PathBuf {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),

@@ -2,6 +2,8 @@
 //! the core library and writes the outputs.
 
 mod bench;
+#[cfg(feature = "mpi")]
+mod cluster;
 mod distill;
 mod experiment;
 mod fit;
@@ -25,8 +27,20 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Distance(a) => info::distance(&a),
         Command::Dwt(a) => transform::dwt(&a),
         Command::Idwt(a) => transform::idwt(&a),
-        Command::Fit(a) => fit::fit(&a),
-        Command::Sweep(a) => fit::sweep_cmd(&a),
+        Command::Fit(a) => {
+            #[cfg(feature = "mpi")]
+            if let Some(mpi) = cluster::world()? {
+                return cluster::fit(&a, &mpi);
+            }
+            fit::fit(&a)
+        }
+        Command::Sweep(a) => {
+            #[cfg(feature = "mpi")]
+            if let Some(mpi) = cluster::world()? {
+                return cluster::sweep(&a, &mpi);
+            }
+            fit::sweep_cmd(&a)
+        }
         Command::Distill(a) => distill::distill_cmd(&a),
         Command::Teacher(TeacherCommand::Train(a)) => teacher::train_cmd(&a),
         Command::Teacher(TeacherCommand::Predict(a)) => teacher::predict_cmd(&a),

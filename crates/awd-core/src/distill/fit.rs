@@ -100,6 +100,60 @@ pub trait Progress: Sync {
 pub struct Silent;
 impl Progress for Silent {}
 
+/// The processes of a data-parallel fit, and how their partial sums meet
+/// (MPI's allreduce across ranks; nothing for one process). Every process
+/// makes the same calls in the same order.
+pub trait Collective {
+    /// Number of processes.
+    fn size(&self) -> usize;
+    /// This process's index, `0..size`.
+    fn rank(&self) -> usize;
+    /// Replace `buf` by its elementwise sum over the processes.
+    fn sum(&self, buf: &mut [f64]) -> Result<()>;
+    /// Whether every process passed the same `value` (a fingerprint of its
+    /// settings and data).
+    fn all_equal(&self, value: u64) -> Result<bool>;
+}
+
+/// One process alone: sums are what they are.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Alone;
+
+impl Collective for Alone {
+    fn size(&self) -> usize {
+        1
+    }
+    fn rank(&self) -> usize {
+        0
+    }
+    fn sum(&self, _buf: &mut [f64]) -> Result<()> {
+        Ok(())
+    }
+    fn all_equal(&self, _value: u64) -> Result<bool> {
+        Ok(true)
+    }
+}
+
+/// The rows of the whole data set that this process's [`Problem`] holds:
+/// global rows `first .. first + problem.len()` of `total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowShard {
+    /// First global row held here.
+    pub first: usize,
+    /// Rows of the whole data set.
+    pub total: usize,
+}
+
+impl RowShard {
+    /// The contiguous part `rank` of `size` of `total` rows (the first
+    /// `total % size` parts one row longer).
+    pub fn split(total: usize, rank: usize, size: usize) -> std::ops::Range<usize> {
+        let (base, extra) = (total / size, total % size);
+        let start = rank * base + rank.min(extra);
+        start..start + base + usize::from(rank < extra)
+    }
+}
+
 /// The initial filter: `base * init_factor + noise_factor * N(0, 1)` per tap,
 /// from a generator seeded with `seed`.
 pub fn initial_filter(base: &[f64], init_factor: f64, noise_factor: f64, seed: u64) -> Vec<f64> {
@@ -204,11 +258,44 @@ pub fn fit(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &dyn Progre
 /// and returns the filter of that epoch with `stopped_at` set (early
 /// stopping). Cancellation between batches is still [`Error::Stopped`].
 pub fn fit_stoppable(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &dyn Progress) -> Result<FitOutcome> {
+    let rows = RowShard { first: 0, total: problem.len() };
+    fit_data_parallel(problem, rows, h0, s, &Alone, progress)
+}
+
+/// [`fit_stoppable`] over data spread across processes: `problem` holds
+/// the global rows `rows.first ..` of `rows.total`. Every process draws the
+/// same global batches from the seed, evaluates only its members, and the
+/// partial sums meet in one `collective` sum per step (the global batch
+/// size scales every term, ragged last batches and unequal shares
+/// included), so each process takes the same Adam steps: the single-process
+/// fit up to the order of floating-point additions.
+pub fn fit_data_parallel(
+    problem: &Problem,
+    rows: RowShard,
+    h0: &[f64],
+    s: &FitSettings,
+    collective: &dyn Collective,
+    progress: &dyn Progress,
+) -> Result<FitOutcome> {
     check_settings(problem, h0, s)?;
-    let n = problem.len();
+    let held = rows.first..rows.first + problem.len();
+    if held.end > rows.total {
+        return Err(Error::InvalidArgument {
+            reason: format!(
+                "rows {}..{} held here are beyond the {} rows of the data",
+                held.start, held.end, rows.total
+            ),
+        });
+    }
+    let n = rows.total;
     let batch = s.batch_size.min(n);
+    let local = |global: &[usize]| -> Vec<usize> {
+        global.iter().filter(|i| held.contains(i)).map(|i| i - held.start).collect()
+    };
+    let all: Vec<usize> = (0..n).collect();
+    let start = problem.evaluate_shared(h0, &s.penalties, &local(&all), n, false, collective)?.0;
     let mut h = h0.to_vec();
-    let mut history = vec![EpochRecord { epoch: 0, terms: problem.evaluate_all(&h, &s.penalties)? }];
+    let mut history = vec![EpochRecord { epoch: 0, terms: start }];
     let mut adam = Adam::new(h.len(), s.lr);
     let mut rng = ChaCha8Rng::seed_from_u64(s.seed);
     let mut order: Vec<usize> = (0..n).collect();
@@ -221,7 +308,7 @@ pub fn fit_stoppable(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &
             if progress.cancelled() {
                 return Err(Error::Stopped { epoch });
             }
-            let (terms, grad) = problem.evaluate(&h, &s.penalties, idx, true)?;
+            let (terms, grad) = problem.evaluate_shared(&h, &s.penalties, &local(idx), idx.len(), true, collective)?;
             adam.step(&mut h, &grad.expect("gradient requested"));
             mean.add_scaled(&terms, 1.0 / batches as f64);
         }

@@ -45,8 +45,8 @@ mod validity;
 
 pub use file::{FilterBank, LearnedWavelet};
 pub use fit::{
-    check_settings, fit, fit_stoppable, initial_filter, Adam, EpochRecord, FitOutcome, FitSettings, Flow, Progress,
-    Silent,
+    check_settings, fit, fit_data_parallel, fit_stoppable, initial_filter, Adam, Alone, Collective, EpochRecord,
+    FitOutcome, FitSettings, Flow, Progress, RowShard, Silent,
 };
 pub use objective::{Attribution, LossTerms, Penalties};
 pub use problem::{Geometry, Problem};

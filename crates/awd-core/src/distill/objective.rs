@@ -122,14 +122,6 @@ pub(crate) struct RawSums {
     pub abs_attributions: f64,
 }
 
-impl RawSums {
-    pub fn add(&mut self, o: &RawSums) {
-        self.squared_error += o.squared_error;
-        self.abs_coefficients += o.abs_coefficients;
-        self.abs_attributions += o.abs_attributions;
-    }
-}
-
 /// Upstream scale factors of one batch: `d loss / d (per-row raw quantity)`.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Scales {

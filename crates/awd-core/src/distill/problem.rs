@@ -5,6 +5,7 @@
 use ndarray::{ArrayView2, Axis, CowArray, Ix2};
 use rayon::prelude::*;
 
+use super::fit::{Alone, Collective};
 use super::objective::{LossTerms, Penalties, RawSums, Scales};
 use super::tape1d::{Layout1d, Tape1d};
 use super::tape2d::{Layout2d, Tape2d};
@@ -206,9 +207,32 @@ impl<'a> Problem<'a> {
         indices: &[usize],
         want_grad: bool,
     ) -> Result<(LossTerms, Option<Vec<f64>>)> {
-        self.check_filter(h)?;
         if indices.is_empty() {
             return Err(Error::InvalidArgument { reason: "the batch holds no sample indices".into() });
+        }
+        self.evaluate_shared(h, p, indices, indices.len(), want_grad, &Alone)
+    }
+
+    /// [`Problem::evaluate`] for a data-parallel fit: this process holds
+    /// some rows of the data, `indices` are the batch members among them
+    /// (possibly none) and `batch` the size of the whole (global) batch,
+    /// which every scale factor uses. The partial sums of the loss and the
+    /// gradient meet in one `collective` sum; the validity penalties, which
+    /// depend on `h` alone, are added once after it.
+    pub fn evaluate_shared(
+        &self,
+        h: &[f64],
+        p: &Penalties,
+        indices: &[usize],
+        batch: usize,
+        want_grad: bool,
+        collective: &dyn Collective,
+    ) -> Result<(LossTerms, Option<Vec<f64>>)> {
+        self.check_filter(h)?;
+        if batch == 0 || indices.len() > batch {
+            return Err(Error::InvalidArgument {
+                reason: format!("{} batch members here but a batch of {batch}", indices.len()),
+            });
         }
         if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
             return Err(Error::InvalidArgument {
@@ -216,7 +240,7 @@ impl<'a> Problem<'a> {
             });
         }
         let taps = Taps::new(h, &highpass(h));
-        let scales = Scales::new(p, self.levels, indices.len());
+        let scales = Scales::new(p, self.levels, batch);
         let tc = p.attribution.times_coefficients();
         let use_g = self.g.as_ref();
         let parts: Vec<(RawSums, Vec<f64>, Vec<f64>)> = indices
@@ -234,44 +258,49 @@ impl<'a> Problem<'a> {
             )
             .collect();
         let f = h.len();
-        let mut sums = RawSums::default();
-        let (mut gh, mut gg) = (vec![0.0; f], vec![0.0; f]);
+        // one buffer for the collective sum: the three loss sums, then dL/dh and dL/dg
+        let mut sums = vec![0.0; 3 + 2 * f];
         for (s, ph, pg) in &parts {
-            sums.add(s);
+            sums[0] += s.squared_error;
+            sums[1] += s.abs_coefficients;
+            sums[2] += s.abs_attributions;
             for i in 0..f {
-                gh[i] += ph[i];
-                gg[i] += pg[i];
+                sums[3 + i] += ph[i];
+                sums[3 + f + i] += pg[i];
             }
         }
+        if collective.size() > 1 {
+            collective.sum(if want_grad { &mut sums[..] } else { &mut sums[..3] })?;
+        }
+        let (squared_error, abs_coefficients, abs_attributions) = (sums[0], sums[1], sums[2]);
         let mut vgrad = vec![0.0; f];
         let v = validity(h, &p.validity, want_grad.then_some(&mut vgrad[..]));
-        let b = indices.len() as f64;
+        let b = batch as f64;
         let arrays = (self.levels + 1) as f64;
         let mut t = LossTerms {
             total: 0.0,
-            reconstruction: sums.squared_error / b,
+            reconstruction: squared_error / b,
             lowpass_sum: v.lowpass_sum,
             highpass_sum: v.highpass_sum,
             unit_norm: v.unit_norm,
             cmf: v.cmf,
             orthogonality: v.orthogonality,
-            l1_coefficients: sums.abs_coefficients / arrays / b,
-            l1_attributions: sums.abs_attributions / arrays / b,
+            l1_coefficients: abs_coefficients / arrays / b,
+            l1_attributions: abs_attributions / arrays / b,
         };
         t.total =
             t.reconstruction + v.weighted(&p.validity) + p.lambda * t.l1_coefficients + p.gamma * t.l1_attributions;
         if !want_grad {
             return Ok((t, None));
         }
-        add_highpass_grad(&gg, &mut gh);
+        let mut gh = sums[3..3 + f].to_vec();
+        add_highpass_grad(&sums[3 + f..], &mut gh);
         for (a, b) in gh.iter_mut().zip(&vgrad) {
             *a += b;
         }
         Ok((t, Some(gh)))
     }
 
-    /// The rows `idx` of a sample matrix as slices (rows of a standard-layout
-    /// array are contiguous: `new` made them so).
     fn rows<'s>(&self, m: &'s CowArray<'a, f64, Ix2>, idx: &[usize]) -> Vec<&'s [f64]> {
         idx.iter().map(|&i| m.index_axis(Axis(0), i).to_slice().expect("standard layout")).collect()
     }

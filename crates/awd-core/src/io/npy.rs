@@ -5,7 +5,7 @@ use std::fs::File;
 use std::path::Path;
 
 use ndarray::{ArrayD, ArrayViewD};
-use ndarray_npy::{NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, WriteNpyExt};
+use ndarray_npy::{NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ViewNpyExt, WriteNpyExt};
 
 use super::{write_atomic, IoError};
 
@@ -33,6 +33,42 @@ pub fn read_npy_f64(path: &Path) -> Result<ArrayD<f64>, IoError> {
         },
         Err(e) => Err(IoError::format(path, describe_npy_error(e))),
     }
+}
+
+/// Read rows `rows` (along the first axis) of a float64 or float32 `.npy`
+/// file as float64, through a memory map: only those rows are touched and
+/// copied, so each process of a data-parallel fit holds only its share.
+/// Returns them with the file's full shape. Files a map cannot view (other
+/// byte orders) are read whole, then sliced.
+pub fn read_npy_rows_f64(path: &Path, rows: std::ops::Range<usize>) -> Result<(ArrayD<f64>, Vec<usize>), IoError> {
+    let file = File::open(path).map_err(|e| IoError::read(path, e))?;
+    // SAFETY: the map is read-only and dropped before returning; a file
+    // truncated meanwhile by another process would fault, as with NumPy's
+    // memmap, which is the documented caveat of mapping files.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
+    let take = |shape: &[usize]| -> Result<(), IoError> {
+        let n = shape.first().copied().unwrap_or(0);
+        if shape.is_empty() || rows.start > rows.end || rows.end > n {
+            return Err(IoError::format(
+                path,
+                format!("rows {}..{} asked of an array of shape {}", rows.start, rows.end, shape_string(shape)),
+            ));
+        }
+        Ok(())
+    };
+    let slice = ndarray::Slice::from(rows.clone());
+    if let Ok(v) = ArrayViewD::<f64>::view_npy(&map) {
+        take(v.shape())?;
+        return Ok((v.slice_axis(ndarray::Axis(0), slice).to_owned(), v.shape().to_vec()));
+    }
+    if let Ok(v) = ArrayViewD::<f32>::view_npy(&map) {
+        take(v.shape())?;
+        return Ok((v.slice_axis(ndarray::Axis(0), slice).mapv(f64::from), v.shape().to_vec()));
+    }
+    drop(map);
+    let all = read_npy_f64(path)?;
+    take(all.shape())?;
+    Ok((all.slice_axis(ndarray::Axis(0), slice).to_owned(), all.shape().to_vec()))
 }
 
 /// Read a 1-D `.npy` of integer labels (any integer dtype, or floats that
@@ -125,5 +161,34 @@ pub fn shape_string(shape: &[usize]) -> String {
         format!("({},)", inner[0])
     } else {
         format!("({})", inner.join(", "))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::{s, Array3};
+
+    #[test]
+    fn row_ranges_read_through_a_map_equal_slices_of_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = Array3::from_shape_fn((9, 4, 3), |(i, j, k)| (i * 100 + j * 10 + k) as f64 + 0.25);
+        let f64_path = dir.path().join("a64.npy");
+        write_npy(&f64_path, a.view().into_dyn()).unwrap();
+        let f32_path = dir.path().join("a32.npy");
+        a.mapv(|v| v as f32).write_npy(File::create(&f32_path).unwrap()).unwrap();
+        let fortran_path = dir.path().join("fortran.npy");
+        a.t().as_standard_layout().reversed_axes().write_npy(File::create(&fortran_path).unwrap()).unwrap();
+        for path in [&f64_path, &f32_path, &fortran_path] {
+            let (rows, shape) = read_npy_rows_f64(path, 3..7).unwrap();
+            assert_eq!(shape, vec![9, 4, 3]);
+            assert_eq!(rows, a.slice(s![3..7, .., ..]).into_dyn(), "{}", path.display());
+            assert_eq!(read_npy_rows_f64(path, 9..9).unwrap().0.shape(), &[0, 4, 3]);
+        }
+        let e = read_npy_rows_f64(&f64_path, 5..10).unwrap_err().to_string();
+        assert!(e.contains("a64.npy") && e.contains("rows 5..10") && e.contains("(9, 4, 3)"), "{e}");
+        std::fs::write(&f64_path, b"not an npy").unwrap();
+        let e = read_npy_rows_f64(&f64_path, 0..1).unwrap_err().to_string();
+        assert!(e.contains("a64.npy"), "{e}");
     }
 }

@@ -8,11 +8,11 @@ use ndarray::{Array2, ArrayViewD};
 
 use super::data::samples;
 use crate::distill::{
-    check_settings, fit_stoppable, grid_values, initial_filter, summarize as core_summarize, sweep as core_sweep,
-    sweep_shard as core_sweep_shard, Attribution, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress,
-    Shard, ShardRun, SweepPoint, SweepSpec, ValidityWeights,
+    check_settings, fit_data_parallel, fit_stoppable, grid_values, initial_filter, summarize as core_summarize,
+    sweep as core_sweep, sweep_shard as core_sweep_shard, Attribution, Collective, FitSettings, Geometry,
+    LearnedWavelet, Penalties, Problem, Progress, RowShard, Shard, ShardRun, SweepPoint, SweepSpec, ValidityWeights,
 };
-use crate::io::{read_npy_f64, shape_string};
+use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string};
 use crate::wavelet::Wavelet;
 use crate::{Error, Mode, Result};
 
@@ -174,6 +174,41 @@ impl Samples {
         Self::new(xa.view(), ga.as_ref().map(|g| g.view()), two_d, (&x.display().to_string(), &gname))
     }
 
+    /// Read rows `rows` of X (and G) through memory maps: the share of one
+    /// process in a data-parallel fit. The recorded data shape is the
+    /// files' (all rows).
+    pub fn load_rows(x: &Path, grad: Option<&Path>, two_d: bool, rows: std::ops::Range<usize>) -> Result<Self> {
+        let (xa, shape) = read_npy_rows_f64(x, rows.clone())?;
+        let ga = match grad {
+            Some(g) => {
+                let (ga, gshape) = read_npy_rows_f64(g, rows)?;
+                if gshape != shape {
+                    return Err(Error::data(
+                        g.display().to_string(),
+                        format!(
+                            "gradients have shape {} but {} has {}; G must be shaped like X",
+                            shape_string(&gshape),
+                            x.display(),
+                            shape_string(&shape)
+                        ),
+                    ));
+                }
+                Some(ga)
+            }
+            None => None,
+        };
+        let gname = grad.map_or(String::new(), |p| p.display().to_string());
+        let mut samples =
+            Self::new(xa.view(), ga.as_ref().map(|g| g.view()), two_d, (&x.display().to_string(), &gname))?;
+        samples.shape = shape;
+        Ok(samples)
+    }
+
+    /// Rows `(n, ...)` of the whole data set (of the files, for a share).
+    pub fn total_rows(&self) -> usize {
+        self.shape[0]
+    }
+
     /// Number of samples.
     pub fn len(&self) -> usize {
         self.x.nrows()
@@ -297,6 +332,98 @@ impl<'a> PreparedFit<'a> {
             extra: self.cfg.record(self.samples),
         })
     }
+}
+
+/// Stop every process with one message unless all passed the same
+/// `fingerprint` (of their settings and data files): processes that
+/// disagree would otherwise compute different things, or wait forever.
+pub fn check_agreement(collective: &dyn Collective, fingerprint: u64) -> Result<()> {
+    if collective.all_equal(fingerprint)? {
+        return Ok(());
+    }
+    Err(Error::Input(format!(
+        "the {} processes disagree on the settings or the data files (fingerprints differ); start every rank with \
+         the same command line and the same files",
+        collective.size()
+    )))
+}
+
+/// One fit spread over the processes of `collective` (data-parallel): each
+/// reads only its share of the rows of X and G (memory-mapped), every one
+/// draws the same global batches and the partial sums meet once per step.
+/// Every process returns the same filter, the single-process fit's up to the
+/// order of floating-point additions (1e-12 relative in our tests).
+pub fn fit_across(
+    cfg: &FitConfig,
+    x: &Path,
+    grad: Option<&Path>,
+    two_d: bool,
+    name: &str,
+    collective: &dyn Collective,
+    progress: &dyn Progress,
+) -> Result<LearnedWavelet> {
+    let total = all_succeed(collective, npy_rows(x))?;
+    let size = collective.size();
+    if total < size {
+        return Err(Error::data(
+            x.display().to_string(),
+            format!("{total} samples cannot be shared by {size} processes; use at most {total}"),
+        ));
+    }
+    let rows = RowShard::split(total, collective.rank(), size);
+    let first = rows.start;
+    let samples = all_succeed(collective, Samples::load_rows(x, grad, two_d, rows))?;
+    let prepared = all_succeed(collective, PreparedFit::new(cfg, &samples))?;
+    let shard = RowShard { first, total };
+    let outcome =
+        fit_data_parallel(&prepared.problem, shard, &prepared.initial, &prepared.settings, collective, progress)?;
+    Ok(LearnedWavelet::new(name, &outcome, &prepared.settings, cfg.record(&samples)))
+}
+
+/// A sweep spread over the processes of `collective`: process `r` of `R`
+/// runs shard `r + 1` of `R` (whole lambda chains, see
+/// [`crate::distill::sweep_shard`]) into the shared folder `dir`; after all
+/// have finished, process 0 writes the summary and returns every point
+/// (`None` elsewhere). The files equal the single-process sweep's bit for
+/// bit.
+pub fn sweep_across(
+    prepared: &PreparedFit<'_>,
+    lambdas: &[f64],
+    gammas: &[f64],
+    dir: &Path,
+    collective: &dyn Collective,
+    progress: &dyn Progress,
+) -> Result<Option<Vec<SweepPoint>>> {
+    let shard = Shard::new(collective.rank() + 1, collective.size())?;
+    all_succeed(collective, prepared.sweep_shard(lambdas, gammas, dir, shard, progress))?;
+    if collective.rank() == 0 {
+        Ok(Some(prepared.summarize(lambdas, gammas, dir, progress)?))
+    } else {
+        Ok(None)
+    }
+}
+
+/// `result` where every process succeeded; else an error everywhere (its
+/// own where it failed, a count of the failures elsewhere), so that no
+/// process goes on to wait for the failed ones. A collective call.
+pub fn all_succeed<T>(collective: &dyn Collective, result: Result<T>) -> Result<T> {
+    let mut failed = [f64::from(u8::from(result.is_err()))];
+    collective.sum(&mut failed)?;
+    let value = result?;
+    if failed[0] > 0.0 {
+        return Err(Error::Input(format!(
+            "{} of the {} processes failed (their messages say why)",
+            failed[0],
+            collective.size()
+        )));
+    }
+    Ok(value)
+}
+
+/// Rows (first axis) of the array in a .npy file, from its header.
+fn npy_rows(path: &Path) -> Result<usize> {
+    let (_, shape) = read_npy_rows_f64(path, 0..0)?;
+    Ok(shape[0])
 }
 
 /// [`PreparedFit::fit`] in one call.

@@ -1,0 +1,155 @@
+//! Data-parallel fits: processes holding parts of the rows, meeting in one
+//! sum per step, learn the single-process filter (up to the order of
+//! floating-point additions). The processes are simulated by threads.
+
+use std::sync::{Arc, Barrier, Mutex};
+
+use awd_core::distill::{
+    fit, fit_data_parallel, initial_filter, Attribution, Collective, FitSettings, Geometry, Penalties, Problem,
+    RowShard, Silent,
+};
+use awd_core::{Mode, Wavelet};
+use ndarray::{s, Array2};
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+
+/// Threads standing in for ranks: each posts its buffer, all add them up in
+/// rank order.
+struct Threads {
+    size: usize,
+    rank: usize,
+    slots: Arc<Mutex<Vec<Vec<f64>>>>,
+    barrier: Arc<Barrier>,
+}
+
+impl Threads {
+    fn group(size: usize) -> Vec<Threads> {
+        let slots = Arc::new(Mutex::new(vec![Vec::new(); size]));
+        let barrier = Arc::new(Barrier::new(size));
+        (0..size).map(|rank| Threads { size, rank, slots: slots.clone(), barrier: barrier.clone() }).collect()
+    }
+}
+
+impl Collective for Threads {
+    fn size(&self) -> usize {
+        self.size
+    }
+    fn rank(&self) -> usize {
+        self.rank
+    }
+    fn sum(&self, buf: &mut [f64]) -> awd_core::Result<()> {
+        self.slots.lock().unwrap()[self.rank] = buf.to_vec();
+        self.barrier.wait();
+        {
+            let slots = self.slots.lock().unwrap();
+            for (i, b) in buf.iter_mut().enumerate() {
+                *b = slots.iter().map(|s| s[i]).sum();
+            }
+        }
+        self.barrier.wait();
+        Ok(())
+    }
+    fn all_equal(&self, value: u64) -> awd_core::Result<bool> {
+        let mut v = [value as f64];
+        self.sum(&mut v)?;
+        Ok(v[0] == value as f64 * self.size as f64)
+    }
+}
+
+fn data(n: usize, len: usize, seed: u64) -> (Array2<f64>, Array2<f64>) {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let x = Array2::from_shape_simple_fn((n, len), || StandardNormal.sample(&mut rng));
+    let g = Array2::from_shape_simple_fn((n, len), || StandardNormal.sample(&mut rng));
+    (x, g)
+}
+
+fn settings(levels: usize, batch_size: usize) -> FitSettings {
+    FitSettings {
+        levels,
+        mode: Mode::Zero,
+        penalties: Penalties { lambda: 0.05, gamma: 0.1, attribution: Attribution::Saliency, ..Default::default() },
+        epochs: 4,
+        batch_size,
+        lr: 0.01,
+        seed: 3,
+    }
+}
+
+/// The filter learned by `ranks` threads, each holding its contiguous rows.
+fn parallel(x: &Array2<f64>, g: &Array2<f64>, geometry: &Geometry, s: &FitSettings, ranks: usize) -> Vec<Vec<f64>> {
+    let h0 = initial_filter(&Wavelet::from_name("db5").unwrap().rec_lo, 1.0, 0.1, 7);
+    let n = x.nrows();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = Threads::group(ranks)
+            .into_iter()
+            .map(|c| {
+                let (h0, geometry) = (&h0, geometry.clone());
+                scope.spawn(move || {
+                    let rows = RowShard::split(n, c.rank, c.size);
+                    let (xs, gs) = (x.slice(s![rows.clone(), ..]), g.slice(s![rows.clone(), ..]));
+                    let p = Problem::new(xs, Some(gs), geometry, 10, Mode::Zero, s.levels).unwrap();
+                    let shard = RowShard { first: rows.start, total: n };
+                    fit_data_parallel(&p, shard, h0, s, &c, &Silent).unwrap().lowpass
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    })
+}
+
+fn max_relative(a: &[f64], b: &[f64]) -> f64 {
+    let scale = b.iter().map(|v| v.abs()).fold(0.0, f64::max);
+    a.iter().zip(b).map(|(x, y)| (x - y).abs() / scale).fold(0.0, f64::max)
+}
+
+#[test]
+fn unequal_shards_and_ragged_batches_learn_the_single_process_filter() {
+    // 50 signals: shards of 17, 17, 16; batches of 16 leave a last batch of 2
+    let (x, g) = data(50, 48, 1);
+    let geometry = Geometry::OneD { n: 48 };
+    let s = settings(3, 16);
+    let h0 = initial_filter(&Wavelet::from_name("db5").unwrap().rec_lo, 1.0, 0.1, 7);
+    let p = Problem::new(x.view(), Some(g.view()), geometry.clone(), 10, Mode::Zero, 3).unwrap();
+    let alone = fit(&p, &h0, &s, &Silent).unwrap().lowpass;
+    assert!(max_relative(&alone, &h0) > 1e-4, "training moved the filter");
+    for ranks in [2, 3, 7] {
+        let filters = parallel(&x, &g, &geometry, &s, ranks);
+        for f in &filters {
+            assert_eq!(f, &filters[0], "every rank holds the same filter");
+            let d = max_relative(f, &alone);
+            assert!(d < 1e-12, "{ranks} ranks: relative difference {d:e}");
+        }
+    }
+    // more ranks than a batch has members, and ranks holding no member of a batch
+    let filters = parallel(&x, &g, &geometry, &settings(3, 3), 5);
+    let alone = fit(&p, &h0, &settings(3, 3), &Silent).unwrap().lowpass;
+    assert!(max_relative(&filters[0], &alone) < 1e-12);
+}
+
+#[test]
+fn maps_too() {
+    let (x, g) = data(20, 16 * 16, 2);
+    let geometry = Geometry::TwoD { rows: 16, cols: 16 };
+    let s = settings(2, 8);
+    let h0 = initial_filter(&Wavelet::from_name("db5").unwrap().rec_lo, 1.0, 0.1, 7);
+    let p = Problem::new(x.view(), Some(g.view()), geometry.clone(), 10, Mode::Zero, 2).unwrap();
+    let alone = fit(&p, &h0, &s, &Silent).unwrap().lowpass;
+    let filters = parallel(&x, &g, &geometry, &s, 3);
+    assert!(max_relative(&filters[2], &alone) < 1e-12);
+}
+
+#[test]
+fn row_shards_cover_the_rows_once() {
+    for total in [0, 1, 5, 50, 51] {
+        for size in 1..6 {
+            let parts: Vec<_> = (0..size).map(|r| RowShard::split(total, r, size)).collect();
+            assert_eq!(parts[0].start, 0);
+            assert_eq!(parts[size - 1].end, total);
+            for w in parts.windows(2) {
+                assert_eq!(w[0].end, w[1].start);
+                assert!(w[0].len() >= w[1].len() && w[0].len() <= w[1].len() + 1);
+            }
+        }
+    }
+}
