@@ -328,3 +328,29 @@ fn same_seed_same_result_on_one_thread_or_many() {
     assert_eq!(one.results.grid, four.results.grid);
     assert_eq!(one.results.cv, four.results.cv);
 }
+
+#[test]
+fn mapped_float64_files_fit_like_arrays_in_memory() {
+    use awd::pipeline::{fit, FitConfig, Samples};
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _, g, _) = bumps(120, 32, 5);
+    let (px, pg) = (dir.path().join("x.npy"), dir.path().join("g.npy"));
+    awd::io::write_npy(&px, x.view().into_dyn()).unwrap();
+    awd::io::write_npy(&pg, g.view().into_dyn()).unwrap();
+    let cfg = FitConfig { levels: 2, lambda: 0.01, gamma: 0.1, epochs: 3, batch_size: 16, ..FitConfig::default() };
+    let mapped = Samples::load(&px, Some(&pg), false).unwrap();
+    let owned = Samples::new(x.view().into_dyn(), Some(g.view().into_dyn()), false, ("x", "g")).unwrap();
+    let a = fit(&cfg, &mapped, "a", &Silent).unwrap();
+    let b = fit(&cfg, &owned, "b", &Silent).unwrap();
+    assert_eq!(a.lowpass, b.lowpass);
+    assert_eq!(a.history, b.history);
+    // a NaN in a mapped file is named like one read into memory
+    let mut bad = x.clone();
+    bad[[7, 3]] = f64::NAN;
+    awd::io::write_npy(&px, bad.view().into_dyn()).unwrap();
+    let e = Samples::load(&px, Some(&pg), false).unwrap_err().to_string();
+    assert!(e.contains("x.npy") && e.contains("NaN"), "{e}");
+    // maps need --2d's rank: a 2-D file asked as maps falls back and says so
+    let e = Samples::load(&pg, None, true).unwrap_err().to_string();
+    assert!(e.contains("g.npy") && e.contains("(n, H, W)"), "{e}");
+}

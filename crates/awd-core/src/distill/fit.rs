@@ -292,8 +292,9 @@ pub fn fit_data_parallel(
     let local = |global: &[usize]| -> Vec<usize> {
         global.iter().filter(|i| held.contains(i)).map(|i| i - held.start).collect()
     };
-    let all: Vec<usize> = (0..n).collect();
-    let start = problem.evaluate_shared(h0, &s.penalties, &local(&all), n, false, collective)?.0;
+    let held_here: Vec<usize> = (0..problem.len()).collect();
+    let start = problem.evaluate_shared(h0, &s.penalties, &held_here, n, false, collective)?.0;
+    drop(held_here);
     let mut h = h0.to_vec();
     let mut history = vec![EpochRecord { epoch: 0, terms: start }];
     let mut adam = Adam::new(h.len(), s.lr);

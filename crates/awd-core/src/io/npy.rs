@@ -5,7 +5,7 @@ use std::fs::File;
 use std::path::Path;
 
 use ndarray::{ArrayD, ArrayViewD};
-use ndarray_npy::{NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ViewNpyExt, WriteNpyExt};
+use ndarray_npy::{NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ViewNpyError, ViewNpyExt, WriteNpyExt};
 
 use super::{write_atomic, IoError};
 
@@ -22,8 +22,106 @@ fn describe_npy_error(e: ReadNpyError) -> String {
     }
 }
 
-/// Read a float64 or float32 `.npy` file as float64, of any rank.
+/// A float64 or float32 `.npy` file mapped into memory, its header checked
+/// against its size before anything is allocated.
+struct MappedNpy {
+    map: memmap2::Mmap,
+    float32: bool,
+}
+
+impl MappedNpy {
+    /// Map `path`; `Ok(None)` for files a map cannot view (another byte
+    /// order, misaligned data), which the streaming reader then takes.
+    fn open(path: &Path) -> Result<Option<Self>, IoError> {
+        let file = File::open(path).map_err(|e| IoError::read(path, e))?;
+        let len = file.metadata().map_err(|e| IoError::read(path, e))?.len();
+        if len == 0 {
+            return Err(IoError::format(path, "is empty (0 bytes), not a .npy file"));
+        }
+        // SAFETY: read-only; a file truncated by another process while
+        // mapped would fault, the documented caveat of mapped files (as with
+        // NumPy's memmap).
+        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
+        let float32 = match ArrayViewD::<f64>::view_npy(&map) {
+            Ok(_) => false,
+            Err(ViewNpyError::WrongDescriptor(d)) => match ArrayViewD::<f32>::view_npy(&map) {
+                Ok(_) => true,
+                Err(ViewNpyError::WrongDescriptor(_)) => {
+                    return Err(IoError::format(
+                        path,
+                        format!(
+                            "unsupported dtype {d}; save the array as float64 or float32 \
+                             (e.g. numpy.save(path, x.astype(numpy.float64)))"
+                        ),
+                    ))
+                }
+                Err(e) => return Self::refuse(path, len, e),
+            },
+            Err(e) => return Self::refuse(path, len, e),
+        };
+        Ok(Some(MappedNpy { map, float32 }))
+    }
+
+    /// The error for a file the map cannot view, or `None` to stream it.
+    fn refuse(path: &Path, len: u64, e: ViewNpyError) -> Result<Option<Self>, IoError> {
+        let reason = match e {
+            ViewNpyError::NonNativeEndian | ViewNpyError::MisalignedData => return Ok(None),
+            ViewNpyError::MissingBytes(n) => format!(
+                "truncated .npy file: its header describes {n} more bytes of data than the file's {len} bytes hold"
+            ),
+            ViewNpyError::ExtraBytes(n) => format!("corrupt .npy file: {n} unexpected bytes after the data"),
+            ViewNpyError::LengthOverflow => "corrupt .npy file: its header describes an impossibly large shape".into(),
+            ViewNpyError::ParseHeader(h) => format!("not a valid .npy file (bad header: {h})"),
+            ViewNpyError::Io(e) if e.kind() == std::io::ErrorKind::UnexpectedEof => {
+                format!("truncated .npy file: its {len} bytes end inside the header")
+            }
+            other => format!("cannot read as .npy: {other}"),
+        };
+        Err(IoError::format(path, reason))
+    }
+
+    fn shape(&self) -> Vec<usize> {
+        if self.float32 {
+            ArrayViewD::<f32>::view_npy(&self.map).expect("viewed when opened").shape().to_vec()
+        } else {
+            ArrayViewD::<f64>::view_npy(&self.map).expect("viewed when opened").shape().to_vec()
+        }
+    }
+
+    /// The whole array as float64.
+    fn all(&self) -> ArrayD<f64> {
+        if self.float32 {
+            ArrayViewD::<f32>::view_npy(&self.map).expect("viewed when opened").mapv(f64::from)
+        } else {
+            ArrayViewD::<f64>::view_npy(&self.map).expect("viewed when opened").to_owned()
+        }
+    }
+
+    /// Rows `rows` (first axis) as float64.
+    fn rows(&self, rows: std::ops::Range<usize>) -> ArrayD<f64> {
+        let slice = ndarray::Slice::from(rows);
+        if self.float32 {
+            let v = ArrayViewD::<f32>::view_npy(&self.map).expect("viewed when opened");
+            v.slice_axis(ndarray::Axis(0), slice).mapv(f64::from)
+        } else {
+            let v = ArrayViewD::<f64>::view_npy(&self.map).expect("viewed when opened");
+            v.slice_axis(ndarray::Axis(0), slice).to_owned()
+        }
+    }
+}
+
+/// Read a float64 or float32 `.npy` file as float64, of any rank. The
+/// header is checked against the file's size before anything is allocated,
+/// so a corrupt or hostile header is an error, never an abort.
 pub fn read_npy_f64(path: &Path) -> Result<ArrayD<f64>, IoError> {
+    match MappedNpy::open(path)? {
+        Some(m) => Ok(m.all()),
+        None => read_npy_streaming(path),
+    }
+}
+
+/// The streaming reader (for byte orders a map cannot view).
+fn read_npy_streaming(path: &Path) -> Result<ArrayD<f64>, IoError> {
     let open = || File::open(path).map_err(|e| IoError::read(path, e));
     match ArrayD::<f64>::read_npy(open()?) {
         Ok(a) => Ok(a),
@@ -38,15 +136,9 @@ pub fn read_npy_f64(path: &Path) -> Result<ArrayD<f64>, IoError> {
 /// Read rows `rows` (along the first axis) of a float64 or float32 `.npy`
 /// file as float64, through a memory map: only those rows are touched and
 /// copied, so each process of a data-parallel fit holds only its share.
-/// Returns them with the file's full shape. Files a map cannot view (other
-/// byte orders) are read whole, then sliced.
+/// Returns them with the file's full shape.
 pub fn read_npy_rows_f64(path: &Path, rows: std::ops::Range<usize>) -> Result<(ArrayD<f64>, Vec<usize>), IoError> {
-    let file = File::open(path).map_err(|e| IoError::read(path, e))?;
-    // SAFETY: the map is read-only and dropped before returning; a file
-    // truncated meanwhile by another process would fault, as with NumPy's
-    // memmap, which is the documented caveat of mapping files.
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
-    let take = |shape: &[usize]| -> Result<(), IoError> {
+    let check = |shape: &[usize]| -> Result<(), IoError> {
         let n = shape.first().copied().unwrap_or(0);
         if shape.is_empty() || rows.start > rows.end || rows.end > n {
             return Err(IoError::format(
@@ -56,19 +148,19 @@ pub fn read_npy_rows_f64(path: &Path, rows: std::ops::Range<usize>) -> Result<(A
         }
         Ok(())
     };
-    let slice = ndarray::Slice::from(rows.clone());
-    if let Ok(v) = ArrayViewD::<f64>::view_npy(&map) {
-        take(v.shape())?;
-        return Ok((v.slice_axis(ndarray::Axis(0), slice).to_owned(), v.shape().to_vec()));
+    match MappedNpy::open(path)? {
+        Some(m) => {
+            let shape = m.shape();
+            check(&shape)?;
+            Ok((m.rows(rows), shape))
+        }
+        None => {
+            let all = read_npy_streaming(path)?;
+            check(all.shape())?;
+            let part = all.slice_axis(ndarray::Axis(0), ndarray::Slice::from(rows)).to_owned();
+            Ok((part, all.shape().to_vec()))
+        }
     }
-    if let Ok(v) = ArrayViewD::<f32>::view_npy(&map) {
-        take(v.shape())?;
-        return Ok((v.slice_axis(ndarray::Axis(0), slice).mapv(f64::from), v.shape().to_vec()));
-    }
-    drop(map);
-    let all = read_npy_f64(path)?;
-    take(all.shape())?;
-    Ok((all.slice_axis(ndarray::Axis(0), slice).to_owned(), all.shape().to_vec()))
 }
 
 /// Read a 1-D `.npy` of integer labels (any integer dtype, or floats that
@@ -187,6 +279,30 @@ mod tests {
         }
         let e = read_npy_rows_f64(&f64_path, 5..10).unwrap_err().to_string();
         assert!(e.contains("a64.npy") && e.contains("rows 5..10") && e.contains("(9, 4, 3)"), "{e}");
+        // a header that claims far more data than the file holds is an error, not an allocation
+        let bytes = std::fs::read(&f32_path).unwrap();
+        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        let text = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+        let mut header = text.replace("(9, 4, 3)", "(900000000000, 4, 3)").trim_end().to_string();
+        while !(10 + header.len() + 1).is_multiple_of(64) {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut hostile = bytes[..8].to_vec();
+        hostile.extend((header.len() as u16).to_le_bytes());
+        hostile.extend(header.as_bytes());
+        hostile.extend(&bytes[10 + header_len..]);
+        let hostile_path = dir.path().join("hostile.npy");
+        std::fs::write(&hostile_path, hostile).unwrap();
+        let e = read_npy_f64(&hostile_path).unwrap_err().to_string();
+        assert!(e.contains("hostile.npy") && e.contains("truncated"), "{e}");
+        // empty, and ending inside the header
+        std::fs::write(&hostile_path, b"").unwrap();
+        let e = read_npy_f64(&hostile_path).unwrap_err().to_string();
+        assert!(e.contains("empty"), "{e}");
+        std::fs::write(&hostile_path, &bytes[..40]).unwrap();
+        let e = read_npy_f64(&hostile_path).unwrap_err().to_string();
+        assert!(e.contains("hostile.npy") && e.contains("truncated"), "{e}");
         std::fs::write(&f64_path, b"not an npy").unwrap();
         let e = read_npy_rows_f64(&f64_path, 0..1).unwrap_err().to_string();
         assert!(e.contains("a64.npy"), "{e}");

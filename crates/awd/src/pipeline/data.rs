@@ -243,6 +243,16 @@ impl Data {
 
 /// `(n, L)` or `(n, H, W)` as rows, with the geometry.
 pub(super) fn samples(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result<(Geometry, Array2<f64>)> {
+    let geometry = samples_check(name, x.view(), two_d)?;
+    let shape = x.shape();
+    let flat: usize = shape[1..].iter().product();
+    let rows = x.as_standard_layout().into_owned().into_shape_with_order((shape[0], flat)).expect("sizes agree");
+    Ok((geometry, rows))
+}
+
+/// Check inputs as [`samples`] does (rank, emptiness, finiteness), without
+/// copying them; their geometry.
+pub(super) fn samples_check(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result<Geometry> {
     let shape = x.shape().to_vec();
     let geometry = match (two_d, shape.len()) {
         (false, 2) => Geometry::OneD { n: shape[1] },
@@ -267,9 +277,7 @@ pub(super) fn samples(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result
         return Err(Error::data(name, format!("holds no data (shape {})", shape_string(&shape))));
     }
     check_finite(x.view()).map_err(|e| Error::data(name, e.to_string()))?;
-    let flat: usize = shape[1..].iter().product();
-    let rows = x.as_standard_layout().into_owned().into_shape_with_order((shape[0], flat)).expect("sizes agree");
-    Ok((geometry, rows))
+    Ok(geometry)
 }
 
 fn describe(g: &Geometry) -> String {

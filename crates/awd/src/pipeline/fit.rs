@@ -4,9 +4,10 @@
 
 use std::path::Path;
 
-use ndarray::{Array2, ArrayViewD};
+use ndarray::{Array2, ArrayView2, ArrayViewD};
+use ndarray_npy::ViewNpyExt;
 
-use super::data::samples;
+use super::data::{samples, samples_check};
 use crate::distill::{
     check_settings, fit_data_parallel, fit_stoppable, grid_values, initial_filter, summarize as core_summarize,
     sweep as core_sweep, sweep_shard as core_sweep_shard, Attribution, Collective, FitSettings, Geometry,
@@ -115,11 +116,60 @@ impl FitConfig {
     }
 }
 
-/// Inputs and teacher gradients as rows `(n, values)`, checked.
+/// Rows `(n, values)` in memory, or a float64 `.npy` file mapped into it.
+#[derive(Debug)]
+enum Rows {
+    Owned(Array2<f64>),
+    /// A little-endian float64 C-order file: the OS pages the rows in as the
+    /// batches touch them and may drop them again, so a file larger than
+    /// memory trains.
+    Mapped(memmap2::Mmap),
+}
+
+impl Clone for Rows {
+    fn clone(&self) -> Self {
+        Rows::Owned(self.view().to_owned())
+    }
+}
+
+impl Rows {
+    fn view(&self) -> ArrayView2<'_, f64> {
+        match self {
+            Rows::Owned(a) => a.view(),
+            Rows::Mapped(map) => {
+                let v = ArrayViewD::<f64>::view_npy(map).expect("checked when mapped");
+                let n = v.shape()[0];
+                let flat: usize = v.shape()[1..].iter().product();
+                v.into_shape_with_order((n, flat)).expect("C-order rows")
+            }
+        }
+    }
+
+    /// Map `path` if it is a float64 C-order `.npy` of `two_d`'s rank with
+    /// finite values (checked here, one pass); `None` for anything else
+    /// (float32, Fortran order, another byte order), read the usual way.
+    fn map(path: &Path, two_d: bool) -> Result<Option<(Self, Vec<usize>)>> {
+        let file = std::fs::File::open(path).map_err(|e| Error::data(path.display().to_string(), e.to_string()))?;
+        // SAFETY: read-only; a file truncated by another process meanwhile
+        // would fault, the documented caveat of mapped files (NumPy's too).
+        let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else { return Ok(None) };
+        let shape = match ArrayViewD::<f64>::view_npy(&map) {
+            Ok(v) if v.is_standard_layout() && v.ndim() == if two_d { 3 } else { 2 } => {
+                samples_check(&path.display().to_string(), v.view(), two_d)?;
+                v.shape().to_vec()
+            }
+            _ => return Ok(None),
+        };
+        Ok(Some((Rows::Mapped(map), shape)))
+    }
+}
+
+/// Inputs and teacher gradients as rows `(n, values)`, checked; float64
+/// `.npy` files are memory-mapped, not copied.
 #[derive(Debug, Clone)]
 pub struct Samples {
-    x: Array2<f64>,
-    grad: Option<Array2<f64>>,
+    x: Rows,
+    grad: Option<Rows>,
     geometry: Geometry,
     shape: Vec<usize>,
     x_name: String,
@@ -156,9 +206,9 @@ impl Samples {
             }
         };
         Ok(Samples {
-            x: rows,
+            x: Rows::Owned(rows),
             grad_name: grad.as_ref().map(|_| names.1.to_string()),
-            grad,
+            grad: grad.map(Rows::Owned),
             geometry,
             shape,
             x_name: names.0.to_string(),
@@ -166,8 +216,44 @@ impl Samples {
     }
 
     /// Read X (and G) from .npy files (float64 or float32); messages name
-    /// the files.
+    /// the files. Float64 files in C order are memory-mapped (no copy: the
+    /// resident memory of a fit follows its batches, not the data size);
+    /// others are read and converted.
     pub fn load(x: &Path, grad: Option<&Path>, two_d: bool) -> Result<Self> {
+        if let Some((xm, shape)) = Rows::map(x, two_d)? {
+            let gm = match grad {
+                None => Some(None),
+                Some(g) => Rows::map(g, two_d)?.map(|(gm, gshape)| Some((gm, gshape))),
+            };
+            if let Some(gm) = gm {
+                if let Some((_, gshape)) = &gm {
+                    if *gshape != shape {
+                        return Err(Error::data(
+                            grad.expect("a G file").display().to_string(),
+                            format!(
+                                "gradients have shape {} but {} has {}; G must be shaped like X",
+                                shape_string(gshape),
+                                x.display(),
+                                shape_string(&shape)
+                            ),
+                        ));
+                    }
+                }
+                let geometry = if two_d {
+                    Geometry::TwoD { rows: shape[1], cols: shape[2] }
+                } else {
+                    Geometry::OneD { n: shape[1] }
+                };
+                return Ok(Samples {
+                    x: xm,
+                    grad_name: grad.map(|g| g.display().to_string()),
+                    grad: gm.map(|(g, _)| g),
+                    geometry,
+                    shape,
+                    x_name: x.display().to_string(),
+                });
+            }
+        }
         let xa = read_npy_f64(x)?;
         let ga = grad.map(read_npy_f64).transpose()?;
         let gname = grad.map_or(String::new(), |p| p.display().to_string());
@@ -211,12 +297,12 @@ impl Samples {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.x.nrows()
+        self.x.view().nrows()
     }
 
     /// Whether there are no samples (never, once checked).
     pub fn is_empty(&self) -> bool {
-        self.x.nrows() == 0
+        self.len() == 0
     }
 
     /// The core problem for filters of `filter_len` taps.
