@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use awd::distill::{Attribution, Progress, ValidityWeights};
+use awd::distill::{Attribution, Progress, Shard, ValidityWeights};
 use awd::interp::FeatureSign;
 use awd::pipeline::{
     self, teacher_gradients, teacher_predict, train_teacher, Data, DistillConfig, Distilled, FitConfig, ModelSpec,
@@ -145,7 +145,7 @@ pub fn fit(
 #[pyfunction]
 #[pyo3(signature = (x, grad = None, *, output_dir, lams, gammas, wavelet = None, levels = 4, mode = "zero",
     epochs = 50, batch_size = 100, lr = 0.001, seed = 0, attribution = "saliency", init_factor = 1.0,
-    noise_factor = 0.0, callback = None))]
+    noise_factor = 0.0, shard = None, callback = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn sweep<'py>(
     py: Python<'py>,
@@ -164,8 +164,10 @@ pub fn sweep<'py>(
     attribution: &str,
     init_factor: f64,
     noise_factor: f64,
+    shard: Option<&str>,
     callback: Option<Py<PyAny>>,
 ) -> PyResult<Bound<'py, PyAny>> {
+    let shard = shard.map(|k| k.parse::<Shard>()).transpose().map_err(core_to_py)?;
     let cfg = fit_config(
         wavelet,
         levels,
@@ -182,9 +184,18 @@ pub fn sweep<'py>(
     )?;
     let s = samples(&x, grad.as_ref())?;
     let progress = PyProgress::new(callback);
-    let points =
-        run_interruptible(py, &progress, || pipeline::sweep(&cfg, &lams, &gammas, &s, &output_dir, &progress))?
+    let points = match shard {
+        None => run_interruptible(py, &progress, || pipeline::sweep(&cfg, &lams, &gammas, &s, &output_dir, &progress))?
+            .map_err(to_py)?,
+        Some(shard) => {
+            let prepared = pipeline::PreparedFit::new(&cfg, &s).map_err(to_py)?;
+            let run = run_interruptible(py, &progress, || {
+                prepared.sweep_shard(&lams, &gammas, &output_dir, shard, &progress)
+            })?
             .map_err(to_py)?;
+            run.points
+        }
+    };
     to_python(py, &points)
 }
 

@@ -78,6 +78,21 @@ def test_sweep_writes_points_and_a_stopping_callback_raises_stopped(tmp_path, li
                   callback=lambda r: False)
 
 
+def test_sweep_shards_write_the_whole_sweeps_files(tmp_path, linear_data):
+    x, _, grad = linear_data
+    grid = dict(lams=[0, 0.01, 0.1], gammas=[0, 0.1], levels=3, epochs=2)
+    awd.sweep(x, grad, output_dir=tmp_path / "whole", **grid)
+    first = awd.sweep(x, grad, output_dir=tmp_path / "parts", shard="1/2", **grid)
+    assert sorted({p["lambda_index"] for p in first}) == [0, 2] and len(first) == 4
+    assert not (tmp_path / "parts" / "summary.json").exists()
+    second = awd.sweep(x, grad, output_dir=tmp_path / "parts", shard="2/2", **grid)
+    assert len(second) == 2
+    for name in sorted(p.name for p in (tmp_path / "whole").glob("point_*.json")) + ["summary.json"]:
+        assert (tmp_path / "whole" / name).read_bytes() == (tmp_path / "parts" / name).read_bytes(), name
+    with pytest.raises(ValueError, match="K/N"):
+        awd.sweep(x, grad, output_dir=tmp_path / "bad", shard="3/2", **grid)
+
+
 def test_ctrl_c_interrupts_a_long_fit(linear_data, ctrl_c_raises):
     x, _, grad = linear_data
     big = np.tile(x, (40, 1))

@@ -178,10 +178,14 @@ def fit(X, grad=None, *, wavelet="db5", levels=4, mode="zero", lam=0.0, gamma=0.
 
 def sweep(X, grad=None, *, output_dir, lams, gammas, wavelet="db5", levels=4, mode="zero", epochs=50,
           batch_size=100, lr=0.001, seed=0, attribution="saliency", init_factor=1.0, noise_factor=0.0,
-          callback=None):
+          shard=None, callback=None):
     """Fit every point of the ``lams`` x ``gammas`` grid with the reference's
     warm starts, writing one learned-wavelet file per point into
     ``output_dir`` (a re-run resumes). Returns one dict per point.
+    ``shard="K/N"`` (e.g. a job array's task) runs only part K of N (whole
+    lambda chains, 1 <= K <= N) into the shared ``output_dir`` and returns
+    that part's points; the files equal the whole sweep's, and the shard
+    that completes the grid writes the summary.
     ``callback`` returning ``False`` raises :class:`awd.Stopped` (finished
     points stay on disk)."""
     return _awd.sweep(_floats(X, "X"), _floats(grad, "grad"), output_dir=str(output_dir),
@@ -189,7 +193,7 @@ def sweep(X, grad=None, *, output_dir, lams, gammas, wavelet="db5", levels=4, mo
                       gammas=[float(v) for v in np.atleast_1d(gammas)], wavelet=wavelet, levels=levels,
                       mode=mode, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
                       attribution=attribution, init_factor=init_factor, noise_factor=noise_factor,
-                      callback=callback)
+                      shard=None if shard is None else str(shard), callback=callback)
 
 
 def distill(X, y, grad=None, *, groups=None, X_test=None, y_test=None, grad_test=None, groups_test=None,

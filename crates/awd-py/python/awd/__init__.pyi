@@ -147,6 +147,7 @@ def sweep(X: ArrayLike, grad: Optional[ArrayLike] = None, *, output_dir: Path, l
           gammas: Sequence[float], wavelet: WaveletLike = "db5", levels: int = 4, mode: str = "zero",
           epochs: int = 50, batch_size: int = 100, lr: float = 0.001, seed: int = 0,
           attribution: str = "saliency", init_factor: float = 1.0, noise_factor: float = 0.0,
+          shard: Optional[str] = None,
           callback: Optional[Callable[[dict[str, float]], Any]] = None) -> list[dict[str, Any]]: ...
 def distill(X: ArrayLike, y: ArrayLike, grad: Optional[ArrayLike] = None, *, groups: Optional[ArrayLike] = None,
             X_test: Optional[ArrayLike] = None, y_test: Optional[ArrayLike] = None,
