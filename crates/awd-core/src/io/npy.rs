@@ -120,6 +120,29 @@ pub fn read_npy_f64(path: &Path) -> Result<ArrayD<f64>, IoError> {
     }
 }
 
+/// Check, through a map and before the streaming reader allocates, that a
+/// numeric `.npy` file holds the data its header describes.
+fn check_header_fits(path: &Path) -> Result<(), IoError> {
+    let file = File::open(path).map_err(|e| IoError::read(path, e))?;
+    let len = file.metadata().map_err(|e| IoError::read(path, e))?.len();
+    if len == 0 {
+        return Err(IoError::format(path, "is empty (0 bytes), not a .npy file"));
+    }
+    // SAFETY: read-only and dropped before returning (see `MappedNpy::open`).
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
+    macro_rules! try_view {
+        ($($t:ty),*) => {$(
+            match ArrayViewD::<$t>::view_npy(&map) {
+                Ok(_) => return Ok(()),
+                Err(ViewNpyError::WrongDescriptor(_)) => {}
+                Err(e) => return MappedNpy::refuse(path, len, e).map(|_| ()),
+            }
+        )*};
+    }
+    try_view!(i64, i32, i16, i8, u64, u32, u16, u8, f64, f32);
+    Ok(()) // another dtype: the reader names it
+}
+
 /// The streaming reader (for byte orders a map cannot view).
 fn read_npy_streaming(path: &Path) -> Result<ArrayD<f64>, IoError> {
     let open = || File::open(path).map_err(|e| IoError::read(path, e));
@@ -166,6 +189,7 @@ pub fn read_npy_rows_f64(path: &Path, rows: std::ops::Range<usize>) -> Result<(A
 /// Read a 1-D `.npy` of integer labels (any integer dtype, or floats that
 /// are whole numbers), e.g. the cell, patient or simulation of each sample.
 pub fn read_npy_labels(path: &Path) -> Result<Vec<i64>, IoError> {
+    check_header_fits(path)?;
     let open = || File::open(path).map_err(|e| IoError::read(path, e));
     macro_rules! try_int {
         ($($t:ty),*) => {$(
@@ -261,8 +285,25 @@ mod tests {
     use super::*;
     use ndarray::{s, Array3};
 
+    /// An `.npy` file's bytes with `from` replaced by `to` in its header
+    /// (padded again to a multiple of 64 bytes): a header that lies.
+    fn lie_about_shape(bytes: &[u8], from: &str, to: &str) -> Vec<u8> {
+        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
+        let text = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
+        let mut header = text.replace(from, to).trim_end().to_string();
+        while !(10 + header.len() + 1).is_multiple_of(64) {
+            header.push(' ');
+        }
+        header.push('\n');
+        let mut out = bytes[..8].to_vec();
+        out.extend((header.len() as u16).to_le_bytes());
+        out.extend(header.as_bytes());
+        out.extend(&bytes[10 + header_len..]);
+        out
+    }
+
     #[test]
-    fn row_ranges_read_through_a_map_equal_slices_of_the_whole_file() {
+    fn mapped_row_ranges_equal_whole_reads_and_lying_headers_are_errors() {
         let dir = tempfile::tempdir().unwrap();
         let a = Array3::from_shape_fn((9, 4, 3), |(i, j, k)| (i * 100 + j * 10 + k) as f64 + 0.25);
         let f64_path = dir.path().join("a64.npy");
@@ -281,21 +322,19 @@ mod tests {
         assert!(e.contains("a64.npy") && e.contains("rows 5..10") && e.contains("(9, 4, 3)"), "{e}");
         // a header that claims far more data than the file holds is an error, not an allocation
         let bytes = std::fs::read(&f32_path).unwrap();
-        let header_len = u16::from_le_bytes([bytes[8], bytes[9]]) as usize;
-        let text = std::str::from_utf8(&bytes[10..10 + header_len]).unwrap();
-        let mut header = text.replace("(9, 4, 3)", "(900000000000, 4, 3)").trim_end().to_string();
-        while !(10 + header.len() + 1).is_multiple_of(64) {
-            header.push(' ');
-        }
-        header.push('\n');
-        let mut hostile = bytes[..8].to_vec();
-        hostile.extend((header.len() as u16).to_le_bytes());
-        hostile.extend(header.as_bytes());
-        hostile.extend(&bytes[10 + header_len..]);
         let hostile_path = dir.path().join("hostile.npy");
-        std::fs::write(&hostile_path, hostile).unwrap();
+        std::fs::write(&hostile_path, lie_about_shape(&bytes, "(9, 4, 3)", "(900000000000, 4, 3)")).unwrap();
         let e = read_npy_f64(&hostile_path).unwrap_err().to_string();
         assert!(e.contains("hostile.npy") && e.contains("truncated"), "{e}");
+        // the same for integer labels
+        let labels = ndarray::Array1::from_vec((0..20i64).collect());
+        let labels_path = dir.path().join("labels.npy");
+        labels.write_npy(File::create(&labels_path).unwrap()).unwrap();
+        assert_eq!(read_npy_labels(&labels_path).unwrap().len(), 20);
+        let bytes = std::fs::read(&labels_path).unwrap();
+        std::fs::write(&labels_path, lie_about_shape(&bytes, "(20,)", "(4000000000000,)")).unwrap();
+        let e = read_npy_labels(&labels_path).unwrap_err().to_string();
+        assert!(e.contains("labels.npy") && e.contains("truncated"), "{e}");
         // empty, and ending inside the header
         std::fs::write(&hostile_path, b"").unwrap();
         let e = read_npy_f64(&hostile_path).unwrap_err().to_string();
