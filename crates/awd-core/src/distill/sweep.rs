@@ -277,7 +277,7 @@ pub fn sweep_shard(
     for r in rows {
         points.extend(r?);
     }
-    let complete = write_summary_if_complete(spec, dir, progress)?;
+    let complete = write_summary_if_complete(spec, dir, &points, progress)?.ok();
     Ok(ShardRun {
         shard,
         lambda_indices: owned,
@@ -293,23 +293,19 @@ pub fn sweep_shard(
 /// lists the missing points when some are.
 pub fn summarize(spec: &SweepSpec, dir: &Path, progress: &dyn Progress) -> Result<Vec<SweepPoint>, IoError> {
     check_spec(dir, spec)?;
-    match write_summary_if_complete(spec, dir, progress)? {
-        Some(points) => Ok(points),
-        None => {
-            let missing = missing_points(spec, dir);
-            let shown: Vec<&str> = missing.iter().take(8).map(String::as_str).collect();
-            Err(IoError::Format {
-                path: dir.to_path_buf(),
-                reason: format!(
-                    "the sweep is not complete: {} of {} points missing ({}{}); run the shards that own them",
-                    missing.len(),
-                    spec.lambdas.len() * spec.gammas.len(),
-                    shown.join(", "),
-                    if missing.len() > shown.len() { ", ..." } else { "" }
-                ),
-            })
+    write_summary_if_complete(spec, dir, &[], progress)?.map_err(|missing| {
+        let shown: Vec<&str> = missing.iter().take(8).map(String::as_str).collect();
+        IoError::Format {
+            path: dir.to_path_buf(),
+            reason: format!(
+                "the sweep is not complete: {} of {} points missing ({}{}); run the shards that own them",
+                missing.len(),
+                spec.lambdas.len() * spec.gammas.len(),
+                shown.join(", "),
+                if missing.len() > shown.len() { ", ..." } else { "" }
+            ),
         }
-    }
+    })
 }
 
 impl SweepSpec {
@@ -397,28 +393,37 @@ fn missing_points(spec: &SweepSpec, dir: &Path) -> Vec<String> {
     let mut missing = Vec::new();
     for li in 0..spec.lambdas.len() {
         for gi in 0..spec.gammas.len() {
-            if !dir.join(point_file(li, gi)).exists() {
-                missing.push(point_file(li, gi));
+            let file = point_file(li, gi);
+            if !dir.join(&file).exists() {
+                missing.push(file);
             }
         }
     }
     missing
 }
 
-/// If every point is on disk, load them (in grid order: chain by chain) and
-/// write the summary under the summary lock.
+/// If every point is on disk, write the summary under the summary lock and
+/// return the points in grid order (chain by chain), taking those in
+/// `known` from memory and reading only the others; else the names of the
+/// missing points.
 fn write_summary_if_complete(
     spec: &SweepSpec,
     dir: &Path,
+    known: &[SweepPoint],
     progress: &dyn Progress,
-) -> Result<Option<Vec<SweepPoint>>, IoError> {
-    if !missing_points(spec, dir).is_empty() {
-        return Ok(None);
+) -> Result<Result<Vec<SweepPoint>, Vec<String>>, IoError> {
+    let missing = missing_points(spec, dir);
+    if !missing.is_empty() {
+        return Ok(Err(missing));
     }
     let _lock = ChainLock::acquire(dir, "summary", progress)?;
     let mut points = Vec::with_capacity(spec.lambdas.len() * spec.gammas.len());
     for li in 0..spec.lambdas.len() {
         for gi in 0..spec.gammas.len() {
+            if let Some(p) = known.iter().find(|p| p.lambda_index == li && p.gamma_index == gi) {
+                points.push(p.clone());
+                continue;
+            }
             let file = point_file(li, gi);
             let path = dir.join(&file);
             let outcome = load_point(&path, &spec.settings_at(li, gi))?.ok_or_else(|| IoError::Format {
@@ -429,7 +434,7 @@ fn write_summary_if_complete(
         }
     }
     write_summary(dir, &points)?;
-    Ok(Some(points))
+    Ok(Ok(points))
 }
 
 fn merge(a: &serde_json::Value, b: serde_json::Value) -> serde_json::Value {

@@ -45,19 +45,34 @@ where
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| IoError::write(path, e))?;
     }
+    let tmp = write_temp(path, fill)?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        IoError::write(path, e)
+    })
+}
+
+/// Fill a new temporary sibling of `path` through `fill` and flush it to
+/// disk; its name. On error nothing is left behind.
+fn write_temp<F>(path: &Path, fill: F) -> Result<PathBuf, IoError>
+where
+    F: FnOnce(&mut BufWriter<File>) -> Result<(), IoError>,
+{
     let tmp = temp_sibling(path);
     let result = (|| {
         let file = File::create(&tmp).map_err(|e| IoError::write(path, e))?;
         let mut writer = BufWriter::new(file);
         fill(&mut writer)?;
         let file = writer.into_inner().map_err(|e| IoError::write(path, e.into_error()))?;
-        file.sync_all().map_err(|e| IoError::write(path, e))?;
-        std::fs::rename(&tmp, path).map_err(|e| IoError::write(path, e))
+        file.sync_all().map_err(|e| IoError::write(path, e))
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    match result {
+        Ok(()) => Ok(tmp),
+        Err(e) => {
+            let _ = std::fs::remove_file(&tmp);
+            Err(e)
+        }
     }
-    result
 }
 
 /// Write `value` as pretty JSON into `path` only if no file is there, as one
@@ -68,32 +83,26 @@ pub fn create_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| IoError::write(path, e))?;
     }
-    let tmp = temp_sibling(path);
-    let result = (|| {
-        let file = File::create(&tmp).map_err(|e| IoError::write(path, e))?;
-        let mut writer = BufWriter::new(file);
-        serde_json::to_writer_pretty(&mut writer, value)
-            .map_err(|e| IoError::format(path, format!("cannot serialize JSON: {e}")))?;
-        writer.write_all(b"\n").map_err(|e| IoError::write(path, e))?;
-        let file = writer.into_inner().map_err(|e| IoError::write(path, e.into_error()))?;
-        file.sync_all().map_err(|e| IoError::write(path, e))?;
-        match std::fs::hard_link(&tmp, path) {
-            Ok(()) => Ok(true),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
-            Err(e) => Err(IoError::write(path, e)),
-        }
-    })();
+    let tmp = write_temp(path, |w| json_into(w, path, value))?;
+    let linked = match std::fs::hard_link(&tmp, path) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(IoError::write(path, e)),
+    };
     let _ = std::fs::remove_file(&tmp);
-    result
+    linked
+}
+
+/// Pretty JSON of `value` and a final newline into `w` (for `path`).
+fn json_into<T: serde::Serialize>(w: &mut BufWriter<File>, path: &Path, value: &T) -> Result<(), IoError> {
+    serde_json::to_writer_pretty(&mut *w, value)
+        .map_err(|e| IoError::format(path, format!("cannot serialize JSON: {e}")))?;
+    w.write_all(b"\n").map_err(|e| IoError::write(path, e))
 }
 
 /// Serialize `value` as pretty JSON into `path`, atomically.
 pub fn write_json_atomic<T: serde::Serialize>(path: &Path, value: &T) -> Result<(), IoError> {
-    write_atomic(path, |w| {
-        serde_json::to_writer_pretty(&mut *w, value)
-            .map_err(|e| IoError::format(path, format!("cannot serialize JSON: {e}")))?;
-        w.write_all(b"\n").map_err(|e| IoError::write(path, e))
-    })
+    write_atomic(path, |w| json_into(w, path, value))
 }
 
 #[cfg(test)]

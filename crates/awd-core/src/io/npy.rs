@@ -22,6 +22,21 @@ fn describe_npy_error(e: ReadNpyError) -> String {
     }
 }
 
+/// `path` mapped read-only into memory, with its length; an empty file is
+/// refused.
+fn map_file(path: &Path) -> Result<(memmap2::Mmap, u64), IoError> {
+    let file = File::open(path).map_err(|e| IoError::read(path, e))?;
+    let len = file.metadata().map_err(|e| IoError::read(path, e))?.len();
+    if len == 0 {
+        return Err(IoError::format(path, "is empty (0 bytes), not a .npy file"));
+    }
+    // SAFETY: read-only; a file truncated by another process while mapped
+    // would fault, the documented caveat of mapped files (as with NumPy's
+    // memmap).
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
+    Ok((map, len))
+}
+
 /// A float64 or float32 `.npy` file mapped into memory, its header checked
 /// against its size before anything is allocated.
 struct MappedNpy {
@@ -33,15 +48,7 @@ impl MappedNpy {
     /// Map `path`; `Ok(None)` for files a map cannot view (another byte
     /// order, misaligned data), which the streaming reader then takes.
     fn open(path: &Path) -> Result<Option<Self>, IoError> {
-        let file = File::open(path).map_err(|e| IoError::read(path, e))?;
-        let len = file.metadata().map_err(|e| IoError::read(path, e))?.len();
-        if len == 0 {
-            return Err(IoError::format(path, "is empty (0 bytes), not a .npy file"));
-        }
-        // SAFETY: read-only; a file truncated by another process while
-        // mapped would fault, the documented caveat of mapped files (as with
-        // NumPy's memmap).
-        let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
+        let (map, len) = map_file(path)?;
         let float32 = match ArrayViewD::<f64>::view_npy(&map) {
             Ok(_) => false,
             Err(ViewNpyError::WrongDescriptor(d)) => match ArrayViewD::<f32>::view_npy(&map) {
@@ -123,13 +130,7 @@ pub fn read_npy_f64(path: &Path) -> Result<ArrayD<f64>, IoError> {
 /// Check, through a map and before the streaming reader allocates, that a
 /// numeric `.npy` file holds the data its header describes.
 fn check_header_fits(path: &Path) -> Result<(), IoError> {
-    let file = File::open(path).map_err(|e| IoError::read(path, e))?;
-    let len = file.metadata().map_err(|e| IoError::read(path, e))?.len();
-    if len == 0 {
-        return Err(IoError::format(path, "is empty (0 bytes), not a .npy file"));
-    }
-    // SAFETY: read-only and dropped before returning (see `MappedNpy::open`).
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| IoError::read(path, e))?;
+    let (map, len) = map_file(path)?;
     macro_rules! try_view {
         ($($t:ty),*) => {$(
             match ArrayViewD::<$t>::view_npy(&map) {

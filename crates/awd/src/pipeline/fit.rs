@@ -116,6 +116,21 @@ impl FitConfig {
     }
 }
 
+/// Refuse gradients `g` (named `g_name`) not shaped like the inputs.
+fn check_grad_shape(g_name: &str, g_shape: &[usize], x_name: &str, x_shape: &[usize]) -> Result<()> {
+    if g_shape == x_shape {
+        return Ok(());
+    }
+    Err(Error::data(
+        g_name,
+        format!(
+            "gradients have shape {} but {x_name} has {}; G must be shaped like X",
+            shape_string(g_shape),
+            shape_string(x_shape)
+        ),
+    ))
+}
+
 /// Rows `(n, values)` in memory, or a float64 `.npy` file mapped into it.
 #[derive(Debug)]
 enum Rows {
@@ -191,17 +206,7 @@ impl Samples {
         let grad = match grad {
             None => None,
             Some(g) => {
-                if g.shape() != shape.as_slice() {
-                    return Err(Error::data(
-                        names.1,
-                        format!(
-                            "gradients have shape {} but {} has {}; G must be shaped like X",
-                            shape_string(g.shape()),
-                            names.0,
-                            shape_string(&shape)
-                        ),
-                    ));
-                }
+                check_grad_shape(names.1, g.shape(), names.0, &shape)?;
                 Some(samples(names.1, g, two_d)?.1)
             }
         };
@@ -220,44 +225,36 @@ impl Samples {
     /// resident memory of a fit follows its batches, not the data size);
     /// others are read and converted.
     pub fn load(x: &Path, grad: Option<&Path>, two_d: bool) -> Result<Self> {
-        if let Some((xm, shape)) = Rows::map(x, two_d)? {
-            let gm = match grad {
-                None => Some(None),
-                Some(g) => Rows::map(g, two_d)?.map(|(gm, gshape)| Some((gm, gshape))),
-            };
-            if let Some(gm) = gm {
-                if let Some((_, gshape)) = &gm {
-                    if *gshape != shape {
-                        return Err(Error::data(
-                            grad.expect("a G file").display().to_string(),
-                            format!(
-                                "gradients have shape {} but {} has {}; G must be shaped like X",
-                                shape_string(gshape),
-                                x.display(),
-                                shape_string(&shape)
-                            ),
-                        ));
-                    }
-                }
-                let geometry = if two_d {
-                    Geometry::TwoD { rows: shape[1], cols: shape[2] }
-                } else {
-                    Geometry::OneD { n: shape[1] }
-                };
-                return Ok(Samples {
-                    x: xm,
-                    grad_name: grad.map(|g| g.display().to_string()),
-                    grad: gm.map(|(g, _)| g),
-                    geometry,
-                    shape,
-                    x_name: x.display().to_string(),
-                });
-            }
+        if let Some(mapped) = Self::map(x, grad, two_d)? {
+            return Ok(mapped);
         }
         let xa = read_npy_f64(x)?;
         let ga = grad.map(read_npy_f64).transpose()?;
         let gname = grad.map_or(String::new(), |p| p.display().to_string());
         Self::new(xa.view(), ga.as_ref().map(|g| g.view()), two_d, (&x.display().to_string(), &gname))
+    }
+
+    /// X (and G) memory-mapped, when every file can be (see [`Rows::map`]).
+    fn map(x: &Path, grad: Option<&Path>, two_d: bool) -> Result<Option<Self>> {
+        let Some((xm, shape)) = Rows::map(x, two_d)? else { return Ok(None) };
+        let gm = match grad {
+            None => None,
+            Some(g) => {
+                let Some((gm, gshape)) = Rows::map(g, two_d)? else { return Ok(None) };
+                check_grad_shape(&g.display().to_string(), &gshape, &x.display().to_string(), &shape)?;
+                Some(gm)
+            }
+        };
+        let geometry =
+            if two_d { Geometry::TwoD { rows: shape[1], cols: shape[2] } } else { Geometry::OneD { n: shape[1] } };
+        Ok(Some(Samples {
+            x: xm,
+            grad_name: grad.map(|g| g.display().to_string()),
+            grad: gm,
+            geometry,
+            shape,
+            x_name: x.display().to_string(),
+        }))
     }
 
     /// Read rows `rows` of X (and G) through memory maps: the share of one
@@ -268,17 +265,7 @@ impl Samples {
         let ga = match grad {
             Some(g) => {
                 let (ga, gshape) = read_npy_rows_f64(g, rows)?;
-                if gshape != shape {
-                    return Err(Error::data(
-                        g.display().to_string(),
-                        format!(
-                            "gradients have shape {} but {} has {}; G must be shaped like X",
-                            shape_string(&gshape),
-                            x.display(),
-                            shape_string(&shape)
-                        ),
-                    ));
-                }
+                check_grad_shape(&g.display().to_string(), &gshape, &x.display().to_string(), &shape)?;
                 Some(ga)
             }
             None => None,
@@ -332,6 +319,8 @@ pub struct PreparedFit<'a> {
     initial: Vec<f64>,
     settings: FitSettings,
     problem: Problem<'a>,
+    /// The data's fingerprint (one pass over X and G), once.
+    fingerprint: std::sync::OnceLock<String>,
 }
 
 impl<'a> PreparedFit<'a> {
@@ -341,7 +330,7 @@ impl<'a> PreparedFit<'a> {
         let problem = samples.problem(cfg, initial.len())?;
         let settings = cfg.settings(cfg.lambda, cfg.gamma);
         check_settings(&problem, &initial, &settings).map_err(|e| Error::Input(e.to_string()))?;
-        Ok(PreparedFit { cfg: cfg.clone(), samples, initial, settings, problem })
+        Ok(PreparedFit { cfg: cfg.clone(), samples, initial, settings, problem, fingerprint: Default::default() })
     }
 
     /// The initial filter (with its noise).
@@ -414,7 +403,7 @@ impl<'a> PreparedFit<'a> {
             gammas,
             base,
             initial_lowpass: self.initial.clone(),
-            data_fingerprint: self.problem.fingerprint(),
+            data_fingerprint: self.fingerprint.get_or_init(|| self.problem.fingerprint()).clone(),
             extra: self.cfg.record(self.samples),
         })
     }

@@ -185,8 +185,13 @@ pub fn evaluate(
     let (value, std) = rmse_bootstrap(&clf.predict_param(h_test.view(), OMEGA_M), &omega_test, BOOTSTRAP, seed);
     let mut posterior: Option<(PosteriorEval, PeakClassifier, Binning)> = None;
     for bins in POSTERIOR_BINS {
-        let b = if bins == BINS { binning.clone() } else { binning_for(bins)? };
-        let (c, hv, ht) = if bins == BINS { (clf.clone(), h_val.clone(), h_test.clone()) } else { fitted(&b)? };
+        let (b, (c, hv, ht)) = if bins == BINS {
+            (binning.clone(), (clf.clone(), h_val.clone(), h_test.clone()))
+        } else {
+            let b = binning_for(bins)?;
+            let fit = fitted(&b)?;
+            (b, fit)
+        };
         let v = rmse(&c.posterior_mean(hv.view(), OMEGA_M), &omega_val);
         if posterior.as_ref().is_none_or(|(p, _, _)| v < p.val_rmse) {
             let (value, std) = rmse_bootstrap(&c.posterior_mean(ht.view(), OMEGA_M), &omega_test, BOOTSTRAP, seed);
