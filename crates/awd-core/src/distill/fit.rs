@@ -9,7 +9,7 @@ use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use super::objective::{LossTerms, Penalties};
-use super::problem::Problem;
+use super::problem::{BatchShare, Problem};
 use super::validity::{validity, Validity};
 use crate::error::{Error, Result};
 use crate::Mode;
@@ -267,8 +267,10 @@ pub fn fit_stoppable(problem: &Problem, h0: &[f64], s: &FitSettings, progress: &
 /// same global batches from the seed, evaluates only its members, and the
 /// partial sums meet in one `collective` sum per step (the global batch
 /// size scales every term, ragged last batches and unequal shares
-/// included), so each process takes the same Adam steps: the single-process
-/// fit up to the order of floating-point additions.
+/// included), so each process takes the same Adam steps. Batch sums are
+/// taken per sample and in batch order (see [`Problem::evaluate_shared`]),
+/// so the filter equals the single-process one bit for bit, for any number
+/// of processes and any split of the rows.
 pub fn fit_data_parallel(
     problem: &Problem,
     rows: RowShard,
@@ -289,12 +291,15 @@ pub fn fit_data_parallel(
     }
     let n = rows.total;
     let batch = s.batch_size.min(n);
-    let local = |global: &[usize]| -> Vec<usize> {
-        global.iter().filter(|i| held.contains(i)).map(|i| i - held.start).collect()
+    // the members of a global batch held here, as (local rows, batch positions)
+    let local = |global: &[usize]| -> (Vec<usize>, Vec<usize>) {
+        global.iter().enumerate().filter(|(_, i)| held.contains(i)).map(|(q, i)| (i - held.start, q)).unzip()
     };
-    let held_here: Vec<usize> = (0..problem.len()).collect();
-    let start = problem.evaluate_shared(h0, &s.penalties, &held_here, n, false, collective)?.0;
-    drop(held_here);
+    let start = {
+        let (rows, positions): (Vec<usize>, Vec<usize>) = (0..problem.len()).map(|i| (i, held.start + i)).unzip();
+        let share = BatchShare { rows: &rows, positions: &positions, batch: n };
+        problem.evaluate_shared(h0, &s.penalties, &share, false, collective)?.0
+    };
     let mut h = h0.to_vec();
     let mut history = vec![EpochRecord { epoch: 0, terms: start }];
     let mut adam = Adam::new(h.len(), s.lr);
@@ -309,7 +314,9 @@ pub fn fit_data_parallel(
             if progress.cancelled() {
                 return Err(Error::Stopped { epoch });
             }
-            let (terms, grad) = problem.evaluate_shared(&h, &s.penalties, &local(idx), idx.len(), true, collective)?;
+            let (rows, positions) = local(idx);
+            let share = BatchShare { rows: &rows, positions: &positions, batch: idx.len() };
+            let (terms, grad) = problem.evaluate_shared(&h, &s.penalties, &share, true, collective)?;
             adam.step(&mut h, &grad.expect("gradient requested"));
             mean.add_scaled(&terms, 1.0 / batches as f64);
         }

@@ -35,7 +35,6 @@
 
 mod file;
 mod fit;
-mod mat;
 mod objective;
 mod problem;
 mod sweep;
@@ -49,6 +48,6 @@ pub use fit::{
     FitOutcome, FitSettings, Flow, Progress, RowShard, Silent,
 };
 pub use objective::{Attribution, LossTerms, Penalties};
-pub use problem::{Geometry, Problem};
+pub use problem::{BatchShare, Geometry, Problem};
 pub use sweep::{grid_values, log_space, summarize, sweep, sweep_shard, Shard, ShardRun, SweepPoint, SweepSpec};
 pub use validity::{highpass, validity, Validity, ValidityWeights};

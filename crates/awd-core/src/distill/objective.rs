@@ -114,12 +114,52 @@ impl LossTerms {
     }
 }
 
-/// Raw per-batch sums, before the `1/B` and `1/(J+1)` normalisations.
-#[derive(Debug, Clone, Copy, Default)]
-pub(crate) struct RawSums {
-    pub squared_error: f64,
-    pub abs_coefficients: f64,
-    pub abs_attributions: f64,
+/// Loss sums per sample, before the `1/B` and `1/(J+1)` normalisations:
+/// squared error, sum of |coefficients|, sum of |attributions|.
+pub(crate) const LOSS_SUMS: usize = 3;
+
+/// Per-sample partial sums of one chunk of samples: the three loss sums and
+/// the gradient with respect to `rec_lo` and `rec_hi`, each sample's in its
+/// own lane and in an order that does not depend on the other samples, so a
+/// batch's total is the same whichever process or chunk evaluated a sample.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct SampleSums {
+    /// Lanes (samples of the chunk, padding included).
+    lanes: usize,
+    /// Filter length.
+    f: usize,
+    pub squared_error: Vec<f64>,
+    pub abs_coefficients: Vec<f64>,
+    pub abs_attributions: Vec<f64>,
+    /// `dL/d rec_lo` at `m * lanes + lane`, then `dL/d rec_hi` after `f * lanes`.
+    pub filter_grad: Vec<f64>,
+}
+
+impl SampleSums {
+    /// Zero sums for `lanes` samples and an `f`-tap filter.
+    pub fn reset(&mut self, lanes: usize, f: usize) {
+        (self.lanes, self.f) = (lanes, f);
+        for v in [&mut self.squared_error, &mut self.abs_coefficients, &mut self.abs_attributions] {
+            v.clear();
+            v.resize(lanes, 0.0);
+        }
+        self.filter_grad.clear();
+        self.filter_grad.resize(2 * f * lanes, 0.0);
+    }
+
+    /// Row `k` of `out` (rows of `width` values: the [`LOSS_SUMS`] loss sums,
+    /// then, when `width` is `LOSS_SUMS + 2f`, `dL/d rec_lo` and `dL/d
+    /// rec_hi`) for the first `count` samples.
+    pub fn write_rows(&self, count: usize, width: usize, out: &mut [f64]) {
+        for (k, row) in out.chunks_exact_mut(width).take(count).enumerate() {
+            row[0] = self.squared_error[k];
+            row[1] = self.abs_coefficients[k];
+            row[2] = self.abs_attributions[k];
+            for (i, r) in row[LOSS_SUMS..].iter_mut().enumerate() {
+                *r = self.filter_grad[i * self.lanes + k];
+            }
+        }
+    }
 }
 
 /// Upstream scale factors of one batch: `d loss / d (per-row raw quantity)`.
@@ -153,32 +193,23 @@ pub(crate) fn sign(v: f64) -> f64 {
     }
 }
 
-/// `sum f(x_i)` with eight independent partial sums, so long sums vectorise
-/// (the order is fixed: same input, same bits).
+/// `out[i % period] += f(v[i])` in the order of `v`: sums per sample of a
+/// batch laid out with the sample index fastest (`period` samples).
 #[inline]
-pub(crate) fn lane_sum(v: &[f64], f: impl Fn(f64) -> f64) -> f64 {
-    let mut lanes = [0.0f64; 8];
-    let chunks = v.chunks_exact(8);
-    let tail: f64 = chunks.remainder().iter().map(|&x| f(x)).sum();
-    for c in chunks {
-        for (l, &x) in lanes.iter_mut().zip(c) {
-            *l += f(x);
+pub(crate) fn col_sums(v: &[f64], period: usize, out: &mut [f64], f: impl Fn(f64) -> f64) {
+    for row in v.chunks_exact(period) {
+        for (o, &x) in out.iter_mut().zip(row) {
+            *o += f(x);
         }
     }
-    lanes.iter().sum::<f64>() + tail
 }
 
-/// `sum f(a_i, b_i)` with eight independent partial sums.
+/// `out[i % period] += f(a[i], b[i])` in order, as [`col_sums`].
 #[inline]
-pub(crate) fn lane_sum2(a: &[f64], b: &[f64], f: impl Fn(f64, f64) -> f64) -> f64 {
-    let n = a.len().min(b.len());
-    let mut lanes = [0.0f64; 8];
-    let full = n / 8 * 8;
-    for i in (0..full).step_by(8) {
-        for k in 0..8 {
-            lanes[k] += f(a[i + k], b[i + k]);
+pub(crate) fn col_sums2(a: &[f64], b: &[f64], period: usize, out: &mut [f64], f: impl Fn(f64, f64) -> f64) {
+    for (ra, rb) in a.chunks_exact(period).zip(b.chunks_exact(period)) {
+        for ((o, &x), &y) in out.iter_mut().zip(ra).zip(rb) {
+            *o += f(x, y);
         }
     }
-    let tail: f64 = (full..n).map(|i| f(a[i], b[i])).sum();
-    lanes.iter().sum::<f64>() + tail
 }

@@ -6,7 +6,7 @@ use ndarray::{ArrayView2, Axis, CowArray, Ix2};
 use rayon::prelude::*;
 
 use super::fit::{Alone, Collective};
-use super::objective::{LossTerms, Penalties, RawSums, Scales};
+use super::objective::{LossTerms, Penalties, SampleSums, Scales, LOSS_SUMS};
 use super::tape1d::{Layout1d, Tape1d};
 use super::tape2d::{Layout2d, Tape2d};
 use super::validity::{add_highpass_grad, highpass, validity};
@@ -20,6 +20,24 @@ use crate::Mode;
 /// seed, same bits).
 fn chunk_size(batch: usize) -> usize {
     batch.div_ceil(4).clamp(8, 64)
+}
+
+/// Batch positions whose per-sample sums are gathered in one table (and one
+/// collective sum) at a time: a training batch is one block; an evaluation
+/// of the whole data set goes block by block, so memory does not grow with
+/// the number of samples.
+const REDUCE_BLOCK: usize = 4096;
+
+/// This process's part of one (global) batch, for a data-parallel
+/// evaluation.
+#[derive(Debug, Clone, Copy)]
+pub struct BatchShare<'i> {
+    /// The batch members held here, as rows of this process's problem.
+    pub rows: &'i [usize],
+    /// Their positions in the global batch, strictly increasing.
+    pub positions: &'i [usize],
+    /// Size of the global batch, which every scale factor uses.
+    pub batch: usize,
 }
 
 /// Signals (1-D) or images (2-D).
@@ -51,26 +69,30 @@ enum Tape {
 }
 
 impl Tape {
-    fn clear(&mut self) {
-        match self {
-            Tape::OneD(t) => t.clear(),
-            Tape::TwoD(t) => t.clear(),
-        }
-    }
     fn chunk(&mut self, taps: &Taps, xs: &[&[f64]], gs: Option<&[&[f64]]>, tc: bool, sc: Option<&Scales>) {
         match self {
             Tape::OneD(t) => t.chunk(taps, xs, gs, tc, sc),
-            Tape::TwoD(t) => {
-                for (i, x) in xs.iter().enumerate() {
-                    t.row(taps, x, gs.map(|g| g[i]), tc, sc)
-                }
-            }
+            Tape::TwoD(t) => t.chunk(taps, xs, gs, tc, sc),
         }
     }
-    fn parts(&self) -> (RawSums, Vec<f64>, Vec<f64>) {
+    fn sums(&self) -> &SampleSums {
         match self {
-            Tape::OneD(t) => (t.sums, t.gh.clone(), t.gg.clone()),
-            Tape::TwoD(t) => (t.sums, t.gh.clone(), t.gg.clone()),
+            Tape::OneD(t) => &t.sums,
+            Tape::TwoD(t) => &t.sums,
+        }
+    }
+    fn forward_into(
+        &mut self,
+        taps: &Taps,
+        xs: &[&[f64]],
+        gs: Option<&[&[f64]]>,
+        tc: bool,
+        coeffs: &mut [Vec<f64>],
+        attrs: Option<&mut [Vec<f64>]>,
+    ) {
+        match self {
+            Tape::OneD(t) => t.forward_into(taps, xs, gs, tc, coeffs, attrs),
+            Tape::TwoD(t) => t.forward_into(taps, xs, gs, tc, coeffs, attrs),
         }
     }
 }
@@ -210,31 +232,45 @@ impl<'a> Problem<'a> {
         if indices.is_empty() {
             return Err(Error::InvalidArgument { reason: "the batch holds no sample indices".into() });
         }
-        self.evaluate_shared(h, p, indices, indices.len(), want_grad, &Alone)
+        let positions: Vec<usize> = (0..indices.len()).collect();
+        let share = BatchShare { rows: indices, positions: &positions, batch: indices.len() };
+        self.evaluate_shared(h, p, &share, want_grad, &Alone)
     }
 
     /// [`Problem::evaluate`] for a data-parallel fit: this process holds
-    /// some rows of the data, `indices` are the batch members among them
-    /// (possibly none) and `batch` the size of the whole (global) batch,
-    /// which every scale factor uses. The partial sums of the loss and the
-    /// gradient meet in one `collective` sum; the validity penalties, which
-    /// depend on `h` alone, are added once after it.
+    /// some rows of the data and `share` says which batch members are here
+    /// (possibly none) and where they sit in the global batch. Every sample's
+    /// sums are computed on their own and placed at its batch position in a
+    /// table that one `collective` sum completes (each entry is nonzero on
+    /// one process only, so that sum is exact); the table is then added up
+    /// in batch order. The result is therefore the same, bit for bit,
+    /// however the batch is spread over processes, threads and chunks. The
+    /// validity penalties, which depend on `h` alone, are added once after.
     pub fn evaluate_shared(
         &self,
         h: &[f64],
         p: &Penalties,
-        indices: &[usize],
-        batch: usize,
+        share: &BatchShare,
         want_grad: bool,
         collective: &dyn Collective,
     ) -> Result<(LossTerms, Option<Vec<f64>>)> {
         self.check_filter(h)?;
-        if batch == 0 || indices.len() > batch {
+        let BatchShare { rows, positions, batch } = *share;
+        if batch == 0 || rows.len() > batch || rows.len() != positions.len() {
             return Err(Error::InvalidArgument {
-                reason: format!("{} batch members here but a batch of {batch}", indices.len()),
+                reason: format!(
+                    "{} batch members ({} positions) here but a batch of {batch}",
+                    rows.len(),
+                    positions.len()
+                ),
             });
         }
-        if let Some(&i) = indices.iter().find(|&&i| i >= self.len()) {
+        if positions.windows(2).any(|w| w[0] >= w[1]) || positions.last().is_some_and(|&p| p >= batch) {
+            return Err(Error::InvalidArgument {
+                reason: format!("batch positions must increase strictly and stay below the batch size {batch}"),
+            });
+        }
+        if let Some(&i) = rows.iter().find(|&&i| i >= self.len()) {
             return Err(Error::InvalidArgument {
                 reason: format!("sample index {i} is beyond the {} samples", self.len()),
             });
@@ -242,35 +278,43 @@ impl<'a> Problem<'a> {
         let taps = Taps::new(h, &highpass(h));
         let scales = Scales::new(p, self.levels, batch);
         let tc = p.attribution.times_coefficients();
-        let use_g = self.g.as_ref();
-        let parts: Vec<(RawSums, Vec<f64>, Vec<f64>)> = indices
-            .par_chunks(chunk_size(indices.len()))
-            .map_init(
-                || self.pooled_tape(),
-                |pooled, idx| {
-                    let tape = pooled.tape.as_mut().expect("tape until dropped");
-                    tape.clear();
-                    let xs = self.rows(&self.x, idx);
-                    let gs = use_g.as_ref().map(|g| self.rows(g, idx));
-                    tape.chunk(&taps, &xs, gs.as_deref(), tc, want_grad.then_some(&scales));
-                    tape.parts()
-                },
-            )
-            .collect();
         let f = h.len();
-        // one buffer for the collective sum: the three loss sums, then dL/dh and dL/dg
-        let mut sums = vec![0.0; 3 + 2 * f];
-        for (s, ph, pg) in &parts {
-            sums[0] += s.squared_error;
-            sums[1] += s.abs_coefficients;
-            sums[2] += s.abs_attributions;
-            for i in 0..f {
-                sums[3 + i] += ph[i];
-                sums[3 + f + i] += pg[i];
+        let width = if want_grad { LOSS_SUMS + 2 * f } else { LOSS_SUMS };
+        let mut sums = vec![0.0; width];
+        let mut table = Vec::new();
+        for block in (0..batch).step_by(REDUCE_BLOCK) {
+            let end = (block + REDUCE_BLOCK).min(batch);
+            let (lo, hi) = (positions.partition_point(|&q| q < block), positions.partition_point(|&q| q < end));
+            let (members, at) = (&rows[lo..hi], &positions[lo..hi]);
+            let parts: Vec<Vec<f64>> = members
+                .par_chunks(chunk_size(members.len()))
+                .map_init(
+                    || self.pooled_tape(),
+                    |pooled, idx| {
+                        let tape = pooled.tape.as_mut().expect("tape until dropped");
+                        let xs = self.rows(&self.x, idx);
+                        let gs = self.g.as_ref().map(|g| self.rows(g, idx));
+                        tape.chunk(&taps, &xs, gs.as_deref(), tc, want_grad.then_some(&scales));
+                        let mut out = vec![0.0; idx.len() * width];
+                        tape.sums().write_rows(idx.len(), width, &mut out);
+                        out
+                    },
+                )
+                .collect();
+            table.clear();
+            table.resize((end - block) * width, 0.0);
+            for (row, &q) in parts.iter().flat_map(|part| part.chunks_exact(width)).zip(at) {
+                let q = q - block;
+                table[q * width..(q + 1) * width].copy_from_slice(row);
             }
-        }
-        if collective.size() > 1 {
-            collective.sum(if want_grad { &mut sums[..] } else { &mut sums[..3] })?;
+            if collective.size() > 1 {
+                collective.sum(&mut table)?;
+            }
+            for row in table.chunks_exact(width) {
+                for (s, v) in sums.iter_mut().zip(row) {
+                    *s += v;
+                }
+            }
         }
         let (squared_error, abs_coefficients, abs_attributions) = (sums[0], sums[1], sums[2]);
         let mut vgrad = vec![0.0; f];
@@ -293,8 +337,8 @@ impl<'a> Problem<'a> {
         if !want_grad {
             return Ok((t, None));
         }
-        let mut gh = sums[3..3 + f].to_vec();
-        add_highpass_grad(&sums[3 + f..], &mut gh);
+        let mut gh = sums[LOSS_SUMS..LOSS_SUMS + f].to_vec();
+        add_highpass_grad(&sums[LOSS_SUMS + f..], &mut gh);
         for (a, b) in gh.iter_mut().zip(&vgrad) {
             *a += b;
         }
@@ -348,18 +392,7 @@ impl<'a> Problem<'a> {
                     let gs = self.g.as_ref().map(|g| self.rows(g, idx));
                     let mut c = vec![vec![0.0; total]; idx.len()];
                     let mut a = gs.as_ref().map(|_| vec![vec![0.0; total]; idx.len()]);
-                    match tape {
-                        Tape::OneD(t) => t.forward_into(&taps, &xs, gs.as_deref(), tc, &mut c, a.as_deref_mut()),
-                        Tape::TwoD(t) => {
-                            for (k, x) in xs.iter().enumerate() {
-                                t.forward(&taps, x, gs.as_ref().map(|g| g[k]));
-                                t.write_coefficients(&mut c[k]);
-                                if let Some(a) = a.as_mut() {
-                                    t.write_attributions(tc, &mut a[k]);
-                                }
-                            }
-                        }
-                    }
+                    tape.forward_into(&taps, &xs, gs.as_deref(), tc, &mut c, a.as_deref_mut());
                     (c, a)
                 },
             )

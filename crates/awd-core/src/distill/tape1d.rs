@@ -13,7 +13,7 @@
 //! `An*` is analysis in [`adjoint_mode`]; synthesis is its transpose. With
 //! time along axis 0, cropping and zero-padding along time are prefixes.
 
-use super::objective::{lane_sum, lane_sum2, sign, RawSums, Scales};
+use super::objective::{col_sums, col_sums2, sign, SampleSums, Scales};
 use crate::dwt::adjoint::adjoint_mode;
 use crate::dwt::kernel::Taps;
 use crate::dwt::len::{dwt_coeff_len, idwt_output_len, max_useful_level};
@@ -120,13 +120,8 @@ pub(crate) struct Tape1d {
     gv: Vec<Vec<f64>>,
     gq: Vec<Vec<f64>>,
     tmp: Vec<f64>,
-    acc: Vec<f64>,
-    /// Accumulated `dL/d rec_lo`.
-    pub gh: Vec<f64>,
-    /// Accumulated `dL/d rec_hi`.
-    pub gg: Vec<f64>,
-    /// Accumulated raw sums.
-    pub sums: RawSums,
+    /// The last chunk's sums, one lane per signal.
+    pub sums: SampleSums,
 }
 
 impl Tape1d {
@@ -148,18 +143,8 @@ impl Tape1d {
             gv: bufs(n),
             gq: bufs(n),
             tmp: Vec::new(),
-            acc: Vec::new(),
-            gh: vec![0.0; layout.f],
-            gg: vec![0.0; layout.f],
-            sums: RawSums::default(),
+            sums: SampleSums::default(),
         }
-    }
-
-    /// Reset the accumulators.
-    pub fn clear(&mut self) {
-        self.gh.fill(0.0);
-        self.gg.fill(0.0);
-        self.sums = RawSums::default();
     }
 
     /// Load the chunk's signals (and gradients) as columns; `G` is padded to
@@ -262,11 +247,12 @@ impl Tape1d {
         }
     }
 
-    /// One chunk: loss sums and, when `scales` is given, the filter gradient
-    /// accumulated into `gh`, `gg`.
+    /// One chunk: per-signal loss sums and, when `scales` is given, filter
+    /// gradients, into `sums`.
     pub fn chunk(&mut self, taps: &Taps, xs: &[&[f64]], gs: Option<&[&[f64]]>, tc: bool, scales: Option<&Scales>) {
         self.load(xs, gs);
         let (jm, n, b) = (self.layout.levels, self.layout.n, self.b);
+        self.sums.reset(b, self.layout.f);
         let (h, g) = (&taps.rec[0][..], &taps.rec[1][..]);
         self.analyse(taps);
         // synthesis: r_J = a_J (read from `a`), r_{j-1} = Syn(r_j[..len d_j], d_j)
@@ -277,19 +263,24 @@ impl Tape1d {
             let out = sized(&mut lo[j - 1], self.layout.rlens[j - 1] * b);
             self.layout.adjoint[j - 1].transpose(h, g, rj, &self.d[j], b, out);
         }
-        let sq = lane_sum2(&self.x, &self.r[0][..n * b], |x, r| (x - r) * (x - r));
-        let abs_c: f64 = self.arrays().iter().map(|(c, _)| lane_sum(c, f64::abs)).sum();
-        let mut abs_a = 0.0;
+        let mut sums = std::mem::take(&mut self.sums);
+        col_sums2(&self.x, &self.r[0][..n * b], b, &mut sums.squared_error, |x, r| (x - r) * (x - r));
+        for (c, _) in self.arrays() {
+            col_sums(c, b, &mut sums.abs_coefficients, f64::abs);
+        }
         if gs.is_some() {
             self.adjoint(taps);
             for (c, q) in self.arrays() {
-                abs_a += if tc { lane_sum2(c, q, |c, q| (c * q).abs()) } else { lane_sum(q, f64::abs) };
+                if tc {
+                    col_sums2(c, q, b, &mut sums.abs_attributions, |c, q| (c * q).abs());
+                } else {
+                    col_sums(q, b, &mut sums.abs_attributions, f64::abs);
+                }
             }
         }
-        self.sums.squared_error += sq;
-        self.sums.abs_coefficients += abs_c;
-        self.sums.abs_attributions += abs_a;
+        self.sums = sums;
         let Some(sc) = scales else { return };
+        let acc = &mut self.sums.filter_grad;
 
         // --- reverse mode ---
         for j in 1..=jm {
@@ -327,7 +318,7 @@ impl Tape1d {
                 *gd += t;
             }
             let rj: &[f64] = if j == jm { &self.a[jm] } else { &self.r[j][..len * b] };
-            st.filter_grad(gout, rj, &self.d[j], b, &mut self.gh, &mut self.gg, &mut self.acc);
+            st.filter_grad(gout, rj, &self.d[j], b, b, acc);
         }
         for (ga, &g) in self.ga[jm].iter_mut().zip(&self.gr[jm]) {
             *ga += g;
@@ -357,7 +348,7 @@ impl Tape1d {
                 let (lo, hi) = self.gv.split_at_mut(j);
                 let gp = &hi[0][..len * b];
                 let vin: &[f64] = if j == 1 { &self.g } else { &self.v[j - 1] };
-                st.filter_grad(vin, gp, &self.gq[j], b, &mut self.gh, &mut self.gg, &mut self.acc);
+                st.filter_grad(vin, gp, &self.gq[j], b, b, acc);
                 if j > 1 {
                     let gx = sized(&mut lo[j - 1], rows_in * b);
                     st.transpose(h, g, gp, &self.gq[j], b, gx);
@@ -371,7 +362,7 @@ impl Tape1d {
             let (lo, hi) = self.ga.split_at_mut(j);
             let g_a = &hi[0];
             let input: &[f64] = if j == 1 { &self.x } else { &self.a[j - 1] };
-            st.filter_grad(input, g_a, &self.gd[j], b, &mut self.gh, &mut self.gg, &mut self.acc);
+            st.filter_grad(input, g_a, &self.gd[j], b, b, acc);
             if j > 1 {
                 let gx = sized(&mut lo[j - 1], rows_in * b);
                 st.transpose(h, g, g_a, &self.gd[j], b, gx);

@@ -1,17 +1,23 @@
-//! One image through the 2-D objective (separable transform, pywt's axis
-//! order), forward and reverse. Same chains as [`super::tape1d`], with each
-//! 1-D step replaced by its separable pair:
+//! A batch of images through the 2-D objective (separable transform, pywt's
+//! axis order), forward and reverse. Same chains as [`super::tape1d`], with
+//! each 1-D step replaced by its separable pair:
 //! * analysis level `j`: columns `A_{j-1} -> (L, H)`, then rows
 //!   `L -> (A_j, cV_j)`, `H -> (cH_j, cD_j)`;
 //! * synthesis level `j`: `r_j` cropped to `A_j`'s shape, rows
 //!   `(r_j, cV_j) -> Ar`, `(cH_j, cD_j) -> Dr`, then columns `(Ar, Dr) -> r_{j-1}`;
 //! * attribution level `j`: the transpose of synthesis level `j`.
+//!
+//! A batch of `b` images is stored as one array of shape `(rows, cols, b)`,
+//! the image index fastest. Then a step along axis 0 is the 1-D stencil
+//! kernel on `rows x (cols * b)` columns, and a step along axis 1 is the same
+//! kernel on each image row's `cols x b` block: no transposes, every inner
+//! loop runs across images, and the buffers are reused from batch to batch.
 
-use super::mat::{an_cols, an_cols_back, an_rows, an_rows_back, syn_cols, syn_rows, Mat, Transposes};
-use super::objective::{sign, RawSums, Scales};
+use super::objective::{col_sums, col_sums2, sign, SampleSums, Scales};
 use crate::dwt::adjoint::adjoint_mode;
 use crate::dwt::kernel::Taps;
 use crate::dwt::len::{dwt_coeff_len, idwt_output_len, max_useful_level};
+use crate::dwt::stencil::{Stencil, GROUP};
 use crate::error::{Error, Result};
 use crate::Mode;
 
@@ -79,129 +85,266 @@ impl Layout2d {
     }
 }
 
-fn mats(n: usize) -> Vec<Mat> {
-    (0..n).map(|_| Mat::default()).collect()
+/// A batch of `rows x cols` arrays, one per image, stored `(rows, cols, b)`.
+#[derive(Debug, Clone, Default)]
+struct Grid {
+    data: Vec<f64>,
+    rows: usize,
+    cols: usize,
 }
 
-/// Buffers of one image's passes.
+impl Grid {
+    /// Take the shape `rows x cols` (contents are overwritten by the caller).
+    fn reshape(&mut self, rows: usize, cols: usize, b: usize) {
+        (self.rows, self.cols) = (rows, cols);
+        self.data.resize(rows * cols * b, 0.0);
+    }
+    /// `self = src[..rows, ..cols]` (the top-left block of every image).
+    fn crop_from(&mut self, src: &Grid, rows: usize, cols: usize, b: usize) {
+        self.reshape(rows, cols, b);
+        let (w, sw) = (cols * b, src.cols * b);
+        for r in 0..rows {
+            self.data[r * w..(r + 1) * w].copy_from_slice(&src.data[r * sw..r * sw + w]);
+        }
+    }
+    /// `self` = `src` zero-padded at the bottom and right to `rows x cols`.
+    fn pad_from(&mut self, src: &Grid, rows: usize, cols: usize, b: usize) {
+        self.reshape(rows, cols, b);
+        self.data.fill(0.0);
+        let (w, sw) = (cols * b, src.cols * b);
+        for r in 0..src.rows {
+            self.data[r * w..r * w + sw].copy_from_slice(&src.data[r * sw..(r + 1) * sw]);
+        }
+    }
+    /// `self = src`.
+    fn copy_from(&mut self, src: &Grid, b: usize) {
+        self.reshape(src.rows, src.cols, b);
+        self.data.copy_from_slice(&src.data);
+    }
+    /// `self += src` (same shape).
+    fn add(&mut self, src: &Grid) {
+        debug_assert_eq!((self.rows, self.cols), (src.rows, src.cols));
+        for (d, s) in self.data.iter_mut().zip(&src.data) {
+            *d += s;
+        }
+    }
+}
+
+/// The stencils of one level: analysis along each axis in the fit's mode,
+/// and the adjoint-mode ones whose transposes are synthesis.
+#[derive(Debug, Clone)]
+struct LevelStencils {
+    an0: Stencil,
+    an1: Stencil,
+    adj0: Stencil,
+    adj1: Stencil,
+}
+
+/// Analysis along axis 0: `lo`, `hi` become `st.n_out x x.cols`.
+fn an0(st: &Stencil, taps: &Taps, x: &Grid, b: usize, lo: &mut Grid, hi: &mut Grid) {
+    lo.reshape(st.n_out, x.cols, b);
+    hi.reshape(st.n_out, x.cols, b);
+    st.analysis(&taps.rec[0], &taps.rec[1], &x.data, x.cols * b, &mut lo.data, &mut hi.data);
+}
+
+/// Analysis along axis 1: `lo`, `hi` become `x.rows x st.n_out`.
+fn an1(st: &Stencil, taps: &Taps, x: &Grid, b: usize, lo: &mut Grid, hi: &mut Grid) {
+    lo.reshape(x.rows, st.n_out, b);
+    hi.reshape(x.rows, st.n_out, b);
+    let (wi, wo) = (x.cols * b, st.n_out * b);
+    let rows = x.data.chunks_exact(wi).zip(lo.data.chunks_exact_mut(wo).zip(hi.data.chunks_exact_mut(wo)));
+    for (xr, (lr, hr)) in rows {
+        st.analysis(&taps.rec[0], &taps.rec[1], xr, b, lr, hr);
+    }
+}
+
+/// Transpose of [`an0`] (synthesis along axis 0 for an adjoint-mode
+/// stencil): `out` becomes `st.n x ca.cols`.
+fn tr0(st: &Stencil, taps: &Taps, ca: &Grid, cd: &Grid, b: usize, out: &mut Grid) {
+    out.reshape(st.n, ca.cols, b);
+    st.transpose(&taps.rec[0], &taps.rec[1], &ca.data, &cd.data, ca.cols * b, &mut out.data);
+}
+
+/// Transpose of [`an1`]: `out` becomes `ca.rows x st.n`.
+fn tr1(st: &Stencil, taps: &Taps, ca: &Grid, cd: &Grid, b: usize, out: &mut Grid) {
+    out.reshape(ca.rows, st.n, b);
+    let (wi, wo) = (ca.cols * b, st.n * b);
+    let rows = ca.data.chunks_exact(wi).zip(cd.data.chunks_exact(wi)).zip(out.data.chunks_exact_mut(wo));
+    for ((ar, dr), or) in rows {
+        st.transpose(&taps.rec[0], &taps.rec[1], ar, dr, b, or);
+    }
+}
+
+/// Filter gradient of [`an0`] at input `x` for output gradients `ga`, `gd`,
+/// accumulated per image.
+fn fg0(st: &Stencil, x: &Grid, ga: &Grid, gd: &Grid, b: usize, acc: &mut [f64]) {
+    st.filter_grad(&x.data, &ga.data, &gd.data, x.cols * b, b, acc);
+}
+
+/// Filter gradient of [`an1`], accumulated per image.
+fn fg1(st: &Stencil, x: &Grid, ga: &Grid, gd: &Grid, b: usize, acc: &mut [f64]) {
+    let (wi, wo) = (x.cols * b, ga.cols * b);
+    let rows = x.data.chunks_exact(wi).zip(ga.data.chunks_exact(wo).zip(gd.data.chunks_exact(wo)));
+    for (xr, (ar, dr)) in rows {
+        st.filter_grad(xr, ar, dr, b, b, acc);
+    }
+}
+
+fn grids(n: usize) -> Vec<Grid> {
+    (0..n).map(|_| Grid::default()).collect()
+}
+
+/// Buffers of one batch's passes.
 pub(crate) struct Tape2d {
     layout: Layout2d,
-    t: Transposes,
-    // analysis
-    a: Vec<Mat>,
-    lc: Vec<Mat>,
-    hc: Vec<Mat>,
-    ch: Vec<Mat>,
-    cv: Vec<Mat>,
-    cd: Vec<Mat>,
+    /// Stencils of level `j` at index `j - 1`.
+    stencils: Vec<LevelStencils>,
+    /// Batch width: the images of the chunk, rounded up to whole SIMD groups.
+    b: usize,
+    // analysis (a[0] is the input)
+    a: Vec<Grid>,
+    lc: Vec<Grid>,
+    hc: Vec<Grid>,
+    ch: Vec<Grid>,
+    cv: Vec<Grid>,
+    cd: Vec<Grid>,
     // synthesis
-    r: Vec<Mat>,
-    rc: Vec<Mat>,
-    ar: Vec<Mat>,
-    dr: Vec<Mat>,
-    // attribution
-    v: Vec<Mat>,
-    va: Vec<Mat>,
-    vd: Vec<Mat>,
-    p: Vec<Mat>,
-    qh: Vec<Mat>,
-    qv: Vec<Mat>,
-    qd: Vec<Mat>,
+    r: Vec<Grid>,
+    rc: Vec<Grid>,
+    ar: Vec<Grid>,
+    dr: Vec<Grid>,
+    // attribution (v[0] is the teacher's gradient, padded)
+    v: Vec<Grid>,
+    va: Vec<Grid>,
+    vd: Vec<Grid>,
+    p: Vec<Grid>,
+    qh: Vec<Grid>,
+    qv: Vec<Grid>,
+    qd: Vec<Grid>,
     // gradients
-    ga: Vec<Mat>,
-    gch: Vec<Mat>,
-    gcv: Vec<Mat>,
-    gcd: Vec<Mat>,
-    gr: Vec<Mat>,
-    gv: Vec<Mat>,
-    gqh: Vec<Mat>,
-    gqv: Vec<Mat>,
-    gqd: Vec<Mat>,
-    tmp: [Mat; 4],
-    /// Accumulated `dL/d rec_lo`.
-    pub gh: Vec<f64>,
-    /// Accumulated `dL/d rec_hi`.
-    pub gg: Vec<f64>,
-    /// Accumulated raw sums.
-    pub sums: RawSums,
+    ga: Vec<Grid>,
+    gch: Vec<Grid>,
+    gcv: Vec<Grid>,
+    gcd: Vec<Grid>,
+    gr: Vec<Grid>,
+    gv: Vec<Grid>,
+    gqh: Vec<Grid>,
+    gqv: Vec<Grid>,
+    gqd: Vec<Grid>,
+    tmp: [Grid; 4],
+    /// The last batch's sums, one lane per image.
+    pub sums: SampleSums,
 }
 
 impl Tape2d {
     pub fn new(layout: &Layout2d) -> Self {
         let n = layout.levels + 1;
+        let (f, mode, amode) = (layout.f, layout.mode, adjoint_mode(layout.mode));
+        let stencils = (1..=layout.levels)
+            .map(|j| {
+                let ((h, w), (rh, rw)) = (layout.shapes[j - 1], layout.rshapes[j - 1]);
+                LevelStencils {
+                    an0: Stencil::new(h, f, mode),
+                    an1: Stencil::new(w, f, mode),
+                    adj0: Stencil::new(rh, f, amode),
+                    adj1: Stencil::new(rw, f, amode),
+                }
+            })
+            .collect();
         Tape2d {
             layout: layout.clone(),
-            t: Transposes::default(),
-            a: mats(n),
-            lc: mats(n),
-            hc: mats(n),
-            ch: mats(n),
-            cv: mats(n),
-            cd: mats(n),
-            r: mats(n),
-            rc: mats(n),
-            ar: mats(n),
-            dr: mats(n),
-            v: mats(n),
-            va: mats(n),
-            vd: mats(n),
-            p: mats(n),
-            qh: mats(n),
-            qv: mats(n),
-            qd: mats(n),
-            ga: mats(n),
-            gch: mats(n),
-            gcv: mats(n),
-            gcd: mats(n),
-            gr: mats(n),
-            gv: mats(n),
-            gqh: mats(n),
-            gqv: mats(n),
-            gqd: mats(n),
+            stencils,
+            b: 0,
+            a: grids(n),
+            lc: grids(n),
+            hc: grids(n),
+            ch: grids(n),
+            cv: grids(n),
+            cd: grids(n),
+            r: grids(n),
+            rc: grids(n),
+            ar: grids(n),
+            dr: grids(n),
+            v: grids(n),
+            va: grids(n),
+            vd: grids(n),
+            p: grids(n),
+            qh: grids(n),
+            qv: grids(n),
+            qd: grids(n),
+            ga: grids(n),
+            gch: grids(n),
+            gcv: grids(n),
+            gcd: grids(n),
+            gr: grids(n),
+            gv: grids(n),
+            gqh: grids(n),
+            gqv: grids(n),
+            gqd: grids(n),
             tmp: Default::default(),
-            gh: vec![0.0; layout.f],
-            gg: vec![0.0; layout.f],
-            sums: RawSums::default(),
+            sums: SampleSums::default(),
         }
     }
 
-    /// Reset the accumulators.
-    pub fn clear(&mut self) {
-        self.gh.fill(0.0);
-        self.gg.fill(0.0);
-        self.sums = RawSums::default();
+    /// Load the images (flattened row-major) into `a[0]` and the teacher's
+    /// gradients, zero-padded to the reconstruction shape, into `v[0]`. The
+    /// batch is rounded up to whole SIMD groups with zero images, which add
+    /// nothing to any sum or gradient.
+    fn load(&mut self, xs: &[&[f64]], gs: Option<&[&[f64]]>) {
+        let b = xs.len().next_multiple_of(GROUP);
+        self.b = b;
+        let (h, w) = self.layout.image;
+        let x = &mut self.a[0];
+        x.reshape(h, w, b);
+        if xs.len() < b {
+            x.data.fill(0.0);
+        }
+        for (i, row) in x.data.chunks_exact_mut(b).enumerate() {
+            for (v, img) in row.iter_mut().zip(xs) {
+                *v = img[i];
+            }
+        }
+        if let Some(gs) = gs {
+            let (rh, rw) = self.layout.rshapes[0];
+            let v0 = &mut self.v[0];
+            v0.reshape(rh, rw, b);
+            v0.data.fill(0.0);
+            for i in 0..h {
+                for k in 0..w {
+                    let row = &mut v0.data[(i * rw + k) * b..(i * rw + k + 1) * b];
+                    for (v, img) in row.iter_mut().zip(gs) {
+                        *v = img[i * w + k];
+                    }
+                }
+            }
+        }
     }
 
-    fn analyse(&mut self, taps: &Taps, x: &[f64]) {
-        let (jm, mode) = (self.layout.levels, self.layout.mode);
-        let (h, w) = self.layout.image;
-        self.a[0] = Mat { data: x.to_vec(), rows: h, cols: w };
-        for j in 1..=jm {
+    fn analyse(&mut self, taps: &Taps) {
+        let b = self.b;
+        for (j, st) in (1..).zip(&self.stencils) {
             let (prev, next) = self.a.split_at_mut(j);
-            an_cols(taps, mode, &prev[j - 1], &mut self.lc[j], &mut self.hc[j], &mut self.t);
-            an_rows(taps, mode, &self.lc[j], &mut next[0], &mut self.cv[j]);
-            an_rows(taps, mode, &self.hc[j], &mut self.ch[j], &mut self.cd[j]);
+            an0(&st.an0, taps, &prev[j - 1], b, &mut self.lc[j], &mut self.hc[j]);
+            an1(&st.an1, taps, &self.lc[j], b, &mut next[0], &mut self.cv[j]);
+            an1(&st.an1, taps, &self.hc[j], b, &mut self.ch[j], &mut self.cd[j]);
         }
     }
 
-    fn adjoint(&mut self, taps: &Taps, g: &[f64]) {
-        let (jm, amode) = (self.layout.levels, adjoint_mode(self.layout.mode));
-        let (h, w) = self.layout.image;
-        let (rh, rw) = self.layout.rshapes[0];
-        let gm = Mat { data: g.to_vec(), rows: h, cols: w };
-        self.v[0].pad_from(&gm, rh, rw);
-        for j in 1..=jm {
+    fn adjoint(&mut self, taps: &Taps) {
+        let b = self.b;
+        for (j, st) in (1..).zip(&self.stencils) {
             let (prev, next) = self.v.split_at_mut(j);
-            an_cols(taps, amode, &prev[j - 1], &mut self.va[j], &mut self.vd[j], &mut self.t);
-            an_rows(taps, amode, &self.va[j], &mut self.p[j], &mut self.qv[j]);
-            an_rows(taps, amode, &self.vd[j], &mut self.qh[j], &mut self.qd[j]);
+            an0(&st.adj0, taps, &prev[j - 1], b, &mut self.va[j], &mut self.vd[j]);
+            an1(&st.adj1, taps, &self.va[j], b, &mut self.p[j], &mut self.qv[j]);
+            an1(&st.adj1, taps, &self.vd[j], b, &mut self.qh[j], &mut self.qd[j]);
             let (rh, rw) = self.layout.rshapes[j];
-            next[0].pad_from(&self.p[j], rh, rw);
+            next[0].pad_from(&self.p[j], rh, rw, b);
         }
     }
 
-    /// Visit the arrays in pywt order as `(coefficients, adjoint values)`.
-    fn arrays(&self) -> Vec<(&Mat, &Mat)> {
+    /// The arrays in pywt order as `(coefficients, adjoint values)`: cA,
+    /// then cH, cV, cD per level, coarsest first.
+    fn arrays(&self) -> Vec<(&Grid, &Grid)> {
         let jm = self.layout.levels;
         let mut v = vec![(&self.a[jm], &self.v[jm])];
         for j in (1..=jm).rev() {
@@ -212,79 +355,89 @@ impl Tape2d {
         v
     }
 
-    /// Forward passes only.
-    pub fn forward(&mut self, taps: &Taps, x: &[f64], g: Option<&[f64]>) {
-        self.analyse(taps, x);
-        if let Some(g) = g {
-            self.adjoint(taps, g);
+    /// Forward passes only, then copy image `c`'s coefficients and
+    /// attributions (pywt order, each array row-major) into `coeffs[c]` /
+    /// `attrs[c]`.
+    pub fn forward_into(
+        &mut self,
+        taps: &Taps,
+        xs: &[&[f64]],
+        gs: Option<&[&[f64]]>,
+        tc: bool,
+        coeffs: &mut [Vec<f64>],
+        attrs: Option<&mut [Vec<f64>]>,
+    ) {
+        self.load(xs, gs);
+        self.analyse(taps);
+        if gs.is_some() {
+            self.adjoint(taps);
         }
-    }
-
-    /// Coefficients in pywt order (cA, then cH, cV, cD per level, coarsest first).
-    pub fn write_coefficients(&self, out: &mut [f64]) {
-        let mut at = 0;
-        for (c, _) in self.arrays() {
-            out[at..at + c.data.len()].copy_from_slice(&c.data);
-            at += c.data.len();
-        }
-    }
-
-    /// Attributions in the same order.
-    pub fn write_attributions(&self, times_coeffs: bool, out: &mut [f64]) {
-        let mut at = 0;
-        for (c, q) in self.arrays() {
-            for (i, (&cv, &qv)) in c.data.iter().zip(&q.data).enumerate() {
-                out[at + i] = if times_coeffs { cv * qv } else { qv };
+        let b = self.b;
+        let mut attrs = attrs.filter(|_| gs.is_some());
+        for c in 0..xs.len() {
+            let mut at = 0;
+            for (cf, adj) in self.arrays() {
+                let len = cf.rows * cf.cols;
+                for i in 0..len {
+                    coeffs[c][at + i] = cf.data[i * b + c];
+                    if let Some(a) = attrs.as_deref_mut() {
+                        let q = adj.data[i * b + c];
+                        a[c][at + i] = if tc { cf.data[i * b + c] * q } else { q };
+                    }
+                }
+                at += len;
             }
-            at += c.data.len();
         }
     }
 
-    /// One image: loss sums and, with `scales`, the filter gradient.
-    pub fn row(&mut self, taps: &Taps, x: &[f64], g: Option<&[f64]>, tc: bool, scales: Option<&Scales>) {
-        let lay = self.layout.clone();
-        let (jm, mode, amode) = (lay.levels, lay.mode, adjoint_mode(lay.mode));
-        let (h, w) = lay.image;
-        self.analyse(taps, x);
-        // synthesis
-        self.r[jm] = self.a[jm].clone();
-        for j in (1..=jm).rev() {
-            let (hj, wj) = lay.shapes[j];
+    /// One batch: per-image loss sums and, with `scales`, filter gradients,
+    /// into `sums`.
+    pub fn chunk(&mut self, taps: &Taps, xs: &[&[f64]], gs: Option<&[&[f64]]>, tc: bool, scales: Option<&Scales>) {
+        self.load(xs, gs);
+        let (jm, b) = (self.layout.levels, self.b);
+        let (h, w) = self.layout.image;
+        let (rh, rw) = self.layout.rshapes[0];
+        self.sums.reset(b, self.layout.f);
+        self.analyse(taps);
+        // synthesis: r_J = a_J
+        self.r[jm].copy_from(&self.a[jm], b);
+        for (j, st) in (1..jm + 1).zip(&self.stencils).rev() {
+            let (hj, wj) = self.layout.shapes[j];
             let (lo, hi) = self.r.split_at_mut(j);
-            self.rc[j].crop_from(&hi[0], hj, wj);
-            syn_rows(taps, mode, &self.rc[j], &self.cv[j], &mut self.ar[j]);
-            syn_rows(taps, mode, &self.ch[j], &self.cd[j], &mut self.dr[j]);
-            syn_cols(taps, mode, &self.ar[j], &self.dr[j], &mut lo[j - 1], &mut self.t);
+            self.rc[j].crop_from(&hi[0], hj, wj, b);
+            tr1(&st.adj1, taps, &self.rc[j], &self.cv[j], b, &mut self.ar[j]);
+            tr1(&st.adj1, taps, &self.ch[j], &self.cd[j], b, &mut self.dr[j]);
+            tr0(&st.adj0, taps, &self.ar[j], &self.dr[j], b, &mut lo[j - 1]);
         }
-        let r0 = &self.r[0];
-        let mut sq = 0.0;
+        let mut sums = std::mem::take(&mut self.sums);
         for i in 0..h {
-            for k in 0..w {
-                let e = x[i * w + k] - r0.data[i * r0.cols + k];
-                sq += e * e;
-            }
+            let x = &self.a[0].data[i * w * b..(i + 1) * w * b];
+            let r = &self.r[0].data[i * rw * b..i * rw * b + w * b];
+            col_sums2(x, r, b, &mut sums.squared_error, |x, r| (x - r) * (x - r));
         }
-        let abs_c: f64 = self.arrays().iter().map(|(c, _)| c.abs_sum()).sum();
-        let mut abs_a = 0.0;
-        if let Some(g) = g {
-            self.adjoint(taps, g);
+        for (c, _) in self.arrays() {
+            col_sums(&c.data, b, &mut sums.abs_coefficients, f64::abs);
+        }
+        if gs.is_some() {
+            self.adjoint(taps);
             for (c, q) in self.arrays() {
-                abs_a += c
-                    .data
-                    .iter()
-                    .zip(&q.data)
-                    .map(|(&cv, &qv)| if tc { (cv * qv).abs() } else { qv.abs() })
-                    .sum::<f64>();
+                if tc {
+                    col_sums2(&c.data, &q.data, b, &mut sums.abs_attributions, |c, q| (c * q).abs());
+                } else {
+                    col_sums(&q.data, b, &mut sums.abs_attributions, f64::abs);
+                }
             }
         }
-        self.sums.squared_error += sq;
-        self.sums.abs_coefficients += abs_c;
-        self.sums.abs_attributions += abs_a;
+        self.sums = sums;
         let Some(sc) = scales else { return };
+        let acc = &mut self.sums.filter_grad;
 
         // coefficient gradients from the L1 penalty
-        let l1 = |dst: &mut Mat, src: &Mat| {
-            *dst = Mat { data: src.data.iter().map(|&c| sc.l1c * sign(c)).collect(), rows: src.rows, cols: src.cols };
+        let l1 = |dst: &mut Grid, src: &Grid| {
+            dst.reshape(src.rows, src.cols, b);
+            for (d, &c) in dst.data.iter_mut().zip(&src.data) {
+                *d = sc.l1c * sign(c);
+            }
         };
         l1(&mut self.ga[jm], &self.a[jm]);
         for j in 1..=jm {
@@ -292,41 +445,42 @@ impl Tape2d {
             l1(&mut self.gcv[j], &self.cv[j]);
             l1(&mut self.gcd[j], &self.cd[j]);
         }
-        // reconstruction
-        let (rh, rw) = lay.rshapes[0];
-        let mut g0 = Mat::zeros(rh, rw);
+        // reconstruction: d/d r_0 = -2 (x - xhat) / B on the image's block
+        let g0 = &mut self.gr[0];
+        g0.reshape(rh, rw, b);
+        g0.data.fill(0.0);
         for i in 0..h {
-            for k in 0..w {
-                g0.data[i * rw + k] = -2.0 * sc.recon * (x[i * w + k] - self.r[0].data[i * rw + k]);
+            let (x, r) = (&self.a[0].data[i * w * b..(i + 1) * w * b], &self.r[0].data[i * rw * b..]);
+            for (k, g) in g0.data[i * rw * b..i * rw * b + w * b].iter_mut().enumerate() {
+                *g = -2.0 * sc.recon * (x[k] - r[k]);
             }
         }
-        self.gr[0] = g0;
-        for j in 1..=jm {
+        for (j, st) in (1..jm + 1).zip(&self.stencils) {
             let [gar, gdr, grc, gadd] = &mut self.tmp;
             let (lo, hi) = self.gr.split_at_mut(j);
             let gout = &lo[j - 1];
-            an_cols(taps, amode, gout, gar, gdr, &mut self.t);
-            an_cols_back(taps, amode, gout, &self.ar[j], &self.dr[j], &mut self.gh, &mut self.gg, None, &mut self.t);
+            // columns of r_{j-1} = Syn(Ar, Dr)
+            an0(&st.adj0, taps, gout, b, gar, gdr);
+            fg0(&st.adj0, gout, &self.ar[j], &self.dr[j], b, acc);
             // rows of Ar = Syn(rc, cV)
-            an_rows(taps, amode, gar, grc, gadd);
-            add_into(&mut self.gcv[j], gadd);
-            an_rows_back(taps, amode, gar, &self.rc[j], &self.cv[j], &mut self.gh, &mut self.gg, None);
-            let (rh, rw) = lay.rshapes[j];
-            hi[0].pad_from(grc, rh, rw);
+            an1(&st.adj1, taps, gar, b, grc, gadd);
+            self.gcv[j].add(gadd);
+            fg1(&st.adj1, gar, &self.rc[j], &self.cv[j], b, acc);
+            let (rhj, rwj) = self.layout.rshapes[j];
+            hi[0].pad_from(grc, rhj, rwj, b);
             // rows of Dr = Syn(cH, cD)
-            an_rows(taps, amode, gdr, grc, gadd);
-            add_into(&mut self.gch[j], grc);
-            add_into(&mut self.gcd[j], gadd);
-            an_rows_back(taps, amode, gdr, &self.ch[j], &self.cd[j], &mut self.gh, &mut self.gg, None);
+            an1(&st.adj1, taps, gdr, b, grc, gadd);
+            self.gch[j].add(grc);
+            self.gcd[j].add(gadd);
+            fg1(&st.adj1, gdr, &self.ch[j], &self.cd[j], b, acc);
         }
-        let grj = self.gr[jm].clone();
-        add_into(&mut self.ga[jm], &grj);
-        // attribution penalty
-        if g.is_some() && sc.l1a != 0.0 {
-            let up = |c: &Mat, q: &Mat, gq: &mut Mat, gc: &mut Mat| {
-                gq.rows = q.rows;
-                gq.cols = q.cols;
-                gq.data.resize(q.data.len(), 0.0);
+        self.ga[jm].add(&self.gr[jm]);
+        // attribution penalty through the adjoint chain
+        if gs.is_some() && sc.l1a != 0.0 {
+            // upstream on the attribution arrays; x-gradient kinds split it
+            // between the adjoint values and the coefficients
+            let up = |c: &Grid, q: &Grid, gq: &mut Grid, gc: &mut Grid| {
+                gq.reshape(q.rows, q.cols, b);
                 for i in 0..q.data.len() {
                     let (cv, qv) = (c.data[i], q.data[i]);
                     let u = sc.l1a * sign(if tc { cv * qv } else { qv });
@@ -342,41 +496,32 @@ impl Tape2d {
                 up(&self.cv[j], &self.qv[j], &mut self.gqv[j], &mut self.gcv[j]);
                 up(&self.cd[j], &self.qd[j], &mut self.gqd[j], &mut self.gcd[j]);
             }
-            for j in (1..=jm).rev() {
-                let (hj, wj) = lay.shapes[j];
+            for (j, st) in (1..jm + 1).zip(&self.stencils).rev() {
+                let (hj, wj) = self.layout.shapes[j];
                 let [gp, gva, gvd, _] = &mut self.tmp;
-                gp.crop_from(&self.gv[j], hj, wj);
-                an_rows_back(taps, amode, &self.va[j], gp, &self.gqv[j], &mut self.gh, &mut self.gg, Some(gva));
-                an_rows_back(
-                    taps,
-                    amode,
-                    &self.vd[j],
-                    &self.gqh[j],
-                    &self.gqd[j],
-                    &mut self.gh,
-                    &mut self.gg,
-                    Some(gvd),
-                );
-                let (lo, _) = self.gv.split_at_mut(j);
-                let gx = if j > 1 { Some(&mut lo[j - 1]) } else { None };
-                an_cols_back(taps, amode, &self.v[j - 1], gva, gvd, &mut self.gh, &mut self.gg, gx, &mut self.t);
+                gp.crop_from(&self.gv[j], hj, wj, b);
+                fg1(&st.adj1, &self.va[j], gp, &self.gqv[j], b, acc);
+                tr1(&st.adj1, taps, gp, &self.gqv[j], b, gva);
+                fg1(&st.adj1, &self.vd[j], &self.gqh[j], &self.gqd[j], b, acc);
+                tr1(&st.adj1, taps, &self.gqh[j], &self.gqd[j], b, gvd);
+                fg0(&st.adj0, &self.v[j - 1], gva, gvd, b, acc);
+                if j > 1 {
+                    tr0(&st.adj0, taps, gva, gvd, b, &mut self.gv[j - 1]);
+                }
             }
         }
         // analysis chain
-        for j in (1..=jm).rev() {
+        for (j, st) in (1..jm + 1).zip(&self.stencils).rev() {
             let [glc, ghc, _, _] = &mut self.tmp;
             let (lo, hi) = self.ga.split_at_mut(j);
-            an_rows_back(taps, mode, &self.lc[j], &hi[0], &self.gcv[j], &mut self.gh, &mut self.gg, Some(glc));
-            an_rows_back(taps, mode, &self.hc[j], &self.gch[j], &self.gcd[j], &mut self.gh, &mut self.gg, Some(ghc));
-            let gx = if j > 1 { Some(&mut lo[j - 1]) } else { None };
-            an_cols_back(taps, mode, &self.a[j - 1], glc, ghc, &mut self.gh, &mut self.gg, gx, &mut self.t);
+            fg1(&st.an1, &self.lc[j], &hi[0], &self.gcv[j], b, acc);
+            tr1(&st.an1, taps, &hi[0], &self.gcv[j], b, glc);
+            fg1(&st.an1, &self.hc[j], &self.gch[j], &self.gcd[j], b, acc);
+            tr1(&st.an1, taps, &self.gch[j], &self.gcd[j], b, ghc);
+            fg0(&st.an0, &self.a[j - 1], glc, ghc, b, acc);
+            if j > 1 {
+                tr0(&st.an0, taps, glc, ghc, b, &mut lo[j - 1]);
+            }
         }
-    }
-}
-
-fn add_into(dst: &mut Mat, src: &Mat) {
-    debug_assert_eq!(dst.shape(), src.shape());
-    for (d, s) in dst.data.iter_mut().zip(&src.data) {
-        *d += s;
     }
 }

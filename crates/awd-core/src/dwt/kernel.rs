@@ -122,16 +122,11 @@ pub(crate) const LANES: usize = 8;
 pub(crate) struct KernelBufs {
     pub in0: [f64; BLOCK + MAX_HALF + LANES],
     pub in1: [f64; BLOCK + MAX_HALF + LANES],
-    /// Lane accumulators of the filter-gradient kernel, per tap pair.
-    pub acc: [[[f64; LANES]; 4]; MAX_HALF],
 }
 
 impl KernelBufs {
-    pub(crate) const ZERO: KernelBufs = KernelBufs {
-        in0: [0.0; BLOCK + MAX_HALF + LANES],
-        in1: [0.0; BLOCK + MAX_HALF + LANES],
-        acc: [[[0.0; LANES]; 4]; MAX_HALF],
-    };
+    pub(crate) const ZERO: KernelBufs =
+        KernelBufs { in0: [0.0; BLOCK + MAX_HALF + LANES], in1: [0.0; BLOCK + MAX_HALF + LANES] };
 }
 
 thread_local! {

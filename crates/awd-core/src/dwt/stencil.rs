@@ -34,10 +34,23 @@ pub struct Stencil {
     by_row: Vec<Term>,
     /// `by_row[row_starts[i]..row_starts[i + 1]]` read input sample `i`.
     row_starts: Vec<usize>,
+    /// Outputs that read the plain taps, `m = 0..f` at input `2o + m - shift`
+    /// with weight 1 (no extension): the filter gradient keeps their sums in
+    /// registers.
+    interior: std::ops::Range<usize>,
+    /// The analysis shift `s`.
+    shift: usize,
 }
 
 /// Columns per register group; batches are padded to a multiple of it.
 pub const GROUP: usize = 16;
+
+/// Columns per vector in the filter gradient's register blocks.
+const VEC: usize = 4;
+
+/// Taps per register block of the filter gradient (4 taps x 2 filters x one
+/// vector of [`VEC`] columns: 8 accumulators, with room for the loads).
+const TAP_BLOCK: usize = 4;
 
 impl Stencil {
     /// Analysis in `mode` of `n` samples: `cA[o] = sum_m h[m] ext(2o + m - s)`.
@@ -68,7 +81,17 @@ impl Stencil {
             by_row.extend(list);
         }
         row_starts.push(by_row.len());
-        Stencil { n, n_out, f, terms, starts, by_row, row_starts }
+        let plain = |o: usize| {
+            let t = &terms[starts[o]..starts[o + 1]];
+            t.len() == f
+                && t.iter().enumerate().all(|(m, t)| {
+                    t.tap as usize == m && t.weight == 1.0 && t.row as isize == 2 * o as isize + m as isize - s
+                })
+        };
+        let lo = (0..n_out).find(|&o| plain(o)).unwrap_or(n_out);
+        let hi = (lo..n_out).find(|&o| !plain(o)).unwrap_or(n_out);
+        let interior = lo..hi;
+        Stencil { n, n_out, f, terms, starts, by_row, row_starts, interior, shift: s as usize }
     }
 
     #[inline(always)]
@@ -125,29 +148,66 @@ impl Stencil {
         }
     }
 
-    #[inline(always)]
-    fn filter_grad_body<const FMA: bool>(&self, x: &[f64], ga: &[f64], gd: &[f64], b: usize, acc: &mut [f64]) {
-        // acc[(m, c)] lanes: `acc[m * GROUP + k]` for h, after `f * GROUP` for g
+    /// The portable filter gradient (no fused multiply-adds; the AVX2 twin
+    /// is [`filter_grad_avx2`]).
+    fn filter_grad_body(&self, x: &[f64], ga: &[f64], gd: &[f64], b: usize, period: usize, acc: &mut [f64]) {
+        // h lanes: `acc[m * period + lane]`; g lanes after `f * period`
         let f = self.f;
-        let (acc_h, acc_g) = acc.split_at_mut(f * GROUP);
-        for o in 0..self.n_out {
+        let (acc_h, acc_g) = acc.split_at_mut(f * period);
+        // outputs that read the extension: term by term, sums in `acc`
+        let edges = (0..self.interior.start).chain(self.interior.end..self.n_out);
+        for o in edges {
             let terms = self.terms_of(o);
             for c0 in (0..b).step_by(GROUP) {
                 let at = o * b + c0;
+                let lane = c0 % period;
                 let ra: &[f64; GROUP] = ga[at..at + GROUP].try_into().expect("group");
                 let rd: &[f64; GROUP] = gd[at..at + GROUP].try_into().expect("group");
                 for t in terms {
                     let (m, w) = (t.tap as usize, t.weight);
                     let xa = t.row as usize * b + c0;
                     let xr: &[f64; GROUP] = x[xa..xa + GROUP].try_into().expect("group");
-                    let ah: &mut [f64; GROUP] = (&mut acc_h[m * GROUP..(m + 1) * GROUP]).try_into().expect("group");
-                    let ag: &mut [f64; GROUP] = (&mut acc_g[m * GROUP..(m + 1) * GROUP]).try_into().expect("group");
+                    let slot = m * period + lane;
+                    let ah: &mut [f64; GROUP] = (&mut acc_h[slot..slot + GROUP]).try_into().expect("group");
+                    let ag: &mut [f64; GROUP] = (&mut acc_g[slot..slot + GROUP]).try_into().expect("group");
                     for k in 0..GROUP {
                         let wx = w * xr[k];
-                        ah[k] = madd::<FMA>(wx, ra[k], ah[k]);
-                        ag[k] = madd::<FMA>(wx, rd[k], ag[k]);
+                        ah[k] = madd::<false>(wx, ra[k], ah[k]);
+                        ag[k] = madd::<false>(wx, rd[k], ag[k]);
                     }
                 }
+            }
+        }
+        // plain outputs: blocks of taps summed over every output
+        let blocks = f / TAP_BLOCK * TAP_BLOCK;
+        for c0 in (0..b).step_by(VEC) {
+            let lane = c0 % period;
+            let mut m0 = 0;
+            while m0 < f {
+                let k_len = if m0 < blocks { TAP_BLOCK } else { 2 };
+                let (mut sh, mut sg) = ([[0.0f64; VEC]; TAP_BLOCK], [[0.0f64; VEC]; TAP_BLOCK]);
+                for o in self.interior.clone() {
+                    let at = o * b + c0;
+                    let ra: &[f64; VEC] = ga[at..at + VEC].try_into().expect("vector");
+                    let rd: &[f64; VEC] = gd[at..at + VEC].try_into().expect("vector");
+                    let row0 = 2 * o + m0 - self.shift;
+                    for k in 0..k_len {
+                        let xa = (row0 + k) * b + c0;
+                        let xr: &[f64; VEC] = x[xa..xa + VEC].try_into().expect("vector");
+                        for i in 0..VEC {
+                            sh[k][i] = madd::<false>(xr[i], ra[i], sh[k][i]);
+                            sg[k][i] = madd::<false>(xr[i], rd[i], sg[k][i]);
+                        }
+                    }
+                }
+                for k in 0..k_len {
+                    let slot = (m0 + k) * period + lane;
+                    for i in 0..VEC {
+                        acc_h[slot + i] += sh[k][i];
+                        acc_g[slot + i] += sg[k][i];
+                    }
+                }
+                m0 += k_len;
             }
         }
     }
@@ -180,38 +240,26 @@ impl Stencil {
         self.transpose_body::<false>(h, g, ca, cd, b, out)
     }
 
-    /// Accumulate the filter gradient of [`Stencil::analysis`]:
-    /// `gh[m] += sum_{o,c} ga[o,c] e[2o+m,c]`, same for `gg` with `gd`.
-    /// `acc` is scratch.
-    #[allow(clippy::too_many_arguments)]
-    pub fn filter_grad(
-        &self,
-        x: &[f64],
-        ga: &[f64],
-        gd: &[f64],
-        b: usize,
-        gh: &mut [f64],
-        gg: &mut [f64],
-        acc: &mut Vec<f64>,
-    ) {
+    /// Accumulate the filter gradient of [`Stencil::analysis`] per column
+    /// class: `acc[m * period + c % period] += sum_o ga[o,c] e[2o+m,c]` for
+    /// `h` (the first `f * period` values), then the same with `gd` for `g`.
+    /// With `period` the number of samples in a batch whose columns cycle
+    /// through the samples (1-D: one column per sample; 2-D: one image row
+    /// of columns per sample), each sample keeps its own sums, taken in an
+    /// order that does not depend on the other samples.
+    pub fn filter_grad(&self, x: &[f64], ga: &[f64], gd: &[f64], b: usize, period: usize, acc: &mut [f64]) {
         assert!(x.len() == self.n * b && ga.len() == self.n_out * b && gd.len() == self.n_out * b, "stencil shapes");
         assert!(b.is_multiple_of(GROUP), "batch width {b} is not a multiple of {GROUP}");
-        let f = self.f;
-        acc.clear();
-        acc.resize(2 * f * GROUP, 0.0);
+        assert!(
+            period.is_multiple_of(GROUP) && b.is_multiple_of(period) && acc.len() == 2 * self.f * period,
+            "filter-gradient lanes"
+        );
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-            unsafe { filter_grad_avx2(self, x, ga, gd, b, acc) };
-        } else {
-            self.filter_grad_body::<false>(x, ga, gd, b, acc);
+            return unsafe { filter_grad_avx2(self, x, ga, gd, b, period, acc) };
         }
-        #[cfg(not(target_arch = "x86_64"))]
-        self.filter_grad_body::<false>(x, ga, gd, b, acc);
-        for m in 0..f {
-            gh[m] += acc[m * GROUP..(m + 1) * GROUP].iter().sum::<f64>();
-            gg[m] += acc[(f + m) * GROUP..(f + m + 1) * GROUP].iter().sum::<f64>();
-        }
+        self.filter_grad_body(x, ga, gd, b, period, acc)
     }
 }
 
@@ -227,10 +275,96 @@ unsafe fn transpose_avx2(s: &Stencil, h: &[f64], g: &[f64], ca: &[f64], cd: &[f6
     s.transpose_body::<true>(h, g, ca, cd, b, out)
 }
 
+/// [`Stencil::filter_grad`] with AVX2 vectors of [`VEC`] columns: the same
+/// operations per column as the portable body with fused multiply-adds.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn filter_grad_avx2(s: &Stencil, x: &[f64], ga: &[f64], gd: &[f64], b: usize, acc: &mut [f64]) {
-    s.filter_grad_body::<true>(x, ga, gd, b, acc)
+unsafe fn filter_grad_avx2(s: &Stencil, x: &[f64], ga: &[f64], gd: &[f64], b: usize, period: usize, acc: &mut [f64]) {
+    use std::arch::x86_64::{_mm256_fmadd_pd, _mm256_mul_pd, _mm256_set1_pd};
+    let f = s.f;
+    let (acc_h, acc_g) = acc.split_at_mut(f * period);
+    // outputs that read the extension: term by term, sums in `acc`
+    for o in (0..s.interior.start).chain(s.interior.end..s.n_out) {
+        let terms = s.terms_of(o);
+        for c0 in (0..b).step_by(VEC) {
+            let (at, lane) = (o * b + c0, c0 % period);
+            let (ra, rd) = (load(ga, at), load(gd, at));
+            for t in terms {
+                let slot = t.tap as usize * period + lane;
+                let wx = _mm256_mul_pd(_mm256_set1_pd(t.weight), load(x, t.row as usize * b + c0));
+                store(acc_h, slot, _mm256_fmadd_pd(wx, ra, load(acc_h, slot)));
+                store(acc_g, slot, _mm256_fmadd_pd(wx, rd, load(acc_g, slot)));
+            }
+        }
+    }
+    // plain outputs: blocks of taps summed over every output in registers
+    let blocks = f / TAP_BLOCK * TAP_BLOCK;
+    for c0 in (0..b).step_by(VEC) {
+        let lane = c0 % period;
+        for m0 in (0..blocks).step_by(TAP_BLOCK) {
+            plain_taps_avx2::<TAP_BLOCK>(s, x, ga, gd, b, (c0, m0, period, lane), acc_h, acc_g);
+        }
+        for m0 in (blocks..f).step_by(2) {
+            plain_taps_avx2::<2>(s, x, ga, gd, b, (c0, m0, period, lane), acc_h, acc_g);
+        }
+    }
+}
+
+/// Taps `m0 .. m0 + K` of the filter gradient over the plain outputs, for
+/// the [`VEC`] columns from `c0`: `2K` vector sums in registers, added to the
+/// lanes once at the end. `at` is `(c0, m0, period, lane)`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+#[allow(clippy::too_many_arguments)]
+unsafe fn plain_taps_avx2<const K: usize>(
+    s: &Stencil,
+    x: &[f64],
+    ga: &[f64],
+    gd: &[f64],
+    b: usize,
+    at: (usize, usize, usize, usize),
+    acc_h: &mut [f64],
+    acc_g: &mut [f64],
+) {
+    use std::arch::x86_64::{_mm256_add_pd, _mm256_fmadd_pd, _mm256_setzero_pd};
+    let (c0, m0, period, lane) = at;
+    let (mut sh, mut sg) = ([_mm256_setzero_pd(); K], [_mm256_setzero_pd(); K]);
+    for o in s.interior.clone() {
+        let at = o * b + c0;
+        let (ra, rd) = (load(ga, at), load(gd, at));
+        let row0 = 2 * o + m0 - s.shift;
+        for k in 0..K {
+            let xr = load(x, (row0 + k) * b + c0);
+            sh[k] = _mm256_fmadd_pd(xr, ra, sh[k]);
+            sg[k] = _mm256_fmadd_pd(xr, rd, sg[k]);
+        }
+    }
+    for k in 0..K {
+        let slot = (m0 + k) * period + lane;
+        store(acc_h, slot, _mm256_add_pd(load(acc_h, slot), sh[k]));
+        store(acc_g, slot, _mm256_add_pd(load(acc_g, slot), sg[k]));
+    }
+}
+
+/// The [`VEC`] values of `v` from `at` (bounds-checked).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn load(v: &[f64], at: usize) -> std::arch::x86_64::__m256d {
+    let s: &[f64; VEC] = v[at..at + VEC].try_into().expect("vector");
+    // SAFETY: `s` holds VEC = 4 doubles; unaligned load.
+    unsafe { std::arch::x86_64::_mm256_loadu_pd(s.as_ptr()) }
+}
+
+/// Store a vector into `v[at..at + VEC]` (bounds-checked).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+#[inline]
+unsafe fn store(v: &mut [f64], at: usize, value: std::arch::x86_64::__m256d) {
+    let s: &mut [f64; VEC] = (&mut v[at..at + VEC]).try_into().expect("vector");
+    // SAFETY: `s` holds VEC = 4 doubles; unaligned store.
+    unsafe { std::arch::x86_64::_mm256_storeu_pd(s.as_mut_ptr(), value) }
 }
 
 #[cfg(test)]
@@ -276,6 +410,34 @@ mod tests {
                     synthesis_row(&a1, &d1, &taps, mode, as_out(&mut want));
                     for t in 0..out_len {
                         assert!((want[t] - out[t * b + c]).abs() < 1e-12, "{mode} n={n} t={t}");
+                    }
+                }
+            }
+        }
+    }
+
+    /// The vectorised filter gradient (AVX2 where the CPU has it) agrees with
+    /// the portable body to rounding, in every mode, for plain and edge
+    /// outputs, one column per sample or several.
+    #[test]
+    fn filter_grad_kernels_agree() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((seed >> 11) as f64 / (1u64 << 53) as f64) - 0.5
+        };
+        for f in [2usize, 6, 10] {
+            for mode in Mode::ALL {
+                for (n, period, b) in [(5usize, GROUP, GROUP), (40, GROUP, 3 * GROUP), (33, 2 * GROUP, 2 * GROUP)] {
+                    let st = Stencil::new(n, f, mode);
+                    let x: Vec<f64> = (0..n * b).map(|_| next()).collect();
+                    let ga: Vec<f64> = (0..st.n_out * b).map(|_| next()).collect();
+                    let gd: Vec<f64> = (0..st.n_out * b).map(|_| next()).collect();
+                    let (mut fast, mut plain) = (vec![0.0; 2 * f * period], vec![0.0; 2 * f * period]);
+                    st.filter_grad(&x, &ga, &gd, b, period, &mut fast);
+                    st.filter_grad_body(&x, &ga, &gd, b, period, &mut plain);
+                    for (a, p) in fast.iter().zip(&plain) {
+                        assert!((a - p).abs() <= 1e-12 * (1.0 + p.abs()), "f={f} {mode} n={n}: {a} vs {p}");
                     }
                 }
             }
