@@ -263,6 +263,11 @@ pub struct SweepArgs {
     /// Only write the summary of a sweep whose shards have all run (fits nothing).
     #[arg(long)]
     pub summarize: bool,
+    /// Under mpirun/srun: spread every fit's data over the ranks (each reads only its share of the
+    /// rows) instead of spreading the lambda chains; for data larger than one node's memory. Alone,
+    /// no effect.
+    #[arg(long, conflicts_with_all = ["shard", "summarize"])]
+    pub data_parallel: bool,
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {

@@ -6,8 +6,8 @@
 use std::sync::{Arc, Barrier, Mutex};
 
 use awd_core::distill::{
-    fit, fit_data_parallel, initial_filter, Attribution, Collective, FitSettings, Geometry, Penalties, Problem,
-    RowShard, Silent,
+    fit, fit_data_parallel, initial_filter, sweep, sweep_data_parallel, Attribution, Collective, FitSettings, Geometry,
+    Penalties, Problem, RowShard, Silent, SweepSpec,
 };
 use awd_core::{Mode, Wavelet};
 use ndarray::{s, Array2};
@@ -153,6 +153,64 @@ fn maps_too() {
     for f in parallel(&x, &g, &geometry, &s, 3) {
         assert_eq!(f, alone);
     }
+}
+
+/// A sweep whose fits are data-parallel over 3 processes writes the files of
+/// the single-process sweep, byte for byte, and resumes from them.
+#[test]
+fn data_parallel_sweep_writes_the_single_process_files() {
+    let (x, g) = data(41, 32, 5);
+    let geometry = Geometry::OneD { n: 32 };
+    let whole = Problem::new(x.view(), Some(g.view()), geometry.clone(), 10, Mode::Zero, 2).unwrap();
+    let spec = SweepSpec {
+        lambdas: vec![0.01, 0.1],
+        gammas: vec![0.0, 0.3, 1.0],
+        base: FitSettings { epochs: 3, ..settings(2, 8) },
+        initial_lowpass: initial_filter(&Wavelet::from_name("db5").unwrap().rec_lo, 1.0, 0.1, 7),
+        data_fingerprint: whole.fingerprint(),
+        extra: serde_json::json!({ "note": "test" }),
+    };
+    let (one, many) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    sweep(&whole, &spec, one.path(), &Silent).unwrap();
+    let run = || {
+        std::thread::scope(|scope| {
+            let handles: Vec<_> = Threads::group(3)
+                .into_iter()
+                .map(|c| {
+                    let (spec, geometry, dir) = (&spec, geometry.clone(), many.path());
+                    let (x, g) = (&x, &g);
+                    scope.spawn(move || {
+                        let rows = RowShard::split(41, c.rank, c.size);
+                        let (xs, gs) = (x.slice(s![rows.clone(), ..]), g.slice(s![rows.clone(), ..]));
+                        let p = Problem::new(xs, Some(gs), geometry, 10, Mode::Zero, 2).unwrap();
+                        let shard = RowShard { first: rows.start, total: 41 };
+                        sweep_data_parallel(&p, shard, spec, dir, &c, &Silent).unwrap()
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+        })
+    };
+    let points = run();
+    assert_eq!(points[0].as_ref().map(Vec::len), Some(6), "process 0 returns every point");
+    assert!(points[1].is_none() && points[2].is_none());
+    let files = |dir: &std::path::Path| {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .map(|p| (p.file_name().unwrap().to_owned(), std::fs::read(&p).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let want = files(one.path());
+    assert_eq!(want.len(), 6 + 3, "6 points, sweep.json, summary.json, summary.md");
+    assert!(files(many.path()) == want, "the data-parallel sweep's files differ from the single-process sweep's");
+    // resuming reads the points back on every process and changes nothing
+    let again = run();
+    assert_eq!(again[0], points[0]);
+    assert!(files(many.path()) == want);
 }
 
 #[test]

@@ -10,7 +10,7 @@ use std::path::Path;
 use anyhow::Result;
 use awd::cluster::Mpi;
 use awd::distill::{Collective, Progress, Silent};
-use awd::pipeline::{all_succeed, check_agreement, fit_across, sweep_across};
+use awd::pipeline::{all_succeed, check_agreement, fit_across, sweep_across, sweep_data_parallel_across};
 
 use super::fit::{check_writable_dir, config, load, parent, parse_grid, prepare};
 use crate::args::{FitArgs, SweepArgs};
@@ -84,9 +84,12 @@ pub fn fit(args: &FitArgs, mpi: &Mpi) -> Result<()> {
     let first = lw.history.first().expect("epoch 0").terms;
     let last = lw.history.last().expect("epoch 0").terms;
     let t = mpi.traffic();
+    let batch = lw.settings["batch_size_used"].as_u64().unwrap_or(0) as usize;
+    let sums = 3 + 2 * lw.lowpass.len();
     super::emit(&format!(
         "fit: {} epochs on {} processes (data-parallel), total loss {:.6e} -> {:.6e}, validity penalties {:.2e}; \
-         wrote {}\nfit: {} allreduces of {} values, {:.1} µs each on rank 0 (waiting for the slowest rank included)",
+         wrote {}\nfit: {} allreduces (a step's: {} samples x {} sums = {} values), {:.1} µs each on rank 0 \
+         (waiting for the slowest rank included)",
         cfg.epochs,
         mpi.size(),
         first.total,
@@ -94,7 +97,9 @@ pub fn fit(args: &FitArgs, mpi: &Mpi) -> Result<()> {
         lw.validity.total(),
         args.output.display(),
         t.calls,
-        t.values,
+        batch,
+        sums,
+        batch * sums,
         1e6 * t.seconds / t.calls.max(1) as f64
     ))
 }
@@ -111,26 +116,27 @@ pub fn sweep(args: &SweepArgs, mpi: &Mpi) -> Result<()> {
     let lambdas = parse_grid("--lambdas", &args.lambdas)?;
     let gammas = parse_grid("--gammas", &args.gammas)?;
     let cfg = config(&args.data, &args.train, lambdas[lambdas.len() - 1], gammas[gammas.len() - 1]);
-    let loaded = (|| -> Result<_> {
-        if root {
-            check_writable_dir(&args.output_dir)?;
-        }
-        load(&args.data)
-    })()
-    .map_err(|e| awd::Error::Input(format!("{e:#}")));
-    let samples = all_succeed(mpi, loaded)?;
-    let prepared = all_succeed(mpi, prepare(&cfg, &samples).map_err(|e| awd::Error::Input(format!("{e:#}"))))?;
+    let writable = if root { check_writable_dir(&args.output_dir) } else { Ok(()) };
+    all_succeed(mpi, writable.map_err(|e| awd::Error::Input(format!("{e:#}"))))?;
     let bar = Bar::new(0, "epochs");
     let progress: &dyn Progress = if root { &bar } else { &Silent };
-    let points = sweep_across(&prepared, &lambdas, &gammas, &args.output_dir, mpi, progress)?;
+    let points = if args.data_parallel {
+        let (x, grad) = (&args.data.x, args.data.grad.as_deref());
+        sweep_data_parallel_across(&cfg, x, grad, args.data.two_d, &lambdas, &gammas, &args.output_dir, mpi, progress)?
+    } else {
+        let samples = all_succeed(mpi, load(&args.data).map_err(|e| awd::Error::Input(format!("{e:#}"))))?;
+        let prepared = all_succeed(mpi, prepare(&cfg, &samples).map_err(|e| awd::Error::Input(format!("{e:#}"))))?;
+        sweep_across(&prepared, &lambdas, &gammas, &args.output_dir, mpi, progress)?
+    };
     bar.finish();
     match points {
         Some(points) => super::emit(&format!(
-            "sweep: {} grid points ({} lambdas x {} gammas) on {} processes; wrote {}",
+            "sweep: {} grid points ({} lambdas x {} gammas) on {} processes ({}); wrote {}",
             points.len(),
             lambdas.len(),
             gammas.len(),
             mpi.size(),
+            if args.data_parallel { "every fit data-parallel" } else { "lambda chains spread over them" },
             args.output_dir.join("summary.md").display()
         )),
         None => Ok(()),

@@ -49,5 +49,7 @@ pub use fit::{
 };
 pub use objective::{Attribution, LossTerms, Penalties};
 pub use problem::{BatchShare, Geometry, Problem};
-pub use sweep::{grid_values, log_space, summarize, sweep, sweep_shard, Shard, ShardRun, SweepPoint, SweepSpec};
+pub use sweep::{
+    grid_values, log_space, summarize, sweep, sweep_data_parallel, sweep_shard, Shard, ShardRun, SweepPoint, SweepSpec,
+};
 pub use validity::{highpass, validity, Validity, ValidityWeights};

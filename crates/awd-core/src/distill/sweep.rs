@@ -7,7 +7,9 @@
 //!
 //! A grid can be split over processes ([`Shard`], `--shard K/N` in a job
 //! array): each runs whole lambda chains, under a lock per chain, into a
-//! shared folder; results equal the single-process sweep bit for bit.
+//! shared folder; results equal the single-process sweep bit for bit. Or
+//! each fit can be spread over processes that hold parts of the data
+//! ([`sweep_data_parallel`], `mpirun awd sweep --data-parallel`).
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -16,7 +18,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::file::LearnedWavelet;
-use super::fit::{fit, FitOutcome, FitSettings, Progress};
+use super::fit::{fit, fit_data_parallel, Collective, FitOutcome, FitSettings, Progress, RowShard};
 use super::objective::LossTerms;
 use super::problem::Problem;
 use super::validity::Validity;
@@ -286,6 +288,103 @@ pub fn sweep_shard(
         computed: computed.into_inner(),
         complete,
     })
+}
+
+/// Run (or resume) the whole sweep with every fit data-parallel over the
+/// processes of `collective`, each holding the global rows `rows` of the
+/// data in `problem` (see [`fit_data_parallel`]). Every process walks the
+/// grid in the same order (the first gamma through increasing lambda, then
+/// each chain through increasing gamma) and takes part in every fit, so
+/// parallelism comes from the data, not the chains; process 0 alone holds
+/// the chain locks and writes `sweep.json`, the point files and the summary
+/// (`spec` need only be complete there: its data fingerprint is of the whole
+/// data). The files equal the single-process sweep's bit for bit. Returns
+/// the points on process 0, `None` elsewhere; a failure on any process
+/// stops them all.
+pub fn sweep_data_parallel(
+    problem: &Problem,
+    rows: RowShard,
+    spec: &SweepSpec,
+    dir: &Path,
+    collective: &dyn Collective,
+    progress: &dyn Progress,
+) -> Result<Option<Vec<SweepPoint>>, IoError> {
+    let root = collective.rank() == 0;
+    let setup = || -> Result<Vec<ChainLock>, IoError> {
+        std::fs::create_dir_all(dir).map_err(|e| IoError::write(dir, e))?;
+        claim_spec(dir, spec)?;
+        (0..spec.lambdas.len()).map(|li| ChainLock::acquire(dir, &format!("chain_l{li:03}"), progress)).collect()
+    };
+    let _locks = together(collective, dir, if root { setup() } else { Ok(Vec::new()) })?;
+    let order = (0..spec.lambdas.len())
+        .map(|li| (li, 0))
+        .chain((0..spec.lambdas.len()).flat_map(|li| (1..spec.gammas.len()).map(move |gi| (li, gi))));
+    let mut outcomes: Vec<Vec<Option<FitOutcome>>> = vec![vec![None; spec.gammas.len()]; spec.lambdas.len()];
+    for (li, gi) in order {
+        let start = match (li, gi) {
+            (0, 0) => spec.initial_lowpass.clone(),
+            (_, 0) => outcomes[li - 1][0].as_ref().expect("earlier point").lowpass.clone(),
+            _ => outcomes[li][gi - 1].as_ref().expect("earlier point").lowpass.clone(),
+        };
+        let settings = spec.settings_at(li, gi);
+        let path = dir.join(point_file(li, gi));
+        let found = together(collective, dir, load_point(&path, &settings))?;
+        if !collective.all_equal(u64::from(found.is_some()))? {
+            return Err(IoError::Format {
+                path: path.clone(),
+                reason: "the processes do not all see this file: the output folder must be shared by every node".into(),
+            });
+        }
+        let outcome = match found {
+            Some(o) => {
+                progress.fit_done(settings.epochs);
+                o
+            }
+            None => {
+                let o = fit_data_parallel(problem, rows, &start, &settings, collective, progress)?;
+                let write = || {
+                    let extra = merge(&spec.extra, serde_json::json!({ "lambda_index": li, "gamma_index": gi }));
+                    LearnedWavelet::new(&format!("awd-l{li}-g{gi}"), &o, &settings, extra).save(&path)
+                };
+                together(collective, dir, if root { write() } else { Ok(()) })?;
+                o
+            }
+        };
+        outcomes[li][gi] = Some(outcome);
+    }
+    let points: Vec<SweepPoint> = outcomes
+        .iter()
+        .enumerate()
+        .flat_map(|(li, row)| {
+            row.iter().enumerate().map(move |(gi, o)| {
+                SweepPoint::new(spec, li, gi, point_file(li, gi), o.as_ref().expect("every point ran"))
+            })
+        })
+        .collect();
+    let summary = || -> Result<Vec<SweepPoint>, IoError> {
+        write_summary_if_complete(spec, dir, &points, progress)?.map_err(|missing| IoError::Format {
+            path: dir.to_path_buf(),
+            reason: format!("{} points vanished while the sweep ran", missing.len()),
+        })
+    };
+    let done = together(collective, dir, if root { summary().map(Some) } else { Ok(None) })?;
+    Ok(done)
+}
+
+/// `result` where every process succeeded; else an error everywhere (its
+/// own where it failed), so that no process waits for a failed one. A
+/// collective call.
+fn together<T>(collective: &dyn Collective, dir: &Path, result: Result<T, IoError>) -> Result<T, IoError> {
+    let mut failed = [f64::from(u8::from(result.is_err()))];
+    collective.sum(&mut failed)?;
+    let value = result?;
+    if failed[0] > 0.0 {
+        return Err(IoError::Format {
+            path: dir.to_path_buf(),
+            reason: format!("{} of the {} processes failed (their messages say why)", failed[0], collective.size()),
+        });
+    }
+    Ok(value)
 }
 
 /// Write the summary of a sweep whose every point is on disk (any shard, or

@@ -10,8 +10,9 @@ use ndarray_npy::ViewNpyExt;
 use super::data::{samples, samples_check};
 use crate::distill::{
     check_settings, fit_data_parallel, fit_stoppable, grid_values, initial_filter, summarize as core_summarize,
-    sweep as core_sweep, sweep_shard as core_sweep_shard, Attribution, Collective, FitSettings, Geometry,
-    LearnedWavelet, Penalties, Problem, Progress, RowShard, Shard, ShardRun, SweepPoint, SweepSpec, ValidityWeights,
+    sweep as core_sweep, sweep_data_parallel as core_sweep_data_parallel, sweep_shard as core_sweep_shard, Attribution,
+    Collective, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress, RowShard, Shard, ShardRun,
+    SweepPoint, SweepSpec, ValidityWeights,
 };
 use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string};
 use crate::wavelet::Wavelet;
@@ -426,8 +427,9 @@ pub fn check_agreement(collective: &dyn Collective, fingerprint: u64) -> Result<
 /// One fit spread over the processes of `collective` (data-parallel): each
 /// reads only its share of the rows of X and G (memory-mapped), every one
 /// draws the same global batches and the partial sums meet once per step.
-/// Every process returns the same filter, the single-process fit's up to the
-/// order of floating-point additions (1e-12 relative in our tests).
+/// Every process returns the same filter, the single-process fit's bit for
+/// bit (each sample's sums are placed at its batch position and added in
+/// batch order, see [`awd_core::distill::Problem::evaluate_shared`]).
 pub fn fit_across(
     cfg: &FitConfig,
     x: &Path,
@@ -476,6 +478,48 @@ pub fn sweep_across(
     } else {
         Ok(None)
     }
+}
+
+/// A sweep whose every fit is data-parallel over the processes of
+/// `collective` (see [`crate::distill::sweep_data_parallel`]): each process
+/// reads only its share of the rows of X and G; process 0 also maps the
+/// whole files once for the sweep's data fingerprint, and writes the files,
+/// which equal the single-process sweep's bit for bit. Returns every point
+/// on process 0, `None` elsewhere.
+#[allow(clippy::too_many_arguments)]
+pub fn sweep_data_parallel_across(
+    cfg: &FitConfig,
+    x: &Path,
+    grad: Option<&Path>,
+    two_d: bool,
+    lambdas: &[f64],
+    gammas: &[f64],
+    dir: &Path,
+    collective: &dyn Collective,
+    progress: &dyn Progress,
+) -> Result<Option<Vec<SweepPoint>>> {
+    let total = all_succeed(collective, npy_rows(x))?;
+    let size = collective.size();
+    if total < size {
+        return Err(Error::data(
+            x.display().to_string(),
+            format!("{total} samples cannot be shared by {size} processes; use at most {total}"),
+        ));
+    }
+    let rows = RowShard::split(total, collective.rank(), size);
+    let first = rows.start;
+    let share = all_succeed(collective, Samples::load_rows(x, grad, two_d, rows))?;
+    let prepared = all_succeed(collective, PreparedFit::new(cfg, &share))?;
+    let spec = all_succeed(
+        collective,
+        if collective.rank() == 0 {
+            Samples::load(x, grad, two_d).and_then(|whole| PreparedFit::new(cfg, &whole)?.sweep_spec(lambdas, gammas))
+        } else {
+            prepared.sweep_spec(lambdas, gammas)
+        },
+    )?;
+    let shard = RowShard { first, total };
+    Ok(core_sweep_data_parallel(&prepared.problem, shard, &spec, dir, collective, progress)?)
 }
 
 /// `result` where every process succeeded; else an error everywhere (its

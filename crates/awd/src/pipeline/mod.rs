@@ -19,5 +19,8 @@ pub use distill::{
     SeedResult, Selected, TestScores, ACTIVE_RELATIVE, DEFAULT_GAMMAS_RELATIVE, DEFAULT_LAMBDAS_RELATIVE, PEAK_BINS,
     PEAK_QUANTILE, TOP_K,
 };
-pub use fit::{all_succeed, check_agreement, fit, fit_across, sweep, sweep_across, FitConfig, PreparedFit, Samples};
+pub use fit::{
+    all_succeed, check_agreement, fit, fit_across, sweep, sweep_across, sweep_data_parallel_across, FitConfig,
+    PreparedFit, Samples,
+};
 pub use teacher::{teacher_gradients, teacher_inputs, teacher_predict, train_teacher, TeacherSpec};
