@@ -190,6 +190,20 @@ fn fg1(st: &Stencil, x: &Grid, ga: &Grid, gd: &Grid, b: usize, acc: &mut [f64]) 
     }
 }
 
+/// `out[slot(i) * b + c] = images[c][i]` for the first `len` values of each
+/// image, in tiles of rows so that reads and writes stay in cache.
+fn interleave(images: &[&[f64]], len: usize, b: usize, out: &mut [f64], slot: impl Fn(usize) -> usize) {
+    const TILE: usize = 64;
+    for start in (0..len).step_by(TILE) {
+        let end = (start + TILE).min(len);
+        for (c, img) in images.iter().enumerate() {
+            for (i, &v) in img[start..end].iter().enumerate() {
+                out[slot(start + i) * b + c] = v;
+            }
+        }
+    }
+}
+
 fn grids(n: usize) -> Vec<Grid> {
     (0..n).map(|_| Grid::default()).collect()
 }
@@ -299,24 +313,13 @@ impl Tape2d {
         if xs.len() < b {
             x.data.fill(0.0);
         }
-        for (i, row) in x.data.chunks_exact_mut(b).enumerate() {
-            for (v, img) in row.iter_mut().zip(xs) {
-                *v = img[i];
-            }
-        }
+        interleave(xs, h * w, b, &mut x.data, |i| i);
         if let Some(gs) = gs {
             let (rh, rw) = self.layout.rshapes[0];
             let v0 = &mut self.v[0];
             v0.reshape(rh, rw, b);
             v0.data.fill(0.0);
-            for i in 0..h {
-                for k in 0..w {
-                    let row = &mut v0.data[(i * rw + k) * b..(i * rw + k + 1) * b];
-                    for (v, img) in row.iter_mut().zip(gs) {
-                        *v = img[i * w + k];
-                    }
-                }
-            }
+            interleave(gs, h * w, b, &mut v0.data, |i| (i / w) * rw + i % w);
         }
     }
 
