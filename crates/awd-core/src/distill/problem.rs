@@ -15,12 +15,17 @@ use crate::error::{check_finite, Error, Result};
 use crate::Mode;
 
 /// Samples evaluated together per parallel task: about a quarter of the
-/// batch, between 8 and 64. It depends on the batch size only, never on the
-/// number of threads, so sums are taken in the same order everywhere (same
-/// seed, same bits).
-fn chunk_size(batch: usize) -> usize {
-    batch.div_ceil(4).clamp(8, 64)
+/// batch, between 8 and 64, and at most [`CHUNK_VALUES`] values (large maps
+/// come 16 at a time: a tape's arrays grow with the chunk). Any chunking
+/// gives the same bits: every sample's sums are its own.
+fn chunk_size(batch: usize, values_per_sample: usize) -> usize {
+    let cap = (CHUNK_VALUES / values_per_sample.max(1)).max(16);
+    batch.div_ceil(4).clamp(8, 64).min(cap)
 }
+
+/// Values (samples x values per sample) of one chunk, at most, unless a
+/// chunk of 16 samples is larger: about 8 MB per array of a tape.
+const CHUNK_VALUES: usize = 1 << 20;
 
 /// Batch positions whose per-sample sums are gathered in one table (and one
 /// collective sum) at a time: a training batch is one block; an evaluation
@@ -287,7 +292,7 @@ impl<'a> Problem<'a> {
             let (lo, hi) = (positions.partition_point(|&q| q < block), positions.partition_point(|&q| q < end));
             let (members, at) = (&rows[lo..hi], &positions[lo..hi]);
             let parts: Vec<Vec<f64>> = members
-                .par_chunks(chunk_size(members.len()))
+                .par_chunks(chunk_size(members.len(), self.x.ncols()))
                 .map_init(
                     || self.pooled_tape(),
                     |pooled, idx| {
@@ -383,7 +388,7 @@ impl<'a> Problem<'a> {
         let tc = attribution.times_coefficients();
         let all: Vec<usize> = (0..n).collect();
         let parts: Vec<ChunkRows> = all
-            .par_chunks(chunk_size(n))
+            .par_chunks(chunk_size(n, self.x.ncols()))
             .map_init(
                 || self.pooled_tape(),
                 |pooled, idx| {
