@@ -117,7 +117,8 @@ fn wavefun_writes_json_and_png_and_distance_prints() {
     let dir = tempfile::tempdir().unwrap();
     let j = p(dir.path(), "wf.json");
     let png = p(dir.path(), "wf.png");
-    ok(&["wavefun", "--wavelet", "db5", "--level", "5", "--output", s(&j), "--plot", s(&png)]);
+    let (_, said) = ok_both(&["wavefun", "--wavelet", "db5", "--level", "5", "--output", s(&j), "--plot", s(&png)]);
+    assert!(said.contains("wrote") && said.contains(s(&png)), "a success says what it wrote: {said}");
     let v: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&j).unwrap()).unwrap();
     assert_eq!(v["psi"].as_array().unwrap().len(), 289);
     let bytes = std::fs::read(&png).unwrap();

@@ -35,7 +35,9 @@ fn data_teacher_predict_and_grad() {
     assert!(out.contains("teacher:"), "{out}");
     assert!(d.join("t").join("mlp.json").exists());
     let pred = d.join("pred.npy");
-    ok(&["teacher", "predict", "--model", s(&model), "--x", s(&d.join("x_test.npy")), "--output", s(&pred)]);
+    let (_, said) =
+        ok_both(&["teacher", "predict", "--model", s(&model), "--x", s(&d.join("x_test.npy")), "--output", s(&pred)]);
+    assert!(said.contains("predictions") && said.contains("wrote"), "a success says what it wrote: {said}");
     let (p, y) = (read_npy_f64(&pred).unwrap(), read_npy_f64(&d.join("y_test.npy")).unwrap());
     assert_eq!(p.shape(), &[500]);
     let mean = y.mean().unwrap();

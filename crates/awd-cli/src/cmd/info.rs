@@ -45,6 +45,8 @@ pub fn wavefun(args: &WavefunArgs) -> Result<()> {
         plot_wavefun(png, &w.name, args.level, &wf)?;
     }
     write_json_atomic(&args.output, &wf)?;
+    let plot = args.plot.as_ref().map(|p| format!(" and {}", p.display())).unwrap_or_default();
+    eprintln!("awd: wavefun: phi and psi of {} at level {}; wrote {}{plot}", w.name, args.level, args.output.display());
     Ok(())
 }
 

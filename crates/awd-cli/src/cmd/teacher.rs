@@ -71,6 +71,7 @@ pub fn predict_cmd(a: &TeacherPredictArgs) -> Result<()> {
     let y = teacher_predict(&teacher, &a.x.display().to_string(), x.view())?;
     let y = if y.ncols() == 1 { y.column(0).to_owned().into_dyn() } else { y.into_dyn() };
     write_npy(&a.output, y.view())?;
+    eprintln!("awd: teacher predict: {} predictions of {}; wrote {}", y.shape()[0], a.x.display(), a.output.display());
     Ok(())
 }
 
@@ -85,6 +86,12 @@ pub fn grad_cmd(a: &TeacherGradArgs) -> Result<()> {
     let x = read_npy_f64(&a.x)?;
     let g = teacher_gradients(&teacher, &a.x.display().to_string(), x.view(), method, a.output_index)?;
     write_npy(&a.output, g.view())?;
+    eprintln!(
+        "awd: teacher grad: input gradients ({}) of {} samples; wrote {}",
+        a.method,
+        g.shape()[0],
+        a.output.display()
+    );
     Ok(())
 }
 

@@ -140,13 +140,25 @@ pub fn builtin_wavelets() -> Vec<WaveletInfo> {
 }
 
 /// The built-in name closest to `name` by edit distance, if reasonably close.
+/// Ties go to the same family (`db`, `sym`, ...), then to an order that
+/// starts with the same digit, then to the nearer length (`db55` -> `db5`,
+/// not `db15`).
 fn closest_name(name: &str) -> Option<String> {
+    let split = |s: &str| {
+        let at = s.find(|c: char| c.is_ascii_digit()).unwrap_or(s.len());
+        (s[..at].to_string(), s[at..].chars().next())
+    };
+    let (family, first_digit) = split(name);
     table::BUILTIN
         .iter()
-        .map(|w| (edit_distance(name, w.name), w.name))
+        .map(|w| {
+            let (f, d) = split(w.name);
+            let tie = (f != family, d != first_digit, w.name.len().abs_diff(name.len()));
+            (edit_distance(name, w.name), tie, w.name)
+        })
         .min()
-        .filter(|(d, _)| *d <= 2.max(name.len() / 2))
-        .map(|(_, n)| n.to_string())
+        .filter(|(d, _, _)| *d <= 2.max(name.len() / 2))
+        .map(|(_, _, n)| n.to_string())
 }
 
 fn edit_distance(a: &str, b: &str) -> usize {
@@ -192,6 +204,13 @@ mod tests {
         }
         let msg = Wavelet::from_name("sym").unwrap_err().to_string();
         assert!(msg.contains("did you mean"), "{msg}");
+        // ties prefer the same family, the same leading digit, the nearer length
+        for (typo, want) in [("db55", "db5"), ("sym44", "sym4"), ("coif33", "coif3"), ("bd5", "db5")] {
+            match Wavelet::from_name(typo) {
+                Err(Error::UnknownWavelet { suggestion: Some(s), .. }) => assert_eq!(s, want, "{typo}"),
+                other => panic!("{typo}: unexpected {other:?}"),
+            }
+        }
     }
 
     #[test]
