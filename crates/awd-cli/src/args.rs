@@ -83,7 +83,8 @@ pub struct DwtArgs {
     /// Wavelet name (db5) or wavelet JSON file (ending in .json, with "lowpass").
     #[arg(long)]
     pub wavelet: String,
-    /// Signal-extension mode (pywt's names).
+    /// Signal-extension mode: zero, constant, symmetric, reflect, periodic, smooth,
+    /// antisymmetric or periodization (PyWavelets' names).
     #[arg(long, default_value = "symmetric", value_parser = parse_mode)]
     pub mode: Mode,
     /// Number of levels J.
@@ -109,7 +110,8 @@ pub struct IdwtArgs {
     /// Wavelet name (db5) or wavelet JSON file (ending in .json, with "lowpass").
     #[arg(long)]
     pub wavelet: String,
-    /// Signal-extension mode (pywt's names).
+    /// Signal-extension mode: zero, constant, symmetric, reflect, periodic, smooth,
+    /// antisymmetric or periodization (PyWavelets' names).
     #[arg(long, default_value = "symmetric", value_parser = parse_mode)]
     pub mode: Mode,
     /// The coefficients are 2-D (a, h1..hJ, v1..vJ, d1..dJ).
@@ -163,7 +165,7 @@ pub struct DataArgs {
     /// Teacher input gradients .npy, shaped like X (omit to learn from the data alone; gamma must then be 0).
     #[arg(long)]
     pub grad: Option<PathBuf>,
-    /// Attribution penalised by gamma.
+    /// Attribution penalised by gamma: saliency, input-x-gradient or integrated-gradients.
     #[arg(long, default_value = "saliency", value_parser = parse_attribution)]
     pub attribution: Attribution,
     /// Initial wavelet: a name (db5) or a wavelet JSON file.
@@ -178,7 +180,8 @@ pub struct DataArgs {
     /// Levels J (above pywt's dwt_max_level is allowed: AWD's J = 4 on 64 samples).
     #[arg(long)]
     pub levels: usize,
-    /// Signal-extension mode of the transform.
+    /// Signal-extension mode: zero, constant, symmetric, reflect, periodic, smooth,
+    /// antisymmetric or periodization (PyWavelets' names).
     #[arg(long, default_value = "zero", value_parser = parse_mode)]
     pub mode: Mode,
     /// Images: X is (n, H, W) and the transform is 2-D.
@@ -307,7 +310,7 @@ pub struct DistillArgs {
     /// Or an awd teacher (.safetensors from `awd teacher train`) whose gradients are computed here.
     #[arg(long)]
     pub teacher: Option<PathBuf>,
-    /// Attribution penalised by gamma (saliency | input-x-gradient | integrated-gradients).
+    /// Attribution penalised by gamma: saliency, input-x-gradient or integrated-gradients.
     #[arg(long, default_value = "saliency", value_parser = parse_attribution)]
     pub attribution: Attribution,
     /// Group of each sample .npy (n,) integers (cell, patient, simulation): cross-validation never splits a group.
@@ -334,7 +337,8 @@ pub struct DistillArgs {
     /// Levels J (default 4 for signals, 3 for maps).
     #[arg(long)]
     pub levels: Option<usize>,
-    /// Signal-extension mode of the transform.
+    /// Signal-extension mode: zero, constant, symmetric, reflect, periodic, smooth,
+    /// antisymmetric or periodization (PyWavelets' names).
     #[arg(long, default_value = "zero", value_parser = parse_mode)]
     pub mode: Mode,
     /// lambda grid: a comma list, items may be log:LO:HI:COUNT (default: scaled to the data, see the README).
@@ -439,7 +443,8 @@ pub struct BenchFitArgs {
     /// Initial wavelet.
     #[arg(long, default_value = "db5")]
     pub wavelet: String,
-    /// Mode.
+    /// Signal-extension mode: zero, constant, symmetric, reflect, periodic, smooth,
+    /// antisymmetric or periodization (PyWavelets' names).
     #[arg(long, default_value = "zero", value_parser = parse_mode)]
     pub mode: Mode,
     /// Mini-batch size.
@@ -451,7 +456,7 @@ pub struct BenchFitArgs {
     /// gamma (0 skips the attribution gradient).
     #[arg(long, default_value_t = 1.0)]
     pub gamma: f64,
-    /// Attribution kind.
+    /// Attribution penalised by gamma: saliency, input-x-gradient or integrated-gradients.
     #[arg(long, default_value = "saliency", value_parser = parse_attribution)]
     pub attribution: Attribution,
     /// Timed epochs (the median is reported).
@@ -468,7 +473,8 @@ pub struct BenchDwtArgs {
     /// Wavelet name or JSON file.
     #[arg(long, default_value = "db5")]
     pub wavelet: String,
-    /// Signal-extension mode.
+    /// Signal-extension mode: zero, constant, symmetric, reflect, periodic, smooth,
+    /// antisymmetric or periodization (PyWavelets' names).
     #[arg(long, default_value = "zero", value_parser = parse_mode)]
     pub mode: Mode,
     /// Number of levels J (levels above dwt_max_level are allowed here).
@@ -564,7 +570,7 @@ pub enum TeacherCommand {
 /// `awd teacher train`
 #[derive(Debug, Args)]
 pub struct TeacherTrainArgs {
-    /// Architecture.
+    /// Architecture: mlp, lstm or cnn.
     #[arg(long, value_parser = parse_arch)]
     pub arch: Arch,
     /// Inputs .npy: (n, L) for mlp and lstm, (n, H, W) for cnn.

@@ -244,3 +244,22 @@ fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
     out.extend_from_slice(data);
     out
 }
+
+/// `--help` names the accepted values of every enumerated option.
+#[test]
+fn help_lists_the_accepted_values() {
+    for command in [&["dwt"][..], &["fit"], &["sweep"], &["distill"], &["bench", "fit"]] {
+        let help = ok(&[command, &["--help"]].concat());
+        for mode in Mode::NAMES {
+            assert!(help.contains(mode), "awd {command:?} --help lacks mode {mode}: {help}");
+        }
+    }
+    for command in [&["fit"][..], &["distill"]] {
+        let help = ok(&[command, &["--help"]].concat());
+        for kind in ["saliency", "input-x-gradient", "integrated-gradients"] {
+            assert!(help.contains(kind), "awd {command:?} --help lacks {kind}");
+        }
+    }
+    let help = ok(&["teacher", "train", "--help"]);
+    assert!(["mlp", "lstm", "cnn"].iter().all(|a| help.contains(a)), "{help}");
+}
