@@ -424,6 +424,24 @@ pub fn check_agreement(collective: &dyn Collective, fingerprint: u64) -> Result<
     )))
 }
 
+/// This process's contiguous share of the rows of X (and G), and where it
+/// sits among all the rows; more processes than rows is an error. A
+/// collective call.
+fn load_share(x: &Path, grad: Option<&Path>, two_d: bool, collective: &dyn Collective) -> Result<(RowShard, Samples)> {
+    let total = all_succeed(collective, npy_rows(x))?;
+    let size = collective.size();
+    if total < size {
+        return Err(Error::data(
+            x.display().to_string(),
+            format!("{total} samples cannot be shared by {size} processes; use at most {total}"),
+        ));
+    }
+    let rows = RowShard::split(total, collective.rank(), size);
+    let first = rows.start;
+    let samples = all_succeed(collective, Samples::load_rows(x, grad, two_d, rows))?;
+    Ok((RowShard { first, total }, samples))
+}
+
 /// One fit spread over the processes of `collective` (data-parallel): each
 /// reads only its share of the rows of X and G (memory-mapped), every one
 /// draws the same global batches and the partial sums meet once per step.
@@ -439,19 +457,8 @@ pub fn fit_across(
     collective: &dyn Collective,
     progress: &dyn Progress,
 ) -> Result<LearnedWavelet> {
-    let total = all_succeed(collective, npy_rows(x))?;
-    let size = collective.size();
-    if total < size {
-        return Err(Error::data(
-            x.display().to_string(),
-            format!("{total} samples cannot be shared by {size} processes; use at most {total}"),
-        ));
-    }
-    let rows = RowShard::split(total, collective.rank(), size);
-    let first = rows.start;
-    let samples = all_succeed(collective, Samples::load_rows(x, grad, two_d, rows))?;
+    let (shard, samples) = load_share(x, grad, two_d, collective)?;
     let prepared = all_succeed(collective, PreparedFit::new(cfg, &samples))?;
-    let shard = RowShard { first, total };
     let outcome =
         fit_data_parallel(&prepared.problem, shard, &prepared.initial, &prepared.settings, collective, progress)?;
     Ok(LearnedWavelet::new(name, &outcome, &prepared.settings, cfg.record(&samples)))
@@ -498,17 +505,7 @@ pub fn sweep_data_parallel_across(
     collective: &dyn Collective,
     progress: &dyn Progress,
 ) -> Result<Option<Vec<SweepPoint>>> {
-    let total = all_succeed(collective, npy_rows(x))?;
-    let size = collective.size();
-    if total < size {
-        return Err(Error::data(
-            x.display().to_string(),
-            format!("{total} samples cannot be shared by {size} processes; use at most {total}"),
-        ));
-    }
-    let rows = RowShard::split(total, collective.rank(), size);
-    let first = rows.start;
-    let share = all_succeed(collective, Samples::load_rows(x, grad, two_d, rows))?;
+    let (shard, share) = load_share(x, grad, two_d, collective)?;
     let prepared = all_succeed(collective, PreparedFit::new(cfg, &share))?;
     let spec = all_succeed(
         collective,
@@ -518,7 +515,6 @@ pub fn sweep_data_parallel_across(
             prepared.sweep_spec(lambdas, gammas)
         },
     )?;
-    let shard = RowShard { first, total };
     Ok(core_sweep_data_parallel(&prepared.problem, shard, &spec, dir, collective, progress)?)
 }
 
