@@ -93,7 +93,7 @@ pub struct DwtArgs {
     /// Treat the input as images: (n, H, W) or (H, W).
     #[arg(long = "2d")]
     pub two_d: bool,
-    /// Allow levels above pywt's dwt_max_level (all coefficients then feel the boundary).
+    /// Levels above pywt's dwt_max_level are computed with a warning (as in pywt and `awd fit`); this silences it.
     #[arg(long)]
     pub force_levels: bool,
     /// Input .npy: (n, L) or (L,), or with --2d (n, H, W) or (H, W); float64 or float32.

@@ -203,18 +203,10 @@ pub fn write_png(path: &Path, size: (u32, u32), draw: impl FnOnce(&Path, (u32, u
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).with_context(|| format!("{}: cannot create folder", path.display()))?;
     }
-    let tmp = path.with_file_name(format!(
-        ".{}.tmp-{}.png",
-        path.file_name().map(|s| s.to_string_lossy().into_owned()).unwrap_or_default(),
-        std::process::id()
-    ));
-    let result = draw(&tmp, size)
-        .with_context(|| format!("{}", path.display()))
-        .and_then(|_| std::fs::rename(&tmp, path).with_context(|| format!("{}: cannot write", path.display())));
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
+    // plotters picks the format by the extension, which the temporary keeps
+    let tmp = awd::io::TempPath::beside(path);
+    draw(tmp.path(), size).with_context(|| format!("{}", path.display()))?;
+    tmp.persist().with_context(|| format!("{}: cannot write", path.display()))
 }
 
 /// A fit at a glance: the learned psi against the initial one, and the loss

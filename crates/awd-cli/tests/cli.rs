@@ -173,8 +173,19 @@ fn bad_input_is_one_line_and_leaves_no_output() {
     let e = fails(&["dwt", "--wavelet", "db5x", "--levels", "1", "--input", s(&good), "--output", o]);
     assert!(e.contains("unknown wavelet 'db5x'") && e.contains("did you mean 'db5'"), "{e}");
 
-    let e = fails(&["dwt", "--wavelet", "db5", "--levels", "7", "--input", s(&good), "--output", o]);
-    assert!(e.contains("maximum of 3") && e.contains("--force-levels"), "{e}");
+    // levels above dwt_max_level: computed with PyWavelets' warning, as `awd fit` does
+    let (_, err) = ok_both(&["dwt", "--wavelet", "db5", "--levels", "5", "--input", s(&good), "--output", o]);
+    assert!(
+        err.contains("dwt_max_level 3") && err.contains("levels 4 to 5") && err.contains("--force-levels"),
+        "{err}"
+    );
+    let (_, err) =
+        ok_both(&["dwt", "--wavelet", "db5", "--levels", "5", "--force-levels", "--input", s(&good), "--output", o]);
+    assert!(err.is_empty(), "{err}");
+    std::fs::remove_file(&out).unwrap();
+    // a negative number gets our message, not clap's "unexpected argument"
+    let err = fails_any(&["dwt", "--wavelet", "db5", "--levels", "-1", "--input", s(&good), "--output", o]);
+    assert!(err.starts_with("awd: --levels -1: negative values are not accepted"), "{err}");
 
     let ints = p(dir.path(), "ints.npy");
     std::fs::write(&ints, npy_bytes("<i8", "(3,)", &[0u8; 24])).unwrap();
@@ -262,4 +273,103 @@ fn help_lists_the_accepted_values() {
     }
     let help = ok(&["teacher", "train", "--help"]);
     assert!(["mlp", "lstm", "cnn"].iter().all(|a| help.contains(a)), "{help}");
+}
+
+/// SIGTERM while `awd dwt` writes a large output: the temporary file is
+/// removed, the target never appears, and the exit status says so (130).
+#[cfg(unix)]
+#[test]
+fn a_stopped_dwt_leaves_no_temporary_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = p(dir.path(), "big.npy");
+    let x = ndarray::Array2::from_shape_fn((20_000, 256), |(i, t)| ((i * 31 + t * 17) % 101) as f64 / 7.0 - 3.0);
+    write_npy(&input, x.view().into_dyn()).unwrap();
+    let output = p(dir.path(), "c.json");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_awd"))
+        .args(["dwt", "--wavelet", "db5", "--levels", "3", "--input", s(&input), "--output", s(&output)])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let temporaries = || -> Vec<String> {
+        std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .filter(|n| n.contains(".tmp-"))
+            .collect()
+    };
+    // wait (without a clock) until the output is being written, then stop the run
+    while temporaries().is_empty() {
+        assert!(child.try_wait().unwrap().is_none(), "the run ended before its output was seen being written");
+        std::thread::yield_now();
+    }
+    let killed = std::process::Command::new("kill").args(["-TERM", &child.id().to_string()]).status().unwrap();
+    assert!(killed.success());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(130), "{err}");
+    assert!(err.contains("stopped by a signal") && err.contains("1 unfinished file(s) removed"), "{err}");
+    assert!(temporaries().is_empty(), "{:?}", temporaries());
+    assert!(!output.exists());
+}
+
+/// Numerics a user would not want are warned about, not silent: coefficients
+/// that overflow from a finite input, an initial filter far from a wavelet,
+/// and a learned filter that ended far from one.
+#[test]
+fn numeric_trouble_is_warned_about() {
+    let dir = tempfile::tempdir().unwrap();
+    let x = Array2::from_shape_fn((64, 32), |(i, t)| signal(32, i as u64)[t]);
+    let xp = p(dir.path(), "x.npy");
+    write_npy(&xp, x.view().into_dyn()).unwrap();
+    let huge = p(dir.path(), "huge.json");
+    std::fs::write(&huge, r#"{"lowpass": [1e308, 1e308]}"#).unwrap();
+    let (_, err) = ok_both(&[
+        "dwt",
+        "--wavelet",
+        s(&huge),
+        "--levels",
+        "1",
+        "--input",
+        s(&xp),
+        "--output",
+        s(&p(dir.path(), "c.npz")),
+    ]);
+    assert!(err.contains("warning") && err.contains("not finite although the input is"), "{err}");
+    // a healthy transform says nothing of the kind
+    let (_, err) = ok_both(&[
+        "dwt",
+        "--wavelet",
+        "db2",
+        "--levels",
+        "1",
+        "--input",
+        s(&xp),
+        "--output",
+        s(&p(dir.path(), "c.npz")),
+    ]);
+    assert!(!err.contains("warning"), "{err}");
+
+    let zeros = p(dir.path(), "zeros.json");
+    std::fs::write(&zeros, r#"{"lowpass": [0, 0, 0, 0]}"#).unwrap();
+    let fit = |wavelet: &str| {
+        ok_both(&[
+            "fit",
+            "--x",
+            s(&xp),
+            "--wavelet",
+            wavelet,
+            "--levels",
+            "2",
+            "--epochs",
+            "2",
+            "--output",
+            s(&p(dir.path(), "w.json")),
+        ])
+        .1
+    };
+    let err = fit(s(&zeros));
+    assert!(err.contains("initial filter is far from a wavelet"), "{err}");
+    assert!(err.contains("learned filter ended far from a wavelet"), "{err}");
+    let err = fit("db2");
+    assert!(!err.contains("far from a wavelet"), "{err}");
 }

@@ -230,6 +230,11 @@ fn quick_experiment_on_a_maps_dir_and_its_errors() {
     }
     // the AWD model file is also a wavelet file
     ok(&["filters", "--wavelet", s(&out.join("models/awd.json"))]);
+    // traces (50, 64) read as one map, and maps of another size: refused, naming both sizes
+    let traces = dir.path().join("traces.npy");
+    write_npy(&traces, ndarray::Array2::<f64>::ones((50, 64)).view().into_dyn()).unwrap();
+    let e = fails(&["predict", "--model", s(&out.join("models/awd.json")), "--x", s(&traces)]);
+    assert!(e.contains("traces.npy") && e.contains("fitted on maps of") && e.contains("got 50x64"), "{e}");
 
     let run = |extra: &[&str]| {
         let mut args = vec!["experiment", "cosmology", "--quick", "--maps-dir", s(&user), "--output-dir"];

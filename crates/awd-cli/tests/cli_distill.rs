@@ -300,6 +300,18 @@ fn shards_started_together_equal_the_single_process_sweep_bit_for_bit() {
     other.extend(["--shard".into(), "1/2".into()]);
     let e = fails(&other.iter().map(String::as_str).collect::<Vec<_>>());
     assert!(e.contains("sweep.json") && e.contains("different sweep"), "{e}");
+    // without sweep.json, the points' own fingerprints refuse another sweep
+    // (other initial filter: same grid and fit settings)
+    std::fs::remove_file(partial.join("sweep.json")).unwrap();
+    let mut other = sweep_args(&partial);
+    let i = other.iter().position(|a| a == "db3").unwrap();
+    other[i] = "sym3".into();
+    let e = fails(&other.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("point_l000_g000.json") && e.contains("belongs to another sweep"), "{e}");
+    // the same sweep again, with sweep.json gone: every point reused, said so
+    std::fs::remove_file(partial.join("sweep.json")).unwrap();
+    let so = ok(&sweep_args(&partial).iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(so.contains("0 points fitted, 9 reused"), "{so}");
 }
 
 #[test]

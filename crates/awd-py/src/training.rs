@@ -132,12 +132,16 @@ pub fn fit(
     )?;
     let s = samples(&x, grad.as_ref())?;
     let prepared = PreparedFit::new(&cfg, &s).map_err(to_py)?;
-    if let Some(w) = prepared.batch_warning() {
+    for w in prepared.warnings() {
         let text = std::ffi::CString::new(w).expect("no NUL");
         PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &text, 2)?;
     }
     let progress = PyProgress::new(callback);
     let lw = run_interruptible(py, &progress, || prepared.fit(name, &progress))?.map_err(to_py)?;
+    if let Some(w) = PreparedFit::learned_warning(&lw.validity) {
+        let text = std::ffi::CString::new(w).expect("no NUL");
+        PyErr::warn(py, &py.get_type::<pyo3::exceptions::PyUserWarning>(), &text, 2)?;
+    }
     Ok(PyLearnedWavelet { inner: lw })
 }
 

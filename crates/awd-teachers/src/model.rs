@@ -9,6 +9,8 @@ use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use awd_core::io::{write_json_atomic, IoError, TempPath};
+
 use crate::config::{Arch, TeacherConfig};
 use crate::error::{Result, TeacherError};
 
@@ -200,14 +202,11 @@ impl Teacher {
         if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
             std::fs::create_dir_all(parent).map_err(|e| file_err(path, format!("cannot create folder: {e}")))?;
         }
-        let tmp = path.with_extension(format!("tmp-{}.safetensors", std::process::id()));
-        self.varmap.save(&tmp).map_err(|e| file_err(path, format!("cannot write: {e}")))?;
-        std::fs::rename(&tmp, path).map_err(|e| file_err(path, format!("cannot write: {e}")))?;
+        let tmp = TempPath::beside(path);
+        self.varmap.save(tmp.path()).map_err(|e| file_err(path, format!("cannot write: {e}")))?;
+        tmp.persist().map_err(|e| file_err(path, without_path(e)))?;
         let cfg_path = Self::config_path(path);
-        let tmp = cfg_path.with_extension(format!("tmp-{}.json", std::process::id()));
-        let text = serde_json::to_string_pretty(&self.config).expect("config serializes");
-        std::fs::write(&tmp, text + "\n").map_err(|e| file_err(&cfg_path, format!("cannot write: {e}")))?;
-        std::fs::rename(&tmp, &cfg_path).map_err(|e| file_err(&cfg_path, format!("cannot write: {e}")))
+        write_json_atomic(&cfg_path, &self.config).map_err(|e| file_err(&cfg_path, without_path(e)))
     }
 
     /// Load a teacher saved by [`Teacher::save`].
@@ -230,5 +229,15 @@ impl Teacher {
             reason: format!("not valid safetensors weights for this architecture ({e})"),
         })?;
         Ok(t)
+    }
+}
+
+/// The reason of a file error, without the path (which the caller names).
+fn without_path(e: IoError) -> String {
+    match e {
+        IoError::Read { source, .. } => format!("cannot read: {source}"),
+        IoError::Write { source, .. } => format!("cannot write: {source}"),
+        IoError::Format { reason, .. } => reason,
+        other => other.to_string(),
     }
 }

@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context, Result};
-use awd::distill::{grid_values, log_space, Shard, Silent, ValidityWeights};
+use awd::distill::{grid_values, log_space, Shard, Silent, ValidityWeights, FAR_FROM_WAVELET};
 use awd::pipeline::{FitConfig, PreparedFit, Samples};
 
 use crate::args::{DataArgs, FitArgs, SweepArgs, TrainArgs};
@@ -56,7 +56,7 @@ fn flag_hint(e: awd::Error) -> anyhow::Error {
 /// Check the options against the data, then warn about a batch larger than the data.
 pub(super) fn prepare<'a>(cfg: &FitConfig, samples: &'a Samples) -> Result<PreparedFit<'a>> {
     let prepared = PreparedFit::new(cfg, samples).map_err(flag_hint)?;
-    if let Some(w) = prepared.batch_warning() {
+    for w in prepared.warnings() {
         eprintln!("awd: warning: {w}");
     }
     Ok(prepared)
@@ -95,6 +95,9 @@ pub fn fit(args: &FitArgs) -> Result<()> {
         plot_fit(p, &lw, prepared.initial_lowpass())?;
     }
     lw.save(&args.output)?;
+    if let Some(w) = PreparedFit::learned_warning(&lw.validity) {
+        eprintln!("awd: warning: {w}");
+    }
     let first = lw.history.first().expect("epoch 0").terms;
     let last = lw.history.last().expect("epoch 0").terms;
     super::emit(&format!(
@@ -146,6 +149,14 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<()> {
     bar.set_fits(fits);
     let run = prepared.sweep_shard(&lambdas, &gammas, &args.output_dir, shard, &bar)?;
     bar.finish();
+    let far = run.points.iter().filter(|p| p.validity.far_from_wavelet()).count();
+    if far > 0 {
+        eprintln!(
+            "awd: warning: {far} of the {} points of this run ended far from a wavelet (validity penalty > \
+             {FAR_FROM_WAVELET}); summary.md lists each point's penalty, and selection should skip them",
+            run.points.len()
+        );
+    }
     let work = format!("{} points fitted, {} reused from {}", run.computed, run.reused, args.output_dir.display());
     match &run.complete {
         Some(points) => super::emit(&format!(

@@ -3,22 +3,22 @@
 use std::path::Path;
 
 use anyhow::{bail, Context, Result};
-use awd::dwt::{Coeffs1d, Coeffs2d, Plan1d, Plan2d};
+use awd::dwt::{boundary_level_warning, Coeffs1d, Coeffs2d, Plan1d, Plan2d};
 use awd::io::{read_npy_f64, shape_string, write_npy};
-use awd::{check_finite, CoreError as Error, Wavelet};
+use awd::{check_finite, Wavelet};
 use ndarray::{ArrayD, ArrayView2, ArrayView3, Ix2, Ix3};
 
 use super::wavelet_arg;
 use crate::args::{DwtArgs, IdwtArgs};
 use crate::coeff_files::{format_of, read_coeffs, write_coeffs};
 
-fn level_hint(e: Error) -> anyhow::Error {
-    match e {
-        Error::LevelTooHigh { .. } => anyhow::anyhow!(
-            "{e}; use --levels at most the maximum, or pass --force-levels to compute them anyway \
-             (PyWavelets warns and computes)"
-        ),
-        other => other.into(),
+/// PyWavelets' warning for levels above `dwt_max_level` (unless
+/// `--force-levels` says the user knows).
+fn warn_boundary_levels(args: &DwtArgs, length: usize, wavelet: &Wavelet) {
+    if let Some(w) = boundary_level_warning(length, wavelet.dec_lo.len(), args.levels) {
+        if !args.force_levels {
+            eprintln!("awd: warning: {}: {w}; --force-levels silences this", args.input.display());
+        }
     }
 }
 
@@ -30,7 +30,22 @@ pub fn dwt(args: &DwtArgs) -> Result<()> {
     check_finite(x.view()).with_context(|| format!("{}", args.input.display()))?;
     let shape = x.shape().to_vec();
     let arrays = if args.two_d { dwt_2d(args, &wavelet, x, &shape)? } else { dwt_1d(args, &wavelet, x, &shape)? };
+    warn_non_finite(&arrays, &wavelet);
     write_coeffs(&args.output, &arrays)
+}
+
+/// Warn when a finite input gave coefficients that are not finite (taps so
+/// large that the sums overflow float64).
+fn warn_non_finite(arrays: &[(String, ArrayD<f64>)], wavelet: &Wavelet) {
+    let bad: usize = arrays.iter().map(|(_, a)| a.iter().filter(|v| !v.is_finite()).count()).sum();
+    if bad > 0 {
+        let total: usize = arrays.iter().map(|(_, a)| a.len()).sum();
+        let largest = wavelet.dec_lo.iter().fold(0.0f64, |m, v| m.max(v.abs()));
+        eprintln!(
+            "awd: warning: {bad} of the {total} coefficients are not finite although the input is: the filter's \
+             taps (largest |h| = {largest:e}) overflow float64; an orthogonal wavelet's taps lie within [-1, 1]"
+        );
+    }
 }
 
 fn dwt_1d(args: &DwtArgs, wavelet: &Wavelet, x: ArrayD<f64>, shape: &[usize]) -> Result<Vec<(String, ArrayD<f64>)>> {
@@ -46,13 +61,9 @@ fn dwt_1d(args: &DwtArgs, wavelet: &Wavelet, x: ArrayD<f64>, shape: &[usize]) ->
     };
     let x2 = x2.into_dimensionality::<Ix2>()?;
     let n = x2.ncols();
-    let plan = if args.force_levels {
-        Plan1d::with_boundary_levels(n, wavelet, args.mode, args.levels)
-    } else {
-        Plan1d::new(n, wavelet, args.mode, args.levels)
-    }
-    .map_err(level_hint)
-    .with_context(|| format!("{}", args.input.display()))?;
+    warn_boundary_levels(args, n, wavelet);
+    let plan = Plan1d::with_boundary_levels(n, wavelet, args.mode, args.levels)
+        .with_context(|| format!("{}", args.input.display()))?;
     let c = plan.wavedec(x2.view())?;
     let j = plan.levels();
     let mut out = Vec::new();
@@ -78,13 +89,9 @@ fn dwt_2d(args: &DwtArgs, wavelet: &Wavelet, x: ArrayD<f64>, shape: &[usize]) ->
     };
     let x3 = x3.into_dimensionality::<Ix3>()?;
     let (_, h, w) = x3.dim();
-    let plan = if args.force_levels {
-        Plan2d::with_boundary_levels((h, w), wavelet, args.mode, args.levels)
-    } else {
-        Plan2d::new((h, w), wavelet, args.mode, args.levels)
-    }
-    .map_err(level_hint)
-    .with_context(|| format!("{}", args.input.display()))?;
+    warn_boundary_levels(args, h.min(w), wavelet);
+    let plan = Plan2d::with_boundary_levels((h, w), wavelet, args.mode, args.levels)
+        .with_context(|| format!("{}", args.input.display()))?;
     let c = plan.wavedec2(x3.view())?;
     let squeeze = |a: ArrayView3<'_, f64>| -> ArrayD<f64> {
         if single {

@@ -92,14 +92,17 @@ impl LearnedWavelet {
     /// Read a file written by [`LearnedWavelet::save`].
     pub fn load(path: &Path) -> Result<Self, IoError> {
         let text = std::fs::read_to_string(path).map_err(|e| IoError::Read { path: path.to_path_buf(), source: e })?;
-        serde_json::from_str(&text).map_err(|e| IoError::Format {
+        let lw: Self = serde_json::from_str(&text).map_err(|e| IoError::Format {
             path: path.to_path_buf(),
             reason: format!("not a learned-wavelet file ({e})"),
-        })
+        })?;
+        Wavelet::from_lowpass(&lw.name, &lw.lowpass)
+            .map_err(|e| IoError::Format { path: path.to_path_buf(), reason: format!("\"lowpass\": {e}") })?;
+        Ok(lw)
     }
 
     /// The bank as a [`Wavelet`].
     pub fn wavelet(&self) -> Wavelet {
-        Wavelet::from_lowpass(&self.name, &self.lowpass).expect("validated when written")
+        Wavelet::from_lowpass(&self.name, &self.lowpass).expect("validated when written or loaded")
     }
 }

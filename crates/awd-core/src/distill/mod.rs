@@ -52,4 +52,4 @@ pub use problem::{BatchShare, Geometry, Problem};
 pub use sweep::{
     grid_values, log_space, summarize, sweep, sweep_data_parallel, sweep_shard, Shard, ShardRun, SweepPoint, SweepSpec,
 };
-pub use validity::{highpass, validity, Validity, ValidityWeights};
+pub use validity::{highpass, validity, Validity, ValidityWeights, FAR_FROM_WAVELET};

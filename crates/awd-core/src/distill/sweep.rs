@@ -219,6 +219,7 @@ pub fn sweep_shard(
             spec.lambdas.len() * spec.gammas.len()
         ));
     }
+    let fingerprint = spec.fingerprint();
     let reused = AtomicUsize::new(0);
     let computed = AtomicUsize::new(0);
     // load a finished point, or fit it (and write it if `write`)
@@ -226,7 +227,7 @@ pub fn sweep_shard(
         let settings = spec.settings_at(li, gi);
         let file = point_file(li, gi);
         let path = dir.join(&file);
-        let outcome = match load_point(&path, &settings)? {
+        let outcome = match load_point(&path, &settings, Some(&fingerprint))? {
             Some(o) => {
                 if write {
                     reused.fetch_add(1, Ordering::Relaxed);
@@ -237,8 +238,8 @@ pub fn sweep_shard(
             None => {
                 let o = fit(problem, start, &settings, progress)?;
                 if write {
-                    let extra = merge(&spec.extra, serde_json::json!({ "lambda_index": li, "gamma_index": gi }));
-                    LearnedWavelet::new(&format!("awd-l{li}-g{gi}"), &o, &settings, extra).save(&path)?;
+                    LearnedWavelet::new(&format!("awd-l{li}-g{gi}"), &o, &settings, spec.point_extra(li, gi))
+                        .save(&path)?;
                     computed.fetch_add(1, Ordering::Relaxed);
                 }
                 o
@@ -316,6 +317,7 @@ pub fn sweep_data_parallel(
         (0..spec.lambdas.len()).map(|li| ChainLock::acquire(dir, &format!("chain_l{li:03}"), progress)).collect()
     };
     let _locks = together(collective, dir, if root { setup() } else { Ok(Vec::new()) })?;
+    let fingerprint = spec.fingerprint();
     let order = (0..spec.lambdas.len())
         .map(|li| (li, 0))
         .chain((0..spec.lambdas.len()).flat_map(|li| (1..spec.gammas.len()).map(move |gi| (li, gi))));
@@ -328,7 +330,9 @@ pub fn sweep_data_parallel(
         };
         let settings = spec.settings_at(li, gi);
         let path = dir.join(point_file(li, gi));
-        let found = together(collective, dir, load_point(&path, &settings))?;
+        // process 0 holds the whole data's fingerprint (the spec of the others
+        // may lack it) and checks it; its refusal stops every process
+        let found = together(collective, dir, load_point(&path, &settings, root.then_some(fingerprint.as_str())))?;
         if !collective.all_equal(u64::from(found.is_some()))? {
             return Err(IoError::Format {
                 path: path.clone(),
@@ -343,8 +347,8 @@ pub fn sweep_data_parallel(
             None => {
                 let o = fit_data_parallel(problem, rows, &start, &settings, collective, progress)?;
                 let write = || {
-                    let extra = merge(&spec.extra, serde_json::json!({ "lambda_index": li, "gamma_index": gi }));
-                    LearnedWavelet::new(&format!("awd-l{li}-g{gi}"), &o, &settings, extra).save(&path)
+                    LearnedWavelet::new(&format!("awd-l{li}-g{gi}"), &o, &settings, spec.point_extra(li, gi))
+                        .save(&path)
                 };
                 together(collective, dir, if root { write() } else { Ok(()) })?;
                 o
@@ -408,6 +412,23 @@ pub fn summarize(spec: &SweepSpec, dir: &Path, progress: &dyn Progress) -> Resul
 }
 
 impl SweepSpec {
+    /// Fingerprint of the whole sweep (data, grid, settings, initial filter,
+    /// caller's settings), recorded in every point file so that no point is
+    /// ever reused for another sweep, with or without `sweep.json`.
+    pub fn fingerprint(&self) -> String {
+        let bytes = serde_json::to_vec(self).expect("a spec serializes");
+        format!("{:016x}", crate::io::fnv1a(bytes))
+    }
+
+    /// The caller's settings plus the point's indices and the sweep's
+    /// fingerprint, for the file of point `(li, gi)`.
+    fn point_extra(&self, li: usize, gi: usize) -> serde_json::Value {
+        merge(
+            &self.extra,
+            serde_json::json!({ "lambda_index": li, "gamma_index": gi, SWEEP_FINGERPRINT: self.fingerprint() }),
+        )
+    }
+
     /// Fit settings of grid point `(li, gi)`.
     fn settings_at(&self, li: usize, gi: usize) -> FitSettings {
         let mut s = self.base.clone();
@@ -516,6 +537,7 @@ fn write_summary_if_complete(
         return Ok(Err(missing));
     }
     let _lock = ChainLock::acquire(dir, "summary", progress)?;
+    let fingerprint = spec.fingerprint();
     let mut points = Vec::with_capacity(spec.lambdas.len() * spec.gammas.len());
     for li in 0..spec.lambdas.len() {
         for gi in 0..spec.gammas.len() {
@@ -525,9 +547,8 @@ fn write_summary_if_complete(
             }
             let file = point_file(li, gi);
             let path = dir.join(&file);
-            let outcome = load_point(&path, &spec.settings_at(li, gi))?.ok_or_else(|| IoError::Format {
-                path: path.clone(),
-                reason: "vanished while the summary was written".into(),
+            let outcome = load_point(&path, &spec.settings_at(li, gi), Some(&fingerprint))?.ok_or_else(|| {
+                IoError::Format { path: path.clone(), reason: "vanished while the summary was written".into() }
             })?;
             points.push(SweepPoint::new(spec, li, gi, file, &outcome));
         }
@@ -544,8 +565,13 @@ fn merge(a: &serde_json::Value, b: serde_json::Value) -> serde_json::Value {
     serde_json::Value::Object(out)
 }
 
-/// A finished point on disk, if its fit settings are the expected ones.
-fn load_point(path: &Path, expected: &FitSettings) -> Result<Option<FitOutcome>, IoError> {
+/// The key of a point file's settings that holds its sweep's fingerprint.
+const SWEEP_FINGERPRINT: &str = "sweep_fingerprint";
+
+/// A finished point on disk, if its fit settings are the expected ones and
+/// (when `fingerprint` is given) it belongs to that sweep; a point of
+/// another sweep is an error.
+fn load_point(path: &Path, expected: &FitSettings, fingerprint: Option<&str>) -> Result<Option<FitOutcome>, IoError> {
     if !path.exists() {
         return Ok(None);
     }
@@ -559,6 +585,18 @@ fn load_point(path: &Path, expected: &FitSettings) -> Result<Option<FitOutcome>,
             path: path.to_path_buf(),
             reason: "was written with other settings; delete it (or the folder) to recompute".into(),
         });
+    }
+    if let Some(want) = fingerprint {
+        let found = lw.settings.get(SWEEP_FINGERPRINT).and_then(|v| v.as_str()).unwrap_or("none");
+        if found != want {
+            return Err(IoError::Format {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "belongs to another sweep (its fingerprint {found}, this sweep's {want}: other data, grid, \
+                     settings or initial filter); use a new output folder, or delete the folder to start over"
+                ),
+            });
+        }
     }
     let batch_size_used = lw.settings.get("batch_size_used").and_then(|v| v.as_u64()).unwrap_or(0) as usize;
     Ok(Some(FitOutcome {

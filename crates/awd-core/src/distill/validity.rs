@@ -45,7 +45,19 @@ impl Default for ValidityWeights {
     }
 }
 
+/// A validity penalty (unweighted sum) above which a filter is reported as
+/// far from a wavelet: an orthogonal wavelet scores 0 (db5: 1e-20), learned
+/// filters that selection keeps about 1e-4; an all-zero filter of N taps
+/// scores N + 2.
+pub const FAR_FROM_WAVELET: f64 = 0.1;
+
 impl Validity {
+    /// Whether the penalties put the filter far from a wavelet (above
+    /// [`FAR_FROM_WAVELET`], or not finite).
+    pub fn far_from_wavelet(&self) -> bool {
+        !(self.total() <= FAR_FROM_WAVELET)
+    }
+
     /// Unweighted sum of the five penalties (0 for an orthogonal wavelet):
     /// what selection caps and reports call "the validity penalty".
     pub fn total(&self) -> f64 {

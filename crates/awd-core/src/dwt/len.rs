@@ -35,6 +35,19 @@ pub fn dwt_max_level(n: usize, f: usize) -> usize {
     level
 }
 
+/// PyWavelets' warning for a level above [`dwt_max_level`] (which it, like
+/// awd, computes anyway): `None` when `levels` is within it.
+pub fn boundary_level_warning(n: usize, f: usize, levels: usize) -> Option<String> {
+    let max = dwt_max_level(n, f);
+    (levels > max).then(|| {
+        format!(
+            "level {levels} is above PyWavelets' dwt_max_level {max} for {n} samples and a {f}-tap filter: every \
+             coefficient of level{} feels the boundary (computed anyway, as PyWavelets does)",
+            if levels == max + 1 { format!(" {levels}") } else { format!("s {} to {levels}", max + 1) }
+        )
+    })
+}
+
 /// The deepest level at which analysis still shrinks the approximation: each
 /// level's input must be longer than `f - 1` samples (in periodization: at
 /// least 2). Unlike [`dwt_max_level`] this allows boundary-dominated levels

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use thiserror::Error;
 
-pub use atomic::{create_json_atomic, write_atomic, write_json_atomic};
+pub use atomic::{create_json_atomic, remove_pending_temp_files, write_atomic, write_json_atomic, TempPath};
 pub use npy::{read_npy_f64, read_npy_labels, read_npy_rows_f64, read_npz_f64, shape_string, write_npy, write_npz};
 
 /// FNV-1a hash of a byte stream: a cheap, stable fingerprint of data (e.g.

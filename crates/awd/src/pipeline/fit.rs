@@ -8,11 +8,12 @@ use ndarray::{Array2, ArrayView2, ArrayViewD};
 use ndarray_npy::ViewNpyExt;
 
 use super::data::{samples, samples_check};
+use crate::distill::validity;
 use crate::distill::{
     check_settings, fit_data_parallel, fit_stoppable, grid_values, initial_filter, summarize as core_summarize,
     sweep as core_sweep, sweep_data_parallel as core_sweep_data_parallel, sweep_shard as core_sweep_shard, Attribution,
     Collective, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress, RowShard, Shard, ShardRun,
-    SweepPoint, SweepSpec, ValidityWeights,
+    SweepPoint, SweepSpec, Validity, ValidityWeights, FAR_FROM_WAVELET,
 };
 use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string};
 use crate::wavelet::Wavelet;
@@ -339,11 +340,44 @@ impl<'a> PreparedFit<'a> {
         &self.initial
     }
 
-    /// A warning for the caller to show when the batch is larger than the data.
-    pub fn batch_warning(&self) -> Option<String> {
+    /// Warnings for the caller to show before training: a batch larger than
+    /// the data, levels above PyWavelets' `dwt_max_level` (as `awd dwt`
+    /// warns), an initial filter far from a wavelet.
+    pub fn warnings(&self) -> Vec<String> {
         let n = self.samples.len();
-        (self.cfg.batch_size > n)
-            .then(|| format!("batch size {} is larger than the {n} samples; using batches of {n}", self.cfg.batch_size))
+        let mut out = Vec::new();
+        if self.cfg.batch_size > n {
+            out.push(format!(
+                "batch size {} is larger than the {n} samples; using batches of {n}",
+                self.cfg.batch_size
+            ));
+        }
+        let length = match self.samples.geometry {
+            Geometry::OneD { n } => n,
+            Geometry::TwoD { rows, cols } => rows.min(cols),
+        };
+        out.extend(crate::dwt::boundary_level_warning(length, self.initial.len(), self.cfg.levels));
+        let v = validity(&self.initial, &ValidityWeights::default(), None);
+        if v.far_from_wavelet() {
+            out.push(format!(
+                "the initial filter is far from a wavelet (validity penalty {:.3e} > {FAR_FROM_WAVELET}); training \
+                 starts from a filter with no wavelet meaning: start from a named wavelet (--wavelet db5), a --init-factor of 1 or a lower \
+                 --noise-factor",
+                v.total()
+            ));
+        }
+        out
+    }
+
+    /// The warning for a learned filter that ended far from a wavelet.
+    pub fn learned_warning(validity: &Validity) -> Option<String> {
+        validity.far_from_wavelet().then(|| {
+            format!(
+                "the learned filter ended far from a wavelet (validity penalty {:.3e} > {FAR_FROM_WAVELET}); its \
+                 coefficients are not those of an orthogonal transform: lower lambda/gamma or --lr, or train longer",
+                validity.total()
+            )
+        })
     }
 
     /// Learn the wavelet. A [`Flow::Stop`](crate::distill::Flow) from
