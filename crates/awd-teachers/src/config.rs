@@ -68,6 +68,24 @@ impl TeacherConfig {
         TeacherConfig { arch, input_shape, outputs, hidden, blocks, stem_stride: 1, target_scale: Vec::new() }
     }
 
+    /// A lower bound of the network's parameter count (its weight matrices,
+    /// biases left out), without building it: `None` if it overflows.
+    pub fn min_parameters(&self) -> Option<u128> {
+        let h = self.hidden as u128;
+        let o = self.outputs as u128;
+        let input = self.input_shape.iter().try_fold(1u128, |acc, &d| acc.checked_mul(d as u128))?;
+        let head = h.checked_mul(o)?;
+        let body = match self.arch {
+            Arch::Mlp => input.checked_mul(h)?.checked_add(h.checked_mul(h)?)?,
+            Arch::Lstm => h.checked_mul(4)?.checked_mul(h.checked_add(1)?)?,
+            Arch::Cnn => {
+                let block = h.checked_mul(h)?.checked_mul(18)?;
+                h.checked_mul(9)?.checked_add(block.checked_mul(self.blocks as u128)?)?
+            }
+        };
+        body.checked_add(head)
+    }
+
     /// Values per input.
     pub fn input_len(&self) -> usize {
         self.input_shape.iter().product()

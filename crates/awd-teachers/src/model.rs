@@ -212,16 +212,51 @@ impl Teacher {
     /// Load a teacher saved by [`Teacher::save`].
     pub fn load(path: &Path) -> Result<Self> {
         let cfg_path = Self::config_path(path);
-        let text = std::fs::read_to_string(&cfg_path).map_err(|e| TeacherError::File {
+        let text = awd_core::io::read_json_text(&cfg_path).map_err(|e| TeacherError::File {
             path: cfg_path.clone(),
-            reason: format!("cannot read the architecture file that belongs beside the weights ({e})"),
+            reason: match e {
+                IoError::Read { source, .. } => {
+                    format!("cannot read the architecture file that belongs beside the weights ({source})")
+                }
+                other => without_path(other),
+            },
         })?;
         let config: TeacherConfig = serde_json::from_str(&text).map_err(|e| TeacherError::File {
             path: cfg_path.clone(),
             reason: format!("not a teacher config ({e})"),
         })?;
-        if !path.exists() {
-            return Err(TeacherError::File { path: path.to_path_buf(), reason: "no such weights file".into() });
+        let weights_len = match std::fs::metadata(path) {
+            Ok(m) => m.len(),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(TeacherError::File { path: path.to_path_buf(), reason: "no such weights file".into() })
+            }
+            Err(e) => {
+                return Err(TeacherError::File { path: path.to_path_buf(), reason: format!("cannot read ({e})") })
+            }
+        };
+        // the config decides what is allocated: check it against the weights
+        // before building anything (a hostile or mistyped config is an error)
+        if config.hidden == 0 || config.outputs == 0 || config.input_shape.is_empty() || config.input_shape.contains(&0)
+        {
+            return Err(TeacherError::File {
+                path: cfg_path.clone(),
+                reason: format!(
+                    "hidden {}, outputs {}, input shape {:?}: each must be at least 1",
+                    config.hidden, config.outputs, config.input_shape
+                ),
+            });
+        }
+        let bytes_needed = config.min_parameters().map(|p| p.saturating_mul(F32_BYTES));
+        if bytes_needed.is_none_or(|b| b > u128::from(weights_len)) {
+            return Err(TeacherError::File {
+                path: path.to_path_buf(),
+                reason: format!(
+                    "not valid weights for the network {} describes: it needs at least {} bytes of float32 weights, \
+                     the file holds {weights_len}; the config and the weights do not belong together",
+                    cfg_path.display(),
+                    bytes_needed.map_or_else(|| "2^128".to_string(), |b| b.to_string()),
+                ),
+            });
         }
         let mut t = Teacher::new(config, 0)?;
         t.varmap.load(path).map_err(|e| TeacherError::File {
@@ -231,6 +266,9 @@ impl Teacher {
         Ok(t)
     }
 }
+
+/// Bytes of one float32 weight.
+const F32_BYTES: u128 = 4;
 
 /// The reason of a file error, without the path (which the caller names).
 fn without_path(e: IoError) -> String {

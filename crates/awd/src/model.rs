@@ -179,7 +179,7 @@ impl SavedModel {
     /// finiteness, weight count against feature count, levels against
     /// length, bins against histograms); errors name the file and the field.
     pub fn load(path: &Path) -> Result<Self> {
-        let text = std::fs::read_to_string(path).map_err(|e| IoError::Read { path: path.into(), source: e })?;
+        let text = awd_core::io::read_json_text(path)?;
         let value: serde_json::Value = serde_json::from_str(&text)
             .map_err(|e| IoError::Format { path: path.into(), reason: format!("not JSON ({e})") })?;
         let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("");

@@ -55,13 +55,24 @@ pub struct Cell {
     pub lifetimes: Vec<usize>,
 }
 
+/// The largest text a gzip file may inflate to (a gzip bomb is refused,
+/// not inflated until memory runs out): far above the largest cell file.
+const MAX_INFLATED_TEXT: u64 = 1 << 30;
+
 fn open_text(path: &Path) -> Result<String, IoError> {
     let bytes = std::fs::read(path).map_err(|e| IoError::Read { path: path.to_path_buf(), source: e })?;
     if path.extension().is_some_and(|e| e == "gz") {
         let mut s = String::new();
         flate2::read::GzDecoder::new(&bytes[..])
+            .take(MAX_INFLATED_TEXT + 1)
             .read_to_string(&mut s)
             .map_err(|e| IoError::Format { path: path.to_path_buf(), reason: format!("not valid gzip text ({e})") })?;
+        if s.len() as u64 > MAX_INFLATED_TEXT {
+            return Err(IoError::Format {
+                path: path.to_path_buf(),
+                reason: format!("inflates to more than {MAX_INFLATED_TEXT} bytes; not a cell file"),
+            });
+        }
         Ok(s)
     } else {
         String::from_utf8(bytes)

@@ -60,7 +60,7 @@ impl ClTable {
 
     /// Read and check a table from a JSON file.
     pub fn load(path: &Path) -> Result<Self, IoError> {
-        let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
+        let text = crate::io::read_json_text(path)?;
         let t: ClTable = serde_json::from_str(&text).map_err(|e| {
             IoError::format(
                 path,

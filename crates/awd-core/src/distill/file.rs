@@ -91,7 +91,7 @@ impl LearnedWavelet {
 
     /// Read a file written by [`LearnedWavelet::save`].
     pub fn load(path: &Path) -> Result<Self, IoError> {
-        let text = std::fs::read_to_string(path).map_err(|e| IoError::Read { path: path.to_path_buf(), source: e })?;
+        let text = crate::io::read_json_text(path)?;
         let lw: Self = serde_json::from_str(&text).map_err(|e| IoError::Format {
             path: path.to_path_buf(),
             reason: format!("not a learned-wavelet file ({e})"),

@@ -494,7 +494,7 @@ fn claim_spec(dir: &Path, spec: &SweepSpec) -> Result<(), IoError> {
 /// Check that `dir/sweep.json` describes `spec`.
 fn check_spec(dir: &Path, spec: &SweepSpec) -> Result<(), IoError> {
     let spec_path = dir.join("sweep.json");
-    let text = std::fs::read_to_string(&spec_path).map_err(|e| IoError::Read { path: spec_path.clone(), source: e })?;
+    let text = crate::io::read_json_text(&spec_path)?;
     let old: SweepSpec = serde_json::from_str(&text)
         .map_err(|e| IoError::Format { path: spec_path.clone(), reason: format!("not a sweep spec ({e})") })?;
     if old != *spec {

@@ -12,6 +12,19 @@ use thiserror::Error;
 pub use atomic::{create_json_atomic, remove_pending_temp_files, write_atomic, write_json_atomic, TempPath};
 pub use npy::{read_npy_f64, read_npy_labels, read_npy_rows_f64, read_npz_f64, shape_string, write_npy, write_npz};
 
+/// The text of a JSON file, for a reader to parse: an empty (or blank)
+/// file is an error saying so, not a parser's "EOF at column 0".
+pub fn read_json_text(path: &Path) -> Result<String, IoError> {
+    let text = std::fs::read_to_string(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::InvalidData => IoError::format(path, "is not UTF-8 text, so not a JSON file"),
+        _ => IoError::read(path, e),
+    })?;
+    if text.trim().is_empty() {
+        return Err(IoError::format(path, format!("is empty ({} bytes, no JSON value)", text.len())));
+    }
+    Ok(text)
+}
+
 /// FNV-1a hash of a byte stream: a cheap, stable fingerprint of data (e.g.
 /// to tell whether cached results belong to the same inputs).
 pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {

@@ -5,7 +5,7 @@ use std::fs::File;
 use std::path::Path;
 
 use ndarray::{ArrayD, ArrayViewD};
-use ndarray_npy::{NpzReader, NpzWriter, ReadNpyError, ReadNpyExt, ViewNpyError, ViewNpyExt, WriteNpyExt};
+use ndarray_npy::{NpzWriter, ReadNpyError, ReadNpyExt, ViewNpyError, ViewNpyExt, WriteNpyExt};
 
 use super::{write_atomic, IoError};
 
@@ -231,26 +231,68 @@ fn labels_1d(path: &Path, shape: &[usize], v: Vec<i64>) -> Result<Vec<i64>, IoEr
     Ok(v)
 }
 
+/// The largest ratio of uncompressed to compressed size that deflate can
+/// reach (about 1032:1) plus slack: an `.npz` entry that claims more is
+/// refused before anything is inflated.
+const MAX_DEFLATE_RATIO: u64 = 1100;
+
 /// Read every array of a `.npz` file (float64 or float32) as float64, by name.
+/// Each entry's size is checked against the archive before anything is
+/// allocated, and each array's header against its entry's bytes, so a
+/// corrupt or hostile archive is an error, never an abort.
 pub fn read_npz_f64(path: &Path) -> Result<Vec<(String, ArrayD<f64>)>, IoError> {
     let file = File::open(path).map_err(|e| IoError::read(path, e))?;
-    let mut npz = NpzReader::new(file).map_err(|e| IoError::format(path, format!("not a valid .npz archive: {e}")))?;
-    let names = npz.names().map_err(|e| IoError::format(path, format!("corrupt .npz: {e}")))?;
-    let mut out = Vec::with_capacity(names.len());
-    for name in names {
-        let arr: Result<ArrayD<f64>, _> = npz.by_name(&name);
-        let arr = match arr {
-            Ok(a) => a,
-            Err(_) => {
-                let a32: ArrayD<f32> = npz
-                    .by_name(&name)
-                    .map_err(|e| IoError::format(path, format!("array '{name}': {e}; expected float64 or float32")))?;
-                a32.mapv(f64::from)
-            }
-        };
-        out.push((name.trim_end_matches(".npy").to_string(), arr));
+    let len = file.metadata().map_err(|e| IoError::read(path, e))?.len();
+    if len == 0 {
+        return Err(IoError::format(path, "is empty (0 bytes), not a .npz archive"));
+    }
+    let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
+        .map_err(|e| IoError::format(path, format!("not a valid .npz archive ({e})")))?;
+    let mut out = Vec::with_capacity(zip.len().min(1024));
+    for index in 0..zip.len() {
+        let mut entry =
+            zip.by_index(index).map_err(|e| IoError::format(path, format!("corrupt .npz: entry {index}: {e}")))?;
+        let name = entry.name().trim_end_matches(".npy").to_string();
+        let size = entry.size();
+        let bound = len.saturating_mul(MAX_DEFLATE_RATIO);
+        if size > bound {
+            return Err(IoError::format(
+                path,
+                format!("corrupt .npz: array '{name}' claims {size} bytes, more than a {len}-byte archive can hold"),
+            ));
+        }
+        // read into 8-byte-aligned memory, so the array can be viewed in place
+        let words = usize::try_from(size.div_ceil(8))
+            .map_err(|_| IoError::format(path, format!("array '{name}' is too large for this machine")))?;
+        let mut buffer = vec![0u64; words];
+        // SAFETY: any byte pattern is a valid u64; the slice covers the buffer.
+        let bytes = unsafe { std::slice::from_raw_parts_mut(buffer.as_mut_ptr().cast::<u8>(), words * 8) };
+        let bytes = &mut bytes[..size as usize];
+        std::io::Read::read_exact(&mut entry, bytes)
+            .map_err(|e| IoError::format(path, format!("corrupt .npz: array '{name}' is damaged ({e})")))?;
+        let array = npz_array(bytes).map_err(|reason| IoError::format(path, format!("array '{name}': {reason}")))?;
+        out.push((name, array));
     }
     Ok(out)
+}
+
+/// One `.npz` entry's `.npy` bytes (8-byte aligned) as float64.
+fn npz_array(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
+    let refuse = |e: ViewNpyError| match e {
+        ViewNpyError::WrongDescriptor(d) => format!("unsupported dtype {d}; expected float64 or float32"),
+        ViewNpyError::NonNativeEndian => "non-native byte order; save it with numpy's native byte order".into(),
+        ViewNpyError::MissingBytes(n) => format!("truncated: its header describes {n} more bytes than it holds"),
+        ViewNpyError::ExtraBytes(n) => format!("{n} unexpected bytes after the data"),
+        ViewNpyError::ParseHeader(h) => format!("not a valid .npy entry (bad header: {h})"),
+        other => format!("not a valid .npy entry ({other})"),
+    };
+    match ArrayViewD::<f64>::view_npy(bytes) {
+        Ok(v) => Ok(v.to_owned()),
+        Err(ViewNpyError::WrongDescriptor(_)) => {
+            ArrayViewD::<f32>::view_npy(bytes).map(|v| v.mapv(f64::from)).map_err(refuse)
+        }
+        Err(e) => Err(refuse(e)),
+    }
 }
 
 /// Write a float64 array as `.npy`, atomically.

@@ -361,12 +361,39 @@ impl PeakClassifier {
 /// Moore-Penrose pseudo-inverse of a symmetric positive semi-definite matrix
 /// (eigenvalues below `1e-10` of the largest are treated as 0).
 fn pseudo_inverse(m: DMatrix<f64>) -> DMatrix<f64> {
-    let eig = m.symmetric_eigen();
-    let top = eig.eigenvalues.iter().cloned().fold(0.0, f64::max);
-    let cut = top * 1e-10;
-    let inv = eig.eigenvalues.map(|v| if v > cut { 1.0 / v } else { 0.0 });
-    &eig.eigenvectors * DMatrix::from_diagonal(&inv) * eig.eigenvectors.transpose()
+    // features of zero variance (bins no map of the class reaches) get zero
+    // precision; the rest is inverted on its own (the eigensolver returns
+    // NaN on matrices with many exact zero rows)
+    let d = m.nrows();
+    let live: Vec<usize> = (0..d).filter(|&j| m[(j, j)] > 0.0).collect();
+    let sub = DMatrix::from_fn(live.len(), live.len(), |a, b| m[(live[a], live[b])]);
+    let inv_sub = pseudo_inverse_dense(sub);
+    let mut out = DMatrix::zeros(d, d);
+    for (a, &i) in live.iter().enumerate() {
+        for (b, &j) in live.iter().enumerate() {
+            out[(i, j)] = inv_sub[(a, b)];
+        }
+    }
+    out
 }
+
+/// Pseudo-inverse through the symmetric eigendecomposition, or through the
+/// SVD where the eigensolver fails to give finite values.
+fn pseudo_inverse_dense(m: DMatrix<f64>) -> DMatrix<f64> {
+    let eig = m.clone().symmetric_eigen();
+    if eig.eigenvalues.iter().chain(eig.eigenvectors.iter()).all(|v| v.is_finite()) {
+        let top = eig.eigenvalues.iter().cloned().fold(0.0, f64::max);
+        let cut = top * PSEUDO_INVERSE_CUT;
+        let inv = eig.eigenvalues.map(|v| if v > cut { 1.0 / v } else { 0.0 });
+        return &eig.eigenvectors * DMatrix::from_diagonal(&inv) * eig.eigenvectors.transpose();
+    }
+    let svd = m.svd(true, true);
+    let top = svd.singular_values.iter().cloned().fold(0.0, f64::max);
+    svd.pseudo_inverse(top * PSEUDO_INVERSE_CUT).expect("both factors were computed")
+}
+
+/// Eigenvalues below this fraction of the largest are treated as zero.
+const PSEUDO_INVERSE_CUT: f64 = 1e-10;
 
 /// Root mean squared error.
 pub fn rmse(pred: &[f64], truth: &[f64]) -> f64 {

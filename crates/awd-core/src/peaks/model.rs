@@ -100,7 +100,7 @@ impl PeakCountModel {
 
     /// Read and check a model file.
     pub fn load(path: &Path) -> Result<Self, IoError> {
-        let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
+        let text = crate::io::read_json_text(path)?;
         let m: PeakCountModel = serde_json::from_str(&text)
             .map_err(|e| IoError::format(path, format!("not a peak-counting model ({e})")))?;
         if m.kind != KIND {

@@ -27,7 +27,7 @@ struct LowpassOnly {
 
 /// Read a wavelet JSON file (`{"lowpass": [...], "name": "..."?, ...}`).
 pub fn load_wavelet_json(path: &Path) -> Result<WaveletFile, IoError> {
-    let text = std::fs::read_to_string(path).map_err(|e| IoError::read(path, e))?;
+    let text = crate::io::read_json_text(path)?;
     let raw: serde_json::Value =
         serde_json::from_str(&text).map_err(|e| IoError::format(path, format!("not valid JSON: {e}")))?;
     let obj = raw
