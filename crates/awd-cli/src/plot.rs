@@ -40,8 +40,9 @@ fn draw_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<(
     let (lo, hi) =
         wf.phi.iter().chain(&wf.psi).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
     let pad = 0.08 * (hi - lo).max(1e-9);
+    let title = format!("{name}: scaling function φ and wavelet ψ (cascade level {level})");
     let mut chart = ChartBuilder::on(&root)
-        .caption(format!("{name}: scaling function φ and wavelet ψ (cascade level {level})"), ("sans-serif", 26))
+        .caption(&title, ("sans-serif", fitted_font(&root, &title, 26)))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(70)
@@ -59,12 +60,12 @@ fn draw_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<(
     let blue = RGBColor(31, 119, 180);
     let orange = RGBColor(255, 127, 14);
     chart
-        .draw_series(LineSeries::new(wf.x.iter().copied().zip(wf.phi.iter().copied()), blue.stroke_width(2)))
+        .draw_series(curve(wf.x.iter().copied().zip(wf.phi.iter().copied()), blue))
         .map_err(&err)?
         .label("φ (scaling function)")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], blue.stroke_width(3)));
     chart
-        .draw_series(LineSeries::new(wf.x.iter().copied().zip(wf.psi.iter().copied()), orange.stroke_width(2)))
+        .draw_series(curve(wf.x.iter().copied().zip(wf.psi.iter().copied()), orange))
         .map_err(&err)?
         .label("ψ (wavelet)")
         .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], orange.stroke_width(3)));
@@ -73,7 +74,11 @@ fn draw_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<(
         .label_font(("sans-serif", 20))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(emptiest_corner(
+            wf.x.iter().copied().zip(wf.phi.iter().copied()).chain(wf.x.iter().copied().zip(wf.psi.iter().copied())),
+            (0.0, x_max),
+            (lo - pad, hi + pad),
+        ))
         .draw()
         .map_err(&err)?;
     root.present().map_err(&err)?;
@@ -113,10 +118,86 @@ pub fn draw_lines<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    draw_lines_marked(area, title, x_desc, y_desc, series, log_y, &[])
+    draw_lines_marked(area, title, x_desc, y_desc, series, log_y, &[], XLabels::Plain)
 }
 
-/// [`draw_lines`] with labelled points marked by circles (e.g. a selection).
+/// Width in pixels of data curves: one pixel, so that a jagged curve (a
+/// learned wavelet) is never drawn past its values (thick strokes with
+/// mitred joins overshoot at sharp corners).
+const DATA_STROKE: u32 = 1;
+
+/// How the x tick labels read.
+#[derive(Debug, Clone, Copy)]
+pub enum XLabels {
+    /// The values.
+    Plain,
+    /// x is log10 of a parameter; the tick at `zero_at` (a decade left of
+    /// its smallest positive value) stands for the parameter's 0.
+    Log10WithZeroAt(f64),
+}
+
+/// The largest font size up to `size` at which `text` fits the width of
+/// `area` (titles of narrow panels shrink instead of being cut).
+fn fitted_font<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, text: &str, size: u32) -> u32 {
+    let width = area.dim_in_pixel().0.saturating_sub(20);
+    let mut size = size;
+    while size > 10 {
+        match area.estimate_text_size(text, &("sans-serif", size).into_text_style(area)) {
+            Ok((w, _)) if w <= width => break,
+            Err(_) => break,
+            _ => size -= 1,
+        }
+    }
+    size
+}
+
+/// The corner of the plot (x range `x`, y range `y`) holding the fewest
+/// data points, for the legend to cover none (or the fewest).
+fn emptiest_corner(points: impl Iterator<Item = (f64, f64)>, x: (f64, f64), y: (f64, f64)) -> SeriesLabelPosition {
+    // a legend covers about this fraction of the width and height
+    const LEGEND_W: f64 = 0.4;
+    const LEGEND_H: f64 = 0.35;
+    let corners = [
+        SeriesLabelPosition::UpperRight,
+        SeriesLabelPosition::UpperLeft,
+        SeriesLabelPosition::LowerRight,
+        SeriesLabelPosition::LowerLeft,
+    ];
+    let mut counts = [0usize; 4];
+    let (w, h) = ((x.1 - x.0).max(1e-300), (y.1 - y.0).max(1e-300));
+    for (px, py) in points {
+        let (u, v) = ((px - x.0) / w, (py - y.0) / h);
+        let (right, left, top, bottom) = (u >= 1.0 - LEGEND_W, u <= LEGEND_W, v >= 1.0 - LEGEND_H, v <= LEGEND_H);
+        counts[0] += usize::from(right && top);
+        counts[1] += usize::from(left && top);
+        counts[2] += usize::from(right && bottom);
+        counts[3] += usize::from(left && bottom);
+    }
+    let best = (0..4).min_by_key(|&k| counts[k]).expect("four corners");
+    corners[best].clone()
+}
+
+/// A log10 tick value as a readable number: `1e-3` at whole decades, else
+/// three significant digits (`3.16e-1`).
+fn log_tick(v: f64) -> String {
+    if (v - v.round()).abs() < 1e-9 {
+        format!("1e{}", v.round() as i64)
+    } else {
+        format!("{:.2e}", 10f64.powf(v))
+    }
+}
+
+/// A data curve as drawn in every plot (one pixel wide: see [`DATA_STROKE`]).
+fn curve<DB: DrawingBackend>(
+    points: impl IntoIterator<Item = (f64, f64)>,
+    color: RGBColor,
+) -> LineSeries<DB, (f64, f64)> {
+    LineSeries::new(points, color.stroke_width(DATA_STROKE))
+}
+
+/// [`draw_lines`] with labelled points marked by circles (e.g. a selection),
+/// and x tick labels read as `x_labels` says.
+#[allow(clippy::too_many_arguments)] // a plot's parts, each named at the call
 pub fn draw_lines_marked<DB: DrawingBackend>(
     area: &DrawingArea<DB, plotters::coord::Shift>,
     title: &str,
@@ -125,6 +206,7 @@ pub fn draw_lines_marked<DB: DrawingBackend>(
     series: &[Series],
     log_y: bool,
     marks: &[(f64, f64, String)],
+    x_labels: XLabels,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -151,7 +233,7 @@ where
     }
     let pad = 0.08 * (y1 - y0).max(1e-9);
     let mut chart = ChartBuilder::on(area)
-        .caption(title, ("sans-serif", 24))
+        .caption(title, ("sans-serif", fitted_font(area, title, 24)))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(75)
@@ -159,21 +241,30 @@ where
         .map_err(err)?;
     // enough decimals that neighbouring tick labels differ
     let decimals = (2.0 - (y1 - y0).max(1e-12).log10().floor()).clamp(2.0, 8.0) as usize;
-    let y_fmt = |v: &f64| if log_y { format!("1e{v:.1}") } else { format!("{v:.decimals$}") };
-    chart
-        .configure_mesh()
-        .x_desc(x_desc)
-        .y_desc(y_desc)
-        .y_label_formatter(&y_fmt)
-        .label_style(("sans-serif", 16))
+    let y_fmt = |v: &f64| if log_y { log_tick(*v) } else { format!("{v:.decimals$}") };
+    let x_fmt = |v: &f64| match x_labels {
+        XLabels::Plain => format!("{v}"),
+        XLabels::Log10WithZeroAt(zero) if (v - zero).abs() < 1e-9 => "0".to_string(),
+        XLabels::Log10WithZeroAt(zero) if *v < zero => String::new(),
+        XLabels::Log10WithZeroAt(_) => log_tick(*v),
+    };
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(x_desc).y_desc(y_desc).y_label_formatter(&y_fmt);
+    if let XLabels::Log10WithZeroAt(zero) = x_labels {
+        // one tick per decade, so that the tick standing for 0 is drawn
+        mesh.x_labels(((x1 - zero).round() as usize + 1).clamp(2, 12)).x_label_formatter(&x_fmt);
+    }
+    mesh.label_style(("sans-serif", 16))
         .axis_desc_style(("sans-serif", 18))
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(err)?;
+    let all_points: Vec<(f64, f64)> =
+        pts.iter().flatten().copied().chain(marks.iter().map(|(x, y, _)| (*x, tf(*y)))).collect();
     for (s, p) in series.iter().zip(pts) {
         let color = s.color;
         chart
-            .draw_series(LineSeries::new(p, color.stroke_width(2)))
+            .draw_series(curve(p, color))
             .map_err(err)?
             .label(s.label.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
@@ -191,7 +282,7 @@ where
         .label_font(("sans-serif", 16))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(SeriesLabelPosition::UpperRight)
+        .position(emptiest_corner(all_points.into_iter(), (x0, x1), (y0 - pad, y1 + pad)))
         .draw()
         .map_err(err)?;
     Ok(())
@@ -276,7 +367,9 @@ pub fn plot_wavelet_panels(path: &Path, title: &str, panels: &[WaveletPanel], co
     write_png(path, (460 * cols as u32, 380 * rows as u32 + 50), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
-        let root = root.titled(title, ("sans-serif", 26)).map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
+        let root = root
+            .titled(title, ("sans-serif", fitted_font(&root, title, 26)))
+            .map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
         for (area, p) in root.split_evenly((rows, cols)).iter().zip(panels) {
             let (a, r) = aligned(&p.psi, &p.reference);
             let scale = 1.0 / 32.0;
@@ -330,7 +423,18 @@ pub fn plot_distance_vs_gamma(path: &Path, curves: &[GridCurve]) -> Result<()> {
                     Series { label: format!("λ = {l:.1e}"), color: PALETTE[k % PALETTE.len()], points: line }
                 })
                 .collect();
-            draw_lines(area, &format!("from {init}"), "log10 γ", "distance to db5", &series, false)?;
+            let title = format!("from {init}");
+            let x_desc = "γ (log scale; the tick 0 is γ = 0)";
+            draw_lines_marked(
+                area,
+                &title,
+                x_desc,
+                "distance to db5",
+                &series,
+                false,
+                &[],
+                XLabels::Log10WithZeroAt(zero_at),
+            )?;
         }
         root.present().map_err(|e| anyhow!("cannot draw plot: {e:?}"))?;
         Ok(())
@@ -362,11 +466,11 @@ where
     }
     let x1 = points.last().map_or(1.0, |p| p.0).max(1e-9);
     let mut chart = ChartBuilder::on(area)
-        .caption(caption, ("sans-serif", 13))
+        .caption(caption, ("sans-serif", fitted_font(area, caption, 13)))
         .margin(4)
         .build_cartesian_2d(0.0..x1, y0..y1)
         .map_err(err)?;
-    chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(1))).map_err(err)?;
+    chart.draw_series(curve(points.iter().copied(), color)).map_err(err)?;
     Ok(())
 }
 
@@ -408,4 +512,66 @@ where
         area.draw(&Rectangle::new([(a, b), (c, d)], diverging(v / scale).filled())).map_err(err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Rows of the pixels of colour `c` in an RGB buffer `w` wide.
+    fn rows_of(buffer: &[u8], w: usize, c: RGBColor) -> Vec<usize> {
+        buffer.chunks(3).enumerate().filter(|(_, p)| p == &[c.0, c.1, c.2]).map(|(i, _)| i / w).collect()
+    }
+
+    /// Rows drawn by a zigzag of `points` alternating between `lo` and `hi`
+    /// with stroke `width`, and the rows of `hi` and `lo`.
+    fn zigzag_rows(points: usize, width: u32, lo: f64, hi: f64) -> (usize, usize, usize, usize) {
+        let (w, h) = (600usize, 400usize);
+        let zigzag: Vec<(f64, f64)> =
+            (0..points).map(|i| (i as f64 * 3.0 / points as f64, if i % 2 == 0 { lo } else { hi })).collect();
+        let red = RGBColor(255, 0, 0);
+        let mut buffer = vec![255u8; w * h * 3];
+        let (top, bottom) = {
+            let root = BitMapBackend::with_buffer(&mut buffer, (w as u32, h as u32)).into_drawing_area();
+            let mut chart = ChartBuilder::on(&root).margin(20).build_cartesian_2d(0.0..3.0, -3.0..3.0).unwrap();
+            chart.draw_series(LineSeries::new(zigzag, red.stroke_width(width))).unwrap();
+            let top = chart.backend_coord(&(1.0, hi)).1 as usize;
+            let bottom = chart.backend_coord(&(1.0, lo)).1 as usize;
+            root.present().unwrap();
+            (top, bottom)
+        };
+        let rows = rows_of(&buffer, w, red);
+        (*rows.iter().min().unwrap(), *rows.iter().max().unwrap(), top, bottom)
+    }
+
+    /// A curve with sharp corners (a jagged learned psi within [-1.36, 1.87])
+    /// is drawn within its values' rows, plus the line width: no stroke
+    /// overshoots past the data. Thick mitred strokes do, which is why data
+    /// curves are one pixel wide.
+    #[test]
+    fn curves_with_sharp_corners_stay_within_the_data() {
+        let (lo, hi) = (-1.36, 1.87);
+        for points in [60, 300, 1200] {
+            let (min, max, top, bottom) = zigzag_rows(points, DATA_STROKE, lo, hi);
+            let stroke = DATA_STROKE as usize;
+            assert!(
+                min + stroke >= top && max <= bottom + stroke,
+                "{points} points: drawn rows {min}..={max}, data rows {top}..={bottom}"
+            );
+        }
+        let (min, max, top, bottom) = zigzag_rows(1200, 2, lo, hi);
+        assert!(min + 10 < top || max > bottom + 10, "a 2-pixel stroke: rows {min}..={max}, data {top}..={bottom}");
+    }
+
+    /// Log ticks read as numbers; the legend goes to the corner without data.
+    #[test]
+    fn log_ticks_read_as_numbers_and_legends_avoid_the_data() {
+        assert_eq!(log_tick(-3.0), "1e-3");
+        assert_eq!(log_tick(0.5), "3.16e0");
+        // data filling the upper half: the legend goes below
+        let upper = (0..100).map(|i| (i as f64 / 100.0, 0.8 + 0.1 * (i % 2) as f64));
+        assert!(matches!(emptiest_corner(upper, (0.0, 1.0), (0.0, 1.0)), SeriesLabelPosition::LowerRight));
+        let right_top = (0..100).map(|i| (0.7 + i as f64 / 400.0, 0.9));
+        assert!(matches!(emptiest_corner(right_top, (0.0, 1.0), (0.0, 1.0)), SeriesLabelPosition::UpperLeft));
+    }
 }

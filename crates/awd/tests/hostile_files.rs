@@ -101,7 +101,7 @@ fn mutate(bytes: &[u8], text: bool, rng: &mut ChaCha8Rng) -> Vec<u8> {
             let numbers: Vec<(usize, usize)> = number_spans(&s);
             if let Some(&(i, j)) = numbers.get(rng.random_range(0..numbers.len().max(1))) {
                 let by = HOSTILE_NUMBERS[rng.random_range(0..HOSTILE_NUMBERS.len())];
-                let mut out = s[..i].as_bytes().to_vec();
+                let mut out = s.as_bytes()[..i].to_vec();
                 out.extend(by.as_bytes());
                 out.extend(&s.as_bytes()[j..]);
                 if !text {

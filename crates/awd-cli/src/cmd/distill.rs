@@ -12,7 +12,7 @@ use plotters::prelude::*;
 
 use super::fit::parse_grid;
 use crate::args::{DistillArgs, LinearKind, ModelKind};
-use crate::plot::{draw_heatmap, draw_lines, draw_lines_marked, plot_fit, write_png, Series, PALETTE};
+use crate::plot::{draw_heatmap, draw_lines, draw_lines_marked, plot_fit, write_png, Series, XLabels, PALETTE};
 use crate::progress::Bar;
 
 /// The library's configuration from the arguments.
@@ -122,11 +122,13 @@ fn plots(dir: &Path, out: &Distilled) -> Result<()> {
         .collect();
     let marks = [(gx(r.selected.gamma), r.selected.cv_score, "selected".to_string())];
     let better = if r.metric == "r2" { "higher" } else { "lower" };
-    let title = format!("cross-validated {} ({better} is better); γ = 0 drawn at x = {zero_at:.1}", r.metric);
+    let title = format!("cross-validated {} ({better} is better)", r.metric);
     write_png(&dir.join("cv_grid.png"), (900, 560), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        draw_lines_marked(&root, &title, "log10 γ", &format!("CV {}", r.metric), &series, false, &marks)?;
+        let x_desc = "γ (log scale; the tick 0 is γ = 0)";
+        let metric = format!("CV {}", r.metric);
+        draw_lines_marked(&root, &title, x_desc, &metric, &series, false, &marks, XLabels::Log10WithZeroAt(zero_at))?;
         root.present().map_err(err)
     })?;
     match (&out.model, &out.baseline) {

@@ -55,7 +55,8 @@ impl Validity {
     /// Whether the penalties put the filter far from a wavelet (above
     /// [`FAR_FROM_WAVELET`], or not finite).
     pub fn far_from_wavelet(&self) -> bool {
-        !(self.total() <= FAR_FROM_WAVELET)
+        let total = self.total();
+        total.is_nan() || total > FAR_FROM_WAVELET
     }
 
     /// Unweighted sum of the five penalties (0 for an orthogonal wavelet):
