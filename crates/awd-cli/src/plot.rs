@@ -138,7 +138,7 @@ pub enum XLabels {
 
 /// The largest font size up to `size` at which `text` fits the width of
 /// `area` (titles of narrow panels shrink instead of being cut).
-fn fitted_font<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, text: &str, size: u32) -> u32 {
+pub fn fitted_font<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::Shift>, text: &str, size: u32) -> u32 {
     let width = area.dim_in_pixel().0.saturating_sub(20);
     let mut size = size;
     while size > 10 {

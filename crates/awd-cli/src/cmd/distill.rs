@@ -12,7 +12,9 @@ use plotters::prelude::*;
 
 use super::fit::parse_grid;
 use crate::args::{DistillArgs, LinearKind, ModelKind};
-use crate::plot::{draw_heatmap, draw_lines, draw_lines_marked, plot_fit, write_png, Series, XLabels, PALETTE};
+use crate::plot::{
+    draw_heatmap, draw_lines, draw_lines_marked, fitted_font, plot_fit, write_png, Series, XLabels, PALETTE,
+};
 use crate::progress::Bar;
 
 /// The library's configuration from the arguments.
@@ -167,7 +169,7 @@ fn plots(dir: &Path, out: &Distilled) -> Result<()> {
                 let title = format!(
                     "3x3 sub-filters counted at peaks: initial (top), learned (bottom); blue < 0 < red, |max| = {scale:.3}"
                 );
-                let root = root.titled(&title, ("sans-serif", 16)).map_err(err)?;
+                let root = root.titled(&title, ("sans-serif", fitted_font(&root, &title, 16))).map_err(err)?;
                 let cells = root.split_evenly((2, 4));
                 let names = ["LL", "LH", "HL", "HH"];
                 for (row, ks) in [&initial, &learned].iter().enumerate() {

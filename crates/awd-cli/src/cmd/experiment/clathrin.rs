@@ -11,7 +11,7 @@ use awd::Wavelet;
 use plotters::prelude::*;
 
 use crate::args::ExperimentClathrinArgs;
-use crate::plot::{draw_lines, draw_mini, write_png, Series, PALETTE};
+use crate::plot::{draw_lines, draw_mini, fitted_font, write_png, Series, PALETTE};
 use crate::progress::Bar;
 
 /// Run the experiment.
@@ -63,7 +63,7 @@ fn plots(dir: &Path, out: &Outcome, rows: usize, cols: usize) -> Result<()> {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let title = "learned ψ over the grid: λ grows downwards, γ to the right; the selected wavelet is highlighted";
-        let root = root.titled(title, ("sans-serif", 20)).map_err(err)?;
+        let root = root.titled(title, ("sans-serif", fitted_font(&root, title, 20))).map_err(err)?;
         let areas = root.split_evenly((rows, cols));
         for (idx, p) in out.grid.iter().enumerate() {
             let wf = wavefun(&Wavelet::from_lowpass("g", &p.lowpass)?, 5)?;

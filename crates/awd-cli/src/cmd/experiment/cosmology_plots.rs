@@ -10,7 +10,7 @@ use awd::Wavelet;
 use ndarray::{s, Array2, ArrayView2, ArrayView3, Axis};
 use plotters::prelude::*;
 
-use crate::plot::{draw_heatmap, draw_lines, write_png, Series};
+use crate::plot::{draw_heatmap, draw_lines, fitted_font, write_png, Series};
 use awd::pipeline::cosmology::{activation_map, ACTIVATION_FRACTION};
 use awd::pipeline::peaks::{PeakEval, BINS, OMEGA_M};
 
@@ -69,9 +69,8 @@ fn sample_maps(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
     write_png(&dir.join("maps_per_cosmology.png"), (260 * cols as u32, 290 * rows as u32 + 40), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let root = root
-            .titled(&format!("one training map per cosmology (colour range ±{scale:.3})"), ("sans-serif", 20))
-            .map_err(err)?;
+        let title = format!("one training map per cosmology (colour range ±{scale:.3})");
+        let root = root.titled(&title, ("sans-serif", fitted_font(&root, &title, 20))).map_err(err)?;
         let areas = root.split_evenly((rows, cols));
         for (area, &i) in areas.iter().zip(&firsts) {
             let c = p.train_params.row(i);
@@ -130,9 +129,8 @@ fn filters(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
     write_png(&dir.join("filters_2d.png"), (1600, 470), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let root = root
-            .titled("2-D filters (outer products of lowpass/highpass) and their 3x3 sub-filters", ("sans-serif", 20))
-            .map_err(err)?;
+        let title = "2-D filters (outer products of lowpass/highpass) and their 3x3 sub-filters";
+        let root = root.titled(title, ("sans-serif", fitted_font(&root, title, 20))).map_err(err)?;
         let rows = root.split_evenly((2, 1));
         for (row, (label, wv)) in rows.iter().zip([("AWD", &awd), ("db5", &db5)]) {
             let cells = row.split_evenly((1, 8));
@@ -173,9 +171,8 @@ fn activation_maps(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
     write_png(&dir.join("figD2_activation_maps.png"), (560, 290 * panels.len() as u32 + 40), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
-        let root = root
-            .titled("test maps and their AWD activation maps (top-attribution coefficients)", ("sans-serif", 18))
-            .map_err(err)?;
+        let title = "test maps and their AWD activation maps (top-attribution coefficients)";
+        let root = root.titled(title, ("sans-serif", fitted_font(&root, title, 18))).map_err(err)?;
         let rows = root.split_evenly((panels.len(), 2));
         for (r, (i, map, act, keep)) in panels.iter().enumerate() {
             let om = p.test_params.row(*i).get(1).copied().unwrap_or(f64::NAN);
