@@ -5,7 +5,6 @@
 
 mod args;
 mod cmd;
-mod coeff_files;
 mod plot;
 mod progress;
 

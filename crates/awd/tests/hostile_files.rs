@@ -229,6 +229,19 @@ fn cases(dir: &Path) -> Vec<Case> {
     write_npz(&npz, &[("a".into(), x.clone().into_dyn()), ("m".into(), maps)]).unwrap();
     cases.push(Case { name: "npz", path: npz, read: Box::new(|p| msg(read_npz_f64(p))), text: false });
 
+    for name in ["coeffs.json", "coeffs2.npz"] {
+        let path = p(name);
+        let a = Array2::from_shape_fn((3, 5), |(i, j)| (i * 5 + j) as f64 * 0.25).into_dyn();
+        let d = Array1::from_vec(vec![1.5, -2.0, 1e-300]).into_dyn();
+        awd::io::write_coeffs(&path, &[("a".into(), a.view()), ("d1".into(), d.view())]).unwrap();
+        cases.push(Case {
+            name: "coefficient file",
+            path,
+            read: Box::new(|p| msg(awd::io::read_coeffs(p))),
+            text: name.ends_with(".json"),
+        });
+    }
+
     let wavelet = p("w.json");
     std::fs::write(&wavelet, r#"{"name": "mine", "lowpass": [0.48296291314469025, 0.836516303737469, 0.22414386804185735, -0.12940952255092145]}"#).unwrap();
     cases.push(Case { name: "wavelet json", path: wavelet, read: Box::new(|p| msg(load_wavelet_json(p))), text: true });

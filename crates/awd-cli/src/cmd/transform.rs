@@ -4,13 +4,15 @@ use std::path::Path;
 
 use anyhow::{bail, Context, Result};
 use awd::dwt::{boundary_level_warning, Coeffs1d, Coeffs2d, Plan1d, Plan2d};
-use awd::io::{read_npy_f64, shape_string, write_npy};
+use awd::io::{
+    coeff_format, read_coeffs, read_npy_f64, read_npy_rows_f64, read_npy_shape, shape_string, write_coeffs,
+    write_npy_streamed,
+};
 use awd::{check_finite, Wavelet};
-use ndarray::{ArrayD, ArrayView2, ArrayView3, Ix2, Ix3};
+use ndarray::{ArrayD, ArrayView2, ArrayView3, ArrayViewD, Axis, Ix2, Ix3, IxDyn, Slice};
 
 use super::wavelet_arg;
 use crate::args::{DwtArgs, IdwtArgs};
-use crate::coeff_files::{format_of, read_coeffs, write_coeffs};
 
 /// PyWavelets' warning for levels above `dwt_max_level` (unless
 /// `--force-levels` says the user knows).
@@ -22,16 +24,102 @@ fn warn_boundary_levels(args: &DwtArgs, length: usize, wavelet: &Wavelet) {
     }
 }
 
-/// Forward multilevel transform of a `.npy` file.
+/// Values of input (or output) transformed per block: the transforms stream
+/// through blocks of rows, so memory holds the coefficients and one block.
+const BLOCK_VALUES: usize = 1 << 18;
+
+/// Forward multilevel transform of a `.npy` file, block of rows by block of
+/// rows (the input is read through a map, block by block).
 pub fn dwt(args: &DwtArgs) -> Result<()> {
     let wavelet = wavelet_arg(&args.wavelet)?;
-    format_of(&args.output)?; // fail before any work on a bad extension
-    let x = read_npy_f64(&args.input)?;
-    check_finite(x.view()).with_context(|| format!("{}", args.input.display()))?;
-    let shape = x.shape().to_vec();
-    let arrays = if args.two_d { dwt_2d(args, &wavelet, x, &shape)? } else { dwt_1d(args, &wavelet, x, &shape)? };
-    warn_non_finite(&arrays, &wavelet);
-    write_coeffs(&args.output, &arrays)
+    coeff_format(&args.output)?; // fail before any work on a bad extension
+    let input = args.input.as_path();
+    let shape = read_npy_shape(input)?;
+    let (single, n) = match (args.two_d, shape.len()) {
+        (false, 1) | (true, 2) => (true, 1),
+        (false, 2) | (true, 3) => (false, shape[0]),
+        (false, _) => bail!(
+            "{}: expected a signal (L,) or a batch of signals (n, L), got shape {}; for images pass --2d",
+            input.display(),
+            shape_string(&shape)
+        ),
+        (true, _) => bail!(
+            "{}: expected an image (H, W) or a batch of images (n, H, W) with --2d, got shape {}",
+            input.display(),
+            shape_string(&shape)
+        ),
+    };
+    let item: Vec<usize> = if single { shape.clone() } else { shape[1..].to_vec() };
+    let at = |e: awd::CoreError| anyhow::Error::from(e).context(format!("{}", input.display()));
+    let block = (BLOCK_VALUES / item.iter().product::<usize>().max(1)).max(1);
+    let plan1 = if args.two_d {
+        warn_boundary_levels(args, item[0].min(item[1]), &wavelet);
+        None
+    } else {
+        warn_boundary_levels(args, item[0], &wavelet);
+        Some(Plan1d::with_boundary_levels(item[0], &wavelet, args.mode, args.levels).map_err(at)?)
+    };
+    let plan2 = match args.two_d {
+        true => Some(Plan2d::with_boundary_levels((item[0], item[1]), &wavelet, args.mode, args.levels).map_err(at)?),
+        false => None,
+    };
+    // the outputs, allocated at the first block: (n, ...) each
+    let mut outputs: Vec<(String, ArrayD<f64>)> = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = (start + block).min(n);
+        let x =
+            if single { read_npy_f64(input)?.insert_axis(Axis(0)) } else { read_npy_rows_f64(input, start..end)?.0 };
+        check_block_finite(x.view(), start, single).with_context(|| format!("{}", input.display()))?;
+        let named: Vec<(String, ArrayD<f64>)> = match (&plan1, &plan2) {
+            (Some(plan), _) => {
+                let c = plan.wavedec(x.view().into_dimensionality::<Ix2>()?)?;
+                let j = plan.levels();
+                (0..=j)
+                    .map(|k| {
+                        let name = if k == 0 { "a".to_string() } else { format!("d{}", j - k + 1) };
+                        (name, c.array(k).to_owned().into_dyn())
+                    })
+                    .collect()
+            }
+            (None, Some(plan)) => {
+                let c = plan.wavedec2(x.view().into_dimensionality::<Ix3>()?)?;
+                let mut v = vec![("a".to_string(), c.approx().to_owned().into_dyn())];
+                for level in 1..=plan.levels() {
+                    let [ch, cv, cd] = c.detail(level);
+                    v.push((format!("h{level}"), ch.to_owned().into_dyn()));
+                    v.push((format!("v{level}"), cv.to_owned().into_dyn()));
+                    v.push((format!("d{level}"), cd.to_owned().into_dyn()));
+                }
+                v
+            }
+            (None, None) => unreachable!("one plan is made"),
+        };
+        if outputs.is_empty() {
+            outputs = named
+                .iter()
+                .map(|(name, a)| {
+                    let mut full = a.shape().to_vec();
+                    full[0] = n;
+                    (name.clone(), ArrayD::zeros(IxDyn(&full)))
+                })
+                .collect();
+        }
+        for ((_, out), (_, part)) in outputs.iter_mut().zip(&named) {
+            out.slice_axis_mut(Axis(0), Slice::from(start..end)).assign(part);
+        }
+        start = end;
+        if start >= n {
+            break;
+        }
+    }
+    warn_non_finite(&outputs, &wavelet);
+    let views: Vec<(String, ArrayViewD<'_, f64>)> = outputs
+        .iter()
+        .map(|(name, a)| (name.clone(), if single { a.index_axis(Axis(0), 0) } else { a.view() }))
+        .collect();
+    write_coeffs(&args.output, &views)?;
+    Ok(())
 }
 
 /// Warn when a finite input gave coefficients that are not finite (taps so
@@ -48,66 +136,19 @@ fn warn_non_finite(arrays: &[(String, ArrayD<f64>)], wavelet: &Wavelet) {
     }
 }
 
-fn dwt_1d(args: &DwtArgs, wavelet: &Wavelet, x: ArrayD<f64>, shape: &[usize]) -> Result<Vec<(String, ArrayD<f64>)>> {
-    let single = shape.len() == 1;
-    let x2 = match shape.len() {
-        1 => x.into_shape_with_order((1, shape[0]))?.into_dyn(),
-        2 => x,
-        _ => bail!(
-            "{}: expected a signal (L,) or a batch of signals (n, L), got shape {}; for images pass --2d",
-            args.input.display(),
-            shape_string(shape)
-        ),
-    };
-    let x2 = x2.into_dimensionality::<Ix2>()?;
-    let n = x2.ncols();
-    warn_boundary_levels(args, n, wavelet);
-    let plan = Plan1d::with_boundary_levels(n, wavelet, args.mode, args.levels)
-        .with_context(|| format!("{}", args.input.display()))?;
-    let c = plan.wavedec(x2.view())?;
-    let j = plan.levels();
-    let mut out = Vec::new();
-    for k in 0..=j {
-        let name = if k == 0 { "a".to_string() } else { format!("d{}", j - k + 1) };
-        let a = c.array(k).to_owned();
-        let a = if single { a.index_axis_move(ndarray::Axis(0), 0).into_dyn() } else { a.into_dyn() };
-        out.push((name, a));
+/// `check_finite` of a block whose first row is row `first` of the file,
+/// naming the index in the file.
+fn check_block_finite(x: ArrayViewD<'_, f64>, first: usize, single: bool) -> Result<(), awd::CoreError> {
+    if check_finite(x.view()).is_ok() {
+        return Ok(());
     }
-    Ok(out)
-}
-
-fn dwt_2d(args: &DwtArgs, wavelet: &Wavelet, x: ArrayD<f64>, shape: &[usize]) -> Result<Vec<(String, ArrayD<f64>)>> {
-    let single = shape.len() == 2;
-    let x3 = match shape.len() {
-        2 => x.into_shape_with_order((1, shape[0], shape[1]))?.into_dyn(),
-        3 => x,
-        _ => bail!(
-            "{}: expected an image (H, W) or a batch of images (n, H, W) with --2d, got shape {}",
-            args.input.display(),
-            shape_string(shape)
-        ),
-    };
-    let x3 = x3.into_dimensionality::<Ix3>()?;
-    let (_, h, w) = x3.dim();
-    warn_boundary_levels(args, h.min(w), wavelet);
-    let plan = Plan2d::with_boundary_levels((h, w), wavelet, args.mode, args.levels)
-        .with_context(|| format!("{}", args.input.display()))?;
-    let c = plan.wavedec2(x3.view())?;
-    let squeeze = |a: ArrayView3<'_, f64>| -> ArrayD<f64> {
-        if single {
-            a.index_axis(ndarray::Axis(0), 0).to_owned().into_dyn()
-        } else {
-            a.to_owned().into_dyn()
-        }
-    };
-    let mut out = vec![("a".to_string(), squeeze(c.approx()))];
-    for level in 1..=plan.levels() {
-        let [ch, cv, cd] = c.detail(level);
-        out.push((format!("h{level}"), squeeze(ch)));
-        out.push((format!("v{level}"), squeeze(cv)));
-        out.push((format!("d{level}"), squeeze(cd)));
+    let (pos, v) = x.indexed_iter().find(|(_, v)| !v.is_finite()).expect("check_finite found one");
+    let mut idx: Vec<usize> = ndarray::Dimension::slice(&pos).to_vec();
+    idx[0] += first;
+    if single {
+        idx.remove(0);
     }
-    Ok(out)
+    Err(awd::CoreError::NonFinite { value: *v, location: format!("index {idx:?}") })
 }
 
 /// Take the arrays named `prefix1..prefixJ` out of `arrays`.
@@ -142,22 +183,20 @@ pub fn idwt(args: &IdwtArgs) -> Result<()> {
         .with_context(|| format!("{}: no approximation array 'a'", path.display()))?;
     let approx = arrays.remove(a_pos).1;
     let j = arrays.iter().filter(|(k, _)| k.starts_with('d')).count();
-    let out = if args.two_d {
+    if args.two_d {
         let h = take_levels(path, &mut arrays, "h", j)?;
         let v = take_levels(path, &mut arrays, "v", j)?;
         let d = take_levels(path, &mut arrays, "d", j)?;
         reject_leftovers(path, &arrays, "a, h1..hJ, v1..vJ, d1..dJ")?;
-        idwt_2d(args, &wavelet, approx, h, v, d)?
+        idwt_2d(args, &wavelet, approx, h, v, d)
     } else {
         if arrays.iter().any(|(k, _)| k.starts_with('h')) {
             bail!("{}: holds 2-D coefficients (h1, v1, ...); pass --2d", path.display());
         }
         let d = take_levels(path, &mut arrays, "d", j)?;
         reject_leftovers(path, &arrays, "a, d1..dJ")?;
-        idwt_1d(args, &wavelet, approx, d)?
-    };
-    write_npy(&args.output, out.view())?;
-    Ok(())
+        idwt_1d(args, &wavelet, approx, d)
+    }
 }
 
 fn reject_leftovers(path: &Path, arrays: &[(String, ArrayD<f64>)], expected: &str) -> Result<()> {
@@ -181,7 +220,9 @@ fn as_batch2(path: &Path, name: &str, a: ArrayD<f64>, single: bool) -> Result<nd
     Ok(a.into_dimensionality::<Ix2>()?)
 }
 
-fn idwt_1d(args: &IdwtArgs, wavelet: &Wavelet, approx: ArrayD<f64>, details: Vec<ArrayD<f64>>) -> Result<ArrayD<f64>> {
+/// The inverse of signals' coefficients, written to the output block of
+/// rows by block of rows.
+fn idwt_1d(args: &IdwtArgs, wavelet: &Wavelet, approx: ArrayD<f64>, details: Vec<ArrayD<f64>>) -> Result<()> {
     let path = args.input.as_path();
     let single = match approx.ndim() {
         1 => true,
@@ -193,12 +234,28 @@ fn idwt_1d(args: &IdwtArgs, wavelet: &Wavelet, approx: ArrayD<f64>, details: Vec
     for (l, d) in details.into_iter().enumerate().rev() {
         mats.push(as_batch2(path, &format!("d{}", l + 1), d, single)?);
     }
-    let views: Vec<ArrayView2<'_, f64>> = mats.iter().map(|m| m.view()).collect();
-    let coeffs = Coeffs1d::from_arrays(&views).with_context(|| format!("{}", path.display()))?;
-    let plan = Plan1d::from_coeff_lens(coeffs.coeff_lens(), wavelet, args.mode)
-        .with_context(|| format!("{}", path.display()))?;
-    let out = plan.waverec(&coeffs)?;
-    Ok(if single { out.index_axis_move(ndarray::Axis(0), 0).into_dyn() } else { out.into_dyn() })
+    let rows = |r: std::ops::Range<usize>| -> Vec<ArrayView2<'_, f64>> {
+        mats.iter().map(|m| m.slice_axis(Axis(0), Slice::from(r.clone()))).collect()
+    };
+    let n = mats[0].nrows();
+    same_count(path, mats.iter().map(|m| m.nrows()))?;
+    // every other check (lengths) on a first row, before anything is written
+    let coeff_lens =
+        Coeffs1d::from_arrays(&rows(0..n.min(1))).with_context(|| format!("{}", path.display()))?.coeff_lens().to_vec();
+    let plan =
+        Plan1d::from_coeff_lens(&coeff_lens, wavelet, args.mode).with_context(|| format!("{}", path.display()))?;
+    let len = plan.recon_len();
+    let shape = if single { vec![len] } else { vec![n, len] };
+    let block = (BLOCK_VALUES / len.max(1)).max(1);
+    write_npy_streamed(&args.output, &shape, |sink| {
+        for start in (0..n).step_by(block) {
+            let coeffs = Coeffs1d::from_arrays(&rows(start..(start + block).min(n)))?;
+            let out = plan.waverec(&coeffs)?;
+            sink(out.as_slice().expect("a new array is contiguous"))?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }
 
 fn as_batch3(path: &Path, name: &str, a: ArrayD<f64>, single: bool) -> Result<ndarray::Array3<f64>> {
@@ -215,6 +272,22 @@ fn as_batch3(path: &Path, name: &str, a: ArrayD<f64>, single: bool) -> Result<nd
     Ok(a.into_dimensionality::<Ix3>()?)
 }
 
+/// Every coefficient array holds as many signals or images as 'a'.
+fn same_count(path: &Path, mut counts: impl Iterator<Item = usize>) -> Result<()> {
+    let first = counts.next().unwrap_or(0);
+    if let Some(other) = counts.find(|&c| c != first) {
+        bail!("{}: 'a' holds {first} signals or images but another array holds {other}", path.display());
+    }
+    Ok(())
+}
+
+/// Rows `r` of `a`.
+fn cut<'a>(a: &'a ndarray::Array3<f64>, r: &std::ops::Range<usize>) -> ArrayView3<'a, f64> {
+    a.slice_axis(Axis(0), Slice::from(r.clone()))
+}
+
+/// The inverse of images' coefficients, written to the output block of
+/// images by block of images.
 fn idwt_2d(
     args: &IdwtArgs,
     wavelet: &Wavelet,
@@ -222,7 +295,7 @@ fn idwt_2d(
     h: Vec<ArrayD<f64>>,
     v: Vec<ArrayD<f64>>,
     d: Vec<ArrayD<f64>>,
-) -> Result<ArrayD<f64>> {
+) -> Result<()> {
     let path = args.input.as_path();
     let single = match approx.ndim() {
         2 => true,
@@ -239,10 +312,25 @@ fn idwt_2d(
             as_batch3(path, &format!("d{lvl}"), dd, single)?,
         ]);
     }
-    let views: Vec<[ArrayView3<'_, f64>; 3]> = levels.iter().map(|l| [l[0].view(), l[1].view(), l[2].view()]).collect();
-    let coeffs = Coeffs2d::from_arrays(a3.view(), &views).with_context(|| format!("{}", path.display()))?;
-    let plan =
-        Plan2d::from_shapes(coeffs.shapes(), wavelet, args.mode).with_context(|| format!("{}", path.display()))?;
-    let out = plan.waverec2(&coeffs)?;
-    Ok(if single { out.index_axis_move(ndarray::Axis(0), 0).into_dyn() } else { out.into_dyn() })
+    let block_of = |r: std::ops::Range<usize>| -> Result<Coeffs2d, awd::CoreError> {
+        let views: Vec<[ArrayView3<'_, f64>; 3]> =
+            levels.iter().map(|l| [cut(&l[0], &r), cut(&l[1], &r), cut(&l[2], &r)]).collect();
+        Coeffs2d::from_arrays(cut(&a3, &r), &views)
+    };
+    let n = a3.dim().0;
+    same_count(path, std::iter::once(n).chain(levels.iter().flatten().map(|l| l.dim().0)))?;
+    // every other check (shapes) on a first image, before anything is written
+    let shapes = block_of(0..n.min(1)).with_context(|| format!("{}", path.display()))?.shapes().to_vec();
+    let plan = Plan2d::from_shapes(&shapes, wavelet, args.mode).with_context(|| format!("{}", path.display()))?;
+    let (h, w) = plan.recon_shape();
+    let shape = if single { vec![h, w] } else { vec![n, h, w] };
+    let block = (BLOCK_VALUES / (h * w).max(1)).max(1);
+    write_npy_streamed(&args.output, &shape, |sink| {
+        for start in (0..n).step_by(block) {
+            let out = plan.waverec2(&block_of(start..(start + block).min(n))?)?;
+            sink(out.as_slice().expect("a new array is contiguous"))?;
+        }
+        Ok(())
+    })?;
+    Ok(())
 }

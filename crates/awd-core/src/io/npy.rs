@@ -157,6 +157,15 @@ fn read_npy_streaming(path: &Path) -> Result<ArrayD<f64>, IoError> {
     }
 }
 
+/// The shape of a float64 or float32 `.npy` file, from its header (checked
+/// against the file's size), without reading the data.
+pub fn read_npy_shape(path: &Path) -> Result<Vec<usize>, IoError> {
+    match MappedNpy::open(path)? {
+        Some(m) => Ok(m.shape()),
+        None => Ok(read_npy_streaming(path)?.shape().to_vec()),
+    }
+}
+
 /// Read rows `rows` (along the first axis) of a float64 or float32 `.npy`
 /// file as float64, through a memory map: only those rows are touched and
 /// copied, so each process of a data-parallel fit holds only its share.
