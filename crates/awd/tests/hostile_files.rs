@@ -362,7 +362,8 @@ fn thousands_of_mutated_files_give_errors_that_name_the_file_never_a_panic() {
             let mutated = mutate(&seed, case.text, &mut rng);
             std::fs::write(&case.path, &mutated).unwrap();
             let outcome = catch_unwind(AssertUnwindSafe(|| (case.read)(&case.path)));
-            let kept = dir.path().join(format!("failing-{}-{k}", name));
+            // outside the temporary folder, which unwinding removes
+            let kept = std::env::temp_dir().join(format!("awd-failing-{}-{k}", name));
             match outcome {
                 Err(_) => {
                     std::fs::copy(&case.path, &kept).unwrap();
