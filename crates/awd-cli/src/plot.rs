@@ -40,13 +40,20 @@ fn draw_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<(
     let (lo, hi) =
         wf.phi.iter().chain(&wf.psi).fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &v| (l.min(v), h.max(v)));
     let pad = 0.08 * (hi - lo).max(1e-9);
+    let curves: Vec<(f64, f64)> =
+        wf.x.iter()
+            .copied()
+            .zip(wf.phi.iter().copied())
+            .chain(wf.x.iter().copied().zip(wf.psi.iter().copied()))
+            .collect();
+    let ((y_lo, y_hi), corner) = legend_room(&curves, (0.0, x_max), (lo - pad, hi + pad), 2, 600);
     let title = format!("{name}: scaling function φ and wavelet ψ (cascade level {level})");
     let mut chart = ChartBuilder::on(&root)
         .caption(&title, ("sans-serif", fitted_font(&root, &title, 26)))
         .margin(20)
         .x_label_area_size(50)
         .y_label_area_size(70)
-        .build_cartesian_2d(0.0..x_max, (lo - pad)..(hi + pad))
+        .build_cartesian_2d(0.0..x_max, y_lo..y_hi)
         .map_err(&err)?;
     chart
         .configure_mesh()
@@ -74,11 +81,7 @@ fn draw_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<(
         .label_font(("sans-serif", 20))
         .background_style(WHITE.mix(0.9))
         .border_style(BLACK)
-        .position(emptiest_corner(
-            wf.x.iter().copied().zip(wf.phi.iter().copied()).chain(wf.x.iter().copied().zip(wf.psi.iter().copied())),
-            (0.0, x_max),
-            (lo - pad, hi + pad),
-        ))
+        .position(corner)
         .draw()
         .map_err(&err)?;
     root.present().map_err(&err)?;
@@ -151,12 +154,30 @@ pub fn fitted_font<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::S
     size
 }
 
+/// Pixels of one legend entry, and of the legend's frame.
+const LEGEND_ROW_PX: f64 = 22.0;
+const LEGEND_FRAME_PX: f64 = 14.0;
+/// Pixels of a chart's height outside its plotting area (caption, x labels).
+const CHART_CHROME_PX: f64 = 100.0;
+/// Fraction of a plot's width a legend covers.
+const LEGEND_WIDTH: f64 = 0.4;
+
+/// Fraction of a plotting area `height_px` high that a legend of `entries`
+/// lines covers.
+fn legend_height(entries: usize, height_px: u32) -> f64 {
+    let plot = (f64::from(height_px) - CHART_CHROME_PX).max(1.0);
+    ((entries as f64 * LEGEND_ROW_PX + LEGEND_FRAME_PX) / plot).min(0.8)
+}
+
 /// The corner of the plot (x range `x`, y range `y`) holding the fewest
-/// data points, for the legend to cover none (or the fewest).
-fn emptiest_corner(points: impl Iterator<Item = (f64, f64)>, x: (f64, f64), y: (f64, f64)) -> SeriesLabelPosition {
-    // a legend covers about this fraction of the width and height
-    const LEGEND_W: f64 = 0.4;
-    const LEGEND_H: f64 = 0.35;
+/// data points under a legend `height` (a fraction of the plot) high, and
+/// how many points it covers there.
+fn emptiest_corner(
+    points: impl Iterator<Item = (f64, f64)>,
+    x: (f64, f64),
+    y: (f64, f64),
+    height: f64,
+) -> (SeriesLabelPosition, usize) {
     let corners = [
         SeriesLabelPosition::UpperRight,
         SeriesLabelPosition::UpperLeft,
@@ -167,14 +188,34 @@ fn emptiest_corner(points: impl Iterator<Item = (f64, f64)>, x: (f64, f64), y: (
     let (w, h) = ((x.1 - x.0).max(1e-300), (y.1 - y.0).max(1e-300));
     for (px, py) in points {
         let (u, v) = ((px - x.0) / w, (py - y.0) / h);
-        let (right, left, top, bottom) = (u >= 1.0 - LEGEND_W, u <= LEGEND_W, v >= 1.0 - LEGEND_H, v <= LEGEND_H);
+        let (right, left) = (u >= 1.0 - LEGEND_WIDTH, u <= LEGEND_WIDTH);
+        let (top, bottom) = (v > 1.0 - height, v < height);
         counts[0] += usize::from(right && top);
         counts[1] += usize::from(left && top);
         counts[2] += usize::from(right && bottom);
         counts[3] += usize::from(left && bottom);
     }
     let best = (0..4).min_by_key(|&k| counts[k]).expect("four corners");
-    corners[best].clone()
+    (corners[best].clone(), counts[best])
+}
+
+/// The y range `(lo, hi)` and legend corner for `points`: when every corner
+/// would cover data, the top is raised until the legend fits above it.
+fn legend_room(
+    points: &[(f64, f64)],
+    x: (f64, f64),
+    y: (f64, f64),
+    entries: usize,
+    height_px: u32,
+) -> ((f64, f64), SeriesLabelPosition) {
+    let height = legend_height(entries, height_px);
+    let (corner, covered) = emptiest_corner(points.iter().copied(), x, y, height);
+    if covered == 0 {
+        return (y, corner);
+    }
+    // a little air between the data's top and the legend
+    let raised = (y.0, y.0 + (y.1 - y.0) / (1.0 - height - 0.03));
+    (raised, emptiest_corner(points.iter().copied(), x, raised, height).0)
 }
 
 /// A log10 tick value as a readable number: `1e-3` at whole decades, else
@@ -232,12 +273,16 @@ where
         x1 = x0 + 1.0;
     }
     let pad = 0.08 * (y1 - y0).max(1e-9);
+    let all_points: Vec<(f64, f64)> =
+        pts.iter().flatten().copied().chain(marks.iter().map(|(x, y, _)| (*x, tf(*y)))).collect();
+    let entries = series.len() + marks.len();
+    let ((lo, hi), corner) = legend_room(&all_points, (x0, x1), (y0 - pad, y1 + pad), entries, area.dim_in_pixel().1);
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", fitted_font(area, title, 24)))
         .margin(15)
         .x_label_area_size(45)
         .y_label_area_size(75)
-        .build_cartesian_2d(x0..x1, (y0 - pad)..(y1 + pad))
+        .build_cartesian_2d(x0..x1, lo..hi)
         .map_err(err)?;
     // enough decimals that neighbouring tick labels differ
     let decimals = (2.0 - (y1 - y0).max(1e-12).log10().floor()).clamp(2.0, 8.0) as usize;
@@ -259,8 +304,6 @@ where
         .light_line_style(RGBColor(235, 235, 235))
         .draw()
         .map_err(err)?;
-    let all_points: Vec<(f64, f64)> =
-        pts.iter().flatten().copied().chain(marks.iter().map(|(x, y, _)| (*x, tf(*y)))).collect();
     for (s, p) in series.iter().zip(pts) {
         let color = s.color;
         chart
@@ -282,7 +325,7 @@ where
         .label_font(("sans-serif", 16))
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
-        .position(emptiest_corner(all_points.into_iter(), (x0, x1), (y0 - pad, y1 + pad)))
+        .position(corner)
         .draw()
         .map_err(err)?;
     Ok(())
@@ -570,8 +613,21 @@ mod tests {
         assert_eq!(log_tick(0.5), "3.16e0");
         // data filling the upper half: the legend goes below
         let upper = (0..100).map(|i| (i as f64 / 100.0, 0.8 + 0.1 * (i % 2) as f64));
-        assert!(matches!(emptiest_corner(upper, (0.0, 1.0), (0.0, 1.0)), SeriesLabelPosition::LowerRight));
+        assert!(matches!(emptiest_corner(upper, (0.0, 1.0), (0.0, 1.0), 0.35), (SeriesLabelPosition::LowerRight, 0)));
         let right_top = (0..100).map(|i| (0.7 + i as f64 / 400.0, 0.9));
-        assert!(matches!(emptiest_corner(right_top, (0.0, 1.0), (0.0, 1.0)), SeriesLabelPosition::UpperLeft));
+        assert!(matches!(
+            emptiest_corner(right_top, (0.0, 1.0), (0.0, 1.0), 0.35),
+            (SeriesLabelPosition::UpperLeft, 0)
+        ));
+        // data in every corner (a peak at each end, a floor at 0): the top is
+        // raised until the legend's corner holds no data
+        let everywhere: Vec<(f64, f64)> =
+            (0..=100).map(|i| (i as f64 / 100.0, if i < 5 || i > 95 { 1.0 } else { 0.0 })).collect();
+        assert!(emptiest_corner(everywhere.iter().copied(), (0.0, 1.0), (0.0, 1.0), 0.4).1 > 0);
+        let ((lo, hi), corner) = legend_room(&everywhere, (0.0, 1.0), (0.0, 1.0), 10, 400);
+        assert!(lo == 0.0 && hi > 1.0);
+        let height = legend_height(10, 400);
+        assert_eq!(emptiest_corner(everywhere.iter().copied(), (0.0, 1.0), (lo, hi), height).1, 0);
+        assert!(matches!(corner, SeriesLabelPosition::UpperRight | SeriesLabelPosition::UpperLeft));
     }
 }
