@@ -622,7 +622,7 @@ mod tests {
         // data in every corner (a peak at each end, a floor at 0): the top is
         // raised until the legend's corner holds no data
         let everywhere: Vec<(f64, f64)> =
-            (0..=100).map(|i| (i as f64 / 100.0, if i < 5 || i > 95 { 1.0 } else { 0.0 })).collect();
+            (0..=100).map(|i| (i as f64 / 100.0, if (5..=95).contains(&i) { 0.0 } else { 1.0 })).collect();
         assert!(emptiest_corner(everywhere.iter().copied(), (0.0, 1.0), (0.0, 1.0), 0.4).1 > 0);
         let ((lo, hi), corner) = legend_room(&everywhere, (0.0, 1.0), (0.0, 1.0), 10, 400);
         assert!(lo == 0.0 && hi > 1.0);
