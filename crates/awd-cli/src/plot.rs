@@ -124,6 +124,17 @@ where
     draw_lines_marked(area, title, x_desc, y_desc, series, log_y, &[], XLabels::Plain)
 }
 
+/// Where a log10 axis draws a parameter's 0: the whole decade below the
+/// decade of its smallest positive value `min_pos`, so that a tick (labelled
+/// 0) falls on it.
+pub fn zero_tick(min_pos: f64) -> f64 {
+    if min_pos.is_finite() && min_pos > 0.0 {
+        min_pos.log10().floor() - 1.0
+    } else {
+        0.0
+    }
+}
+
 /// Width in pixels of data curves: one pixel, so that a jagged curve (a
 /// learned wavelet) is never drawn past its values (thick strokes with
 /// mitred joins overshoot at sharp corners).
@@ -134,8 +145,8 @@ const DATA_STROKE: u32 = 1;
 pub enum XLabels {
     /// The values.
     Plain,
-    /// x is log10 of a parameter; the tick at `zero_at` (a decade left of
-    /// its smallest positive value) stands for the parameter's 0.
+    /// x is log10 of a parameter; the tick at `zero_at` (a whole decade left
+    /// of     /// its smallest positive value) stands for the parameter's 0.
     Log10WithZeroAt(f64),
 }
 
@@ -281,7 +292,7 @@ where
         .caption(title, ("sans-serif", fitted_font(area, title, 24)))
         .margin(15)
         .x_label_area_size(45)
-        .y_label_area_size(75)
+        .y_label_area_size(90)
         .build_cartesian_2d(x0..x1, lo..hi)
         .map_err(err)?;
     // enough decimals that neighbouring tick labels differ
@@ -440,11 +451,11 @@ pub type GridCurve = (String, Vec<(f64, f64, f64)>);
 
 /// Distance to db5 against log10 gamma, one line per lambda, one panel per
 /// initialisation (`(init, [(lambda, gamma, distance)])`). gamma = 0 is drawn
-/// one decade left of the smallest positive gamma.
+/// at the tick labelled 0 (see [`zero_tick`]).
 pub fn plot_distance_vs_gamma(path: &Path, curves: &[GridCurve]) -> Result<()> {
     let min_pos =
         curves.iter().flat_map(|(_, v)| v.iter().map(|p| p.1)).filter(|g| *g > 0.0).fold(f64::INFINITY, f64::min);
-    let zero_at = if min_pos.is_finite() { min_pos.log10() - 1.0 } else { 0.0 };
+    let zero_at = zero_tick(min_pos);
     let n = curves.len().max(1);
     write_png(path, (520 * n as u32, 460), |tmp, size| {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
@@ -611,6 +622,9 @@ mod tests {
     fn log_ticks_read_as_numbers_and_legends_avoid_the_data() {
         assert_eq!(log_tick(-3.0), "1e-3");
         assert_eq!(log_tick(0.5), "3.16e0");
+        // gamma = 0 sits on a whole decade, so a tick (labelled 0) marks it
+        assert_eq!(zero_tick(7.42e-4), -5.0);
+        assert_eq!(zero_tick(1e-3), -4.0);
         // data filling the upper half: the legend goes below
         let upper = (0..100).map(|i| (i as f64 / 100.0, 0.8 + 0.1 * (i % 2) as f64));
         assert!(matches!(emptiest_corner(upper, (0.0, 1.0), (0.0, 1.0), 0.35), (SeriesLabelPosition::LowerRight, 0)));

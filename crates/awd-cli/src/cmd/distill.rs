@@ -13,7 +13,7 @@ use plotters::prelude::*;
 use super::fit::parse_grid;
 use crate::args::{DistillArgs, LinearKind, ModelKind};
 use crate::plot::{
-    draw_heatmap, draw_lines, draw_lines_marked, fitted_font, plot_fit, write_png, Series, XLabels, PALETTE,
+    draw_heatmap, draw_lines, draw_lines_marked, fitted_font, plot_fit, write_png, zero_tick, Series, XLabels, PALETTE,
 };
 use crate::progress::Bar;
 
@@ -107,7 +107,7 @@ fn plots(dir: &Path, out: &Distilled) -> Result<()> {
     // the score against log10 gamma, one line per lambda, for the selected seed
     let pts: Vec<_> = r.grid.iter().filter(|g| g.seed == r.selected.seed).collect();
     let min_pos = pts.iter().map(|g| g.gamma).filter(|g| *g > 0.0).fold(f64::INFINITY, f64::min);
-    let zero_at = if min_pos.is_finite() { min_pos.log10() - 1.0 } else { 0.0 };
+    let zero_at = zero_tick(min_pos);
     let gx = |g: f64| if g > 0.0 { g.log10() } else { zero_at };
     let mut lambdas: Vec<f64> = pts.iter().map(|g| g.lambda).collect();
     lambdas.sort_by(f64::total_cmp);
