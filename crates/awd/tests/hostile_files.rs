@@ -404,6 +404,16 @@ fn empty_and_header_only_files_say_so() {
     std::fs::write(&header_only, &bytes[..128]).unwrap();
     let e = read_npy_f64(&header_only).unwrap_err().to_string();
     assert!(e.contains("header.npy") && e.contains("truncated") && e.contains("96 more bytes"), "{e}");
+    // a cell's CSV: empty, then only its header
+    let tracks = dir.path().join("cell1_tracks.csv");
+    let frames = dir.path().join("cell1_frames.csv");
+    std::fs::write(&frames, "track,frame\n0,1\n").unwrap();
+    std::fs::write(&tracks, "").unwrap();
+    let e = load_cell(1, &tracks, &frames, &ClathrinOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("cell1_tracks.csv") && e.contains("is empty"), "{e}");
+    std::fs::write(&tracks, "track,lifetime_s,start_frame\n").unwrap();
+    let e = load_cell(1, &tracks, &frames, &ClathrinOptions::default()).unwrap_err().to_string();
+    assert!(e.contains("cell1_tracks.csv") && e.contains("header but no rows"), "{e}");
     for name in ["w.json", "m.json"] {
         let path = dir.path().join(name);
         std::fs::write(&path, b"").unwrap();

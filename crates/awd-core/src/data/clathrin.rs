@@ -129,6 +129,12 @@ pub fn find_cells(dir: &Path) -> Result<BTreeMap<u32, (PathBuf, PathBuf)>, IoErr
 /// Parse a CSV into its header and rows of strings.
 fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<csv::StringRecord>), IoError> {
     let text = open_text(path)?;
+    if text.trim().is_empty() {
+        return Err(IoError::Format {
+            path: path.to_path_buf(),
+            reason: format!("is empty ({} bytes of text, no header and no rows)", text.len()),
+        });
+    }
     let mut rd = csv::ReaderBuilder::new().from_reader(text.as_bytes());
     let header: Vec<String> = rd
         .headers()
@@ -139,6 +145,9 @@ fn read_csv(path: &Path) -> Result<(Vec<String>, Vec<csv::StringRecord>), IoErro
     let mut rows = Vec::new();
     for (i, r) in rd.records().enumerate() {
         rows.push(r.map_err(|e| IoError::Format { path: path.to_path_buf(), reason: format!("line {}: {e}", i + 2) })?);
+    }
+    if rows.is_empty() {
+        return Err(IoError::Format { path: path.to_path_buf(), reason: "has a header but no rows".into() });
     }
     Ok((header, rows))
 }
