@@ -19,6 +19,15 @@ fn signal(n: usize, seed: u64) -> Vec<f64> {
     (0..n).map(|i| (i as f64 * 0.37 + seed as f64).sin() * 3.0 + (i * i % 7) as f64 * 0.1).collect()
 }
 
+/// `n` test signals of `len` samples, written to `dir/x.npy`: the path and
+/// the array.
+fn signals_file(dir: &Path, n: usize, len: usize) -> (PathBuf, Array2<f64>) {
+    let x = Array2::from_shape_fn((n, len), |(i, t)| signal(len, i as u64)[t]);
+    let path = p(dir, "x.npy");
+    write_npy(&path, x.view().into_dyn()).unwrap();
+    (path, x)
+}
+
 #[test]
 fn wavelets_and_filters() {
     let names = ok(&["wavelets"]);
@@ -33,9 +42,7 @@ fn wavelets_and_filters() {
 #[test]
 fn dwt_idwt_round_trip_1d_npz_and_json() {
     let dir = tempfile::tempdir().unwrap();
-    let x = Array2::from_shape_fn((3, 101), |(i, j)| signal(101, i as u64)[j]);
-    let xin = p(dir.path(), "x.npy");
-    write_npy(&xin, x.view().into_dyn()).unwrap();
+    let (xin, x) = signals_file(dir.path(), 3, 101);
     for out in ["c.npz", "c.json"] {
         let c = p(dir.path(), out);
         ok(&["dwt", "--wavelet", "db5", "--mode", "zero", "--levels", "3", "--input", s(&xin), "--output", s(&c)]);
@@ -318,9 +325,7 @@ fn a_stopped_dwt_leaves_no_temporary_file() {
 #[test]
 fn numeric_trouble_is_warned_about() {
     let dir = tempfile::tempdir().unwrap();
-    let x = Array2::from_shape_fn((64, 32), |(i, t)| signal(32, i as u64)[t]);
-    let xp = p(dir.path(), "x.npy");
-    write_npy(&xp, x.view().into_dyn()).unwrap();
+    let (xp, _) = signals_file(dir.path(), 64, 32);
     let huge = p(dir.path(), "huge.json");
     std::fs::write(&huge, r#"{"lowpass": [1e308, 1e308]}"#).unwrap();
     let (_, err) = ok_both(&[

@@ -226,7 +226,7 @@ fn cases(dir: &Path) -> Vec<Case> {
     });
     let npz = p("c.npz");
     let maps = Array3::from_shape_fn((2, 4, 4), |(i, r, c)| (i + r * c) as f64).into_dyn();
-    write_npz(&npz, &[("a".into(), x.clone().into_dyn()), ("m".into(), maps)]).unwrap();
+    write_npz(&npz, &[("a".into(), x.view().into_dyn()), ("m".into(), maps.view())]).unwrap();
     cases.push(Case { name: "npz", path: npz, read: Box::new(|p| msg(read_npz_f64(p))), text: false });
 
     for name in ["coeffs.json", "coeffs2.npz"] {

@@ -238,8 +238,13 @@ pub fn sweep_shard(
             None => {
                 let o = fit(problem, start, &settings, progress)?;
                 if write {
-                    LearnedWavelet::new(&format!("awd-l{li}-g{gi}"), &o, &settings, spec.point_extra(li, gi))
-                        .save(&path)?;
+                    LearnedWavelet::new(
+                        &format!("awd-l{li}-g{gi}"),
+                        &o,
+                        &settings,
+                        spec.point_extra(li, gi, &fingerprint),
+                    )
+                    .save(&path)?;
                     computed.fetch_add(1, Ordering::Relaxed);
                 }
                 o
@@ -347,8 +352,13 @@ pub fn sweep_data_parallel(
             None => {
                 let o = fit_data_parallel(problem, rows, &start, &settings, collective, progress)?;
                 let write = || {
-                    LearnedWavelet::new(&format!("awd-l{li}-g{gi}"), &o, &settings, spec.point_extra(li, gi))
-                        .save(&path)
+                    LearnedWavelet::new(
+                        &format!("awd-l{li}-g{gi}"),
+                        &o,
+                        &settings,
+                        spec.point_extra(li, gi, &fingerprint),
+                    )
+                    .save(&path)
                 };
                 together(collective, dir, if root { write() } else { Ok(()) })?;
                 o
@@ -421,12 +431,10 @@ impl SweepSpec {
     }
 
     /// The caller's settings plus the point's indices and the sweep's
-    /// fingerprint, for the file of point `(li, gi)`.
-    fn point_extra(&self, li: usize, gi: usize) -> serde_json::Value {
-        merge(
-            &self.extra,
-            serde_json::json!({ "lambda_index": li, "gamma_index": gi, SWEEP_FINGERPRINT: self.fingerprint() }),
-        )
+    /// `fingerprint` (see [`SweepSpec::fingerprint`]), for the file of point
+    /// `(li, gi)`.
+    fn point_extra(&self, li: usize, gi: usize, fingerprint: &str) -> serde_json::Value {
+        merge(&self.extra, serde_json::json!({ "lambda_index": li, "gamma_index": gi, SWEEP_FINGERPRINT: fingerprint }))
     }
 
     /// Fit settings of grid point `(li, gi)`.

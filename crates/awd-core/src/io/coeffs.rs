@@ -9,10 +9,9 @@ use std::io::{BufReader, Write};
 use std::path::Path;
 
 use ndarray::{ArrayD, ArrayViewD, IxDyn};
-use ndarray_npy::NpzWriter;
 use serde::de::{self, DeserializeSeed, MapAccess, SeqAccess, Visitor};
 
-use super::{read_npz_f64, write_atomic, IoError};
+use super::{read_npz_f64, write_atomic, write_npz, IoError};
 
 /// Format of a coefficient file, from its extension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,15 +34,7 @@ pub fn coeff_format(path: &Path) -> Result<CoeffFormat, IoError> {
 /// Write named arrays to `.npz` or `.json`, atomically, from views.
 pub fn write_coeffs(path: &Path, arrays: &[(String, ArrayViewD<'_, f64>)]) -> Result<(), IoError> {
     match coeff_format(path)? {
-        CoeffFormat::Npz => write_atomic(path, |w| {
-            let mut npz = NpzWriter::new(w);
-            for (name, a) in arrays {
-                npz.add_array(name.as_str(), a)
-                    .map_err(|e| IoError::format(path, format!("cannot write array '{name}': {e}")))?;
-            }
-            npz.finish().map_err(|e| IoError::format(path, format!("cannot finish .npz: {e}")))?;
-            Ok(())
-        }),
+        CoeffFormat::Npz => write_npz(path, arrays),
         CoeffFormat::Json => write_atomic(path, |w| {
             let io = |e: std::io::Error| IoError::write(path, e);
             w.write_all(b"{").map_err(io)?;

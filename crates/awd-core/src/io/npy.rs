@@ -309,8 +309,9 @@ pub fn write_npy(path: &Path, array: ArrayViewD<'_, f64>) -> Result<(), IoError>
     write_atomic(path, |w| array.write_npy(w).map_err(|e| IoError::format(path, format!("cannot write .npy: {e}"))))
 }
 
-/// Write named float64 arrays as an (uncompressed) `.npz`, atomically.
-pub fn write_npz(path: &Path, arrays: &[(String, ArrayD<f64>)]) -> Result<(), IoError> {
+/// Write named float64 arrays (views: nothing is copied) as an
+/// (uncompressed) `.npz`, atomically.
+pub fn write_npz(path: &Path, arrays: &[(String, ArrayViewD<'_, f64>)]) -> Result<(), IoError> {
     write_atomic(path, |w| {
         let mut npz = NpzWriter::new(w);
         for (name, a) in arrays {
