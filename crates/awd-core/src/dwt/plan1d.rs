@@ -5,9 +5,13 @@ use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use super::kernel::{analysis_row, as_out, synthesis_row, OutBuf, Taps};
+use super::tiles;
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use crate::error::{check_finite, Error, Result};
 use crate::{Mode, Wavelet};
+
+/// Fewest signals sent to the tiled path (a tile holds 16).
+const TILE_MIN_ROWS: usize = 4;
 
 /// Reusable buffers for one thread: a training epoch allocates nothing.
 #[derive(Debug, Default, Clone)]
@@ -257,8 +261,8 @@ impl Plan1d {
         }
         check_finite(x)?;
         let x = x.as_standard_layout();
-        let data = fill_rows(x.as_slice().expect("standard layout"), x.nrows(), self.total_len(), |xr, or, s| {
-            self.wavedec_row_out(xr, or, s)
+        let data = new_rows(x.nrows(), self.total_len(), |out| {
+            self.wavedec_flat(x.as_slice().expect("standard layout"), x.nrows(), out)
         });
         Ok(Coeffs1d { data, coeff_lens: self.coeff_lens.clone(), offsets: self.offsets.clone() })
     }
@@ -271,7 +275,27 @@ impl Plan1d {
     pub fn wavedec_into(&self, x: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) {
         assert_eq!(out.dim(), (x.nrows(), self.total_len()), "wavedec_into: output shape");
         let x = x.as_standard_layout();
-        par_rows(&x.view(), &mut out.view_mut(), |xr, or, s| self.wavedec_row_out(xr, or, s));
+        let rows = x.nrows();
+        into_rows(&mut out, |o| self.wavedec_flat(x.as_slice().expect("standard layout"), rows, o));
+    }
+
+    /// Analyse `rows` signals stored flat, row-major, into `out` (all written):
+    /// across signals in tiles for short signals, one signal at a time else.
+    fn wavedec_flat(&self, x: &[f64], rows: usize, out: &mut OutBuf) {
+        if rows >= TILE_MIN_ROWS && tiles::takes(self) {
+            tiles::wavedec_tiles(self, x, out);
+        } else {
+            rows_into(x, rows, out, &|xr, or, s| self.wavedec_row_out(xr, or, s));
+        }
+    }
+
+    /// Rebuild `rows` packed coefficient rows stored flat into `out` (all written).
+    fn waverec_flat(&self, c: &[f64], rows: usize, out: &mut OutBuf) {
+        if rows >= TILE_MIN_ROWS && tiles::takes(self) {
+            tiles::waverec_tiles(self, c, out);
+        } else {
+            rows_into(c, rows, out, &|cr, or, s| self.waverec_row_out(cr, or, s));
+        }
     }
 
     /// Rebuild a batch of signals; output `(batch, recon_len())` (pywt's length).
@@ -287,7 +311,7 @@ impl Plan1d {
         check_finite(coeffs.data.view())?;
         let packed = coeffs.data.as_standard_layout();
         let src = packed.as_slice().expect("standard layout");
-        Ok(fill_rows(src, packed.nrows(), self.recon_len, |cr, or, s| self.waverec_row_out(cr, or, s)))
+        Ok(new_rows(packed.nrows(), self.recon_len, |out| self.waverec_flat(src, packed.nrows(), out)))
     }
 
     /// Rebuild into a caller-owned `(batch, recon_len)` array (hot loops).
@@ -298,7 +322,8 @@ impl Plan1d {
         assert_eq!(packed.ncols(), self.total_len(), "waverec_into: coefficient shape");
         assert_eq!(out.dim(), (packed.nrows(), self.recon_len), "waverec_into: output shape");
         let packed = packed.as_standard_layout();
-        par_rows(&packed.view(), &mut out.view_mut(), |cr, or, s| self.waverec_row_out(cr, or, s));
+        let rows = packed.nrows();
+        into_rows(&mut out, |o| self.waverec_flat(packed.as_slice().expect("standard layout"), rows, o));
     }
 }
 
@@ -335,36 +360,30 @@ where
         .for_each(|(xr, or)| with_scratch(|s| f(xr, or, s)));
 }
 
-/// A new `(rows, cols)` array whose rows `f` writes completely, without
+/// A new `(rows, cols)` array that `fill` writes completely, without
 /// zero-filling it first.
-pub(crate) fn fill_rows<F>(input: &[f64], rows: usize, cols: usize, f: F) -> Array2<f64>
-where
-    F: Fn(&[f64], &mut OutBuf, &mut Scratch) + Sync,
-{
+pub(crate) fn new_rows(rows: usize, cols: usize, fill: impl FnOnce(&mut OutBuf)) -> Array2<f64> {
     let len = rows * cols;
-    if len > 0 && input.is_empty() {
-        return Array2::zeros((rows, cols));
-    }
     let mut data: Vec<f64> = Vec::with_capacity(len);
-    rows_into(input, rows, &mut data.spare_capacity_mut()[..len], &f);
-    // SAFETY: `f` writes every element of every row (the kernels' contract),
-    // and a zero-sized row count or width leaves nothing to write.
+    if len > 0 {
+        fill(&mut data.spare_capacity_mut()[..len]);
+    }
+    // SAFETY: `fill` writes every element (the kernels' contract).
     unsafe { data.set_len(len) };
     Array2::from_shape_vec((rows, cols), data).expect("rows * cols elements")
 }
 
-/// Apply `f(in_row, out_row, scratch)` to every row pair, in parallel.
-fn par_rows<F>(input: &ArrayView2<'_, f64>, out: &mut ArrayViewMut2<'_, f64>, f: F)
-where
-    F: Fn(&[f64], &mut OutBuf, &mut Scratch) + Sync,
-{
-    let rows = input.nrows();
+/// Let `fill` write all of `out`: in place when it is contiguous, else
+/// through a temporary.
+fn into_rows(out: &mut ArrayViewMut2<'_, f64>, fill: impl FnOnce(&mut OutBuf)) {
+    if out.is_empty() {
+        return;
+    }
     if let Some(out_slice) = out.as_slice_mut() {
-        rows_into(input.as_slice().expect("standard layout"), rows, as_out(out_slice), &f);
+        fill(as_out(out_slice));
     } else {
-        let mut tmp = Array2::zeros(out.dim());
-        par_rows(input, &mut tmp.view_mut(), f);
-        out.assign(&tmp);
+        let filled = new_rows(out.nrows(), out.ncols(), fill);
+        out.assign(&filled);
     }
 }
 
