@@ -188,3 +188,51 @@ fn distance_pairs() {
     let sym5 = Wavelet::from_name("sym5").unwrap();
     assert!((wavelet_distance(&db5, &sym5, 5).unwrap().value - 1.2804442955994846).abs() < 1e-12);
 }
+
+/// The float32 transforms against PyWavelets' float32 outputs
+/// (`float32_wavedec.json`, made by `tools/make_pywt_float32_reference.py`)
+/// and against our f64 transform, both to float32 accuracy: every value
+/// within `FLOAT32_TOL * max(1, max |expected|)` of its array. Short batches
+/// take the tiled float32 kernels, the 5,000-sample case the row kernels.
+#[test]
+fn float32_transforms_match_pywt_float32() {
+    use awd_core::dwt::Plan1d;
+    const FLOAT32_TOL: f64 = 2e-6;
+    let close = |what: &str, got: &[f64], want: &[f64]| {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max);
+        assert!(worst <= FLOAT32_TOL * scale, "{what}: max error {worst:e} > {:e}", FLOAT32_TOL * scale);
+    };
+    let data = load("float32_wavedec.json");
+    for case in data["cases"].as_array().unwrap() {
+        let (name, mode) = (case["wavelet"].as_str().unwrap(), case["mode"].as_str().unwrap());
+        let (b, n) = (case["signals"].as_u64().unwrap() as usize, case["length"].as_u64().unwrap() as usize);
+        let levels = case["levels"].as_u64().unwrap() as usize;
+        let w = Wavelet::from_name(name).unwrap();
+        let mode: Mode = mode.parse().unwrap();
+        // the generator's inputs: k / 64 - 0.5 with k = (i * 7919) mod 64, exact in float32
+        let x = Array2::from_shape_fn((b, n), |(r, c)| ((r * n + c) * 7919 % 64) as f32 / 64.0 - 0.5);
+        let plan = Plan1d::with_boundary_levels(n, &w, mode, levels).unwrap();
+        let packed = plan.wavedec_f32(x.view()).unwrap();
+        let wide = plan.wavedec(x.mapv(f64::from).view()).unwrap();
+        let offs = plan.offsets().to_vec();
+        for (k, arr) in case["coeffs"].as_array().unwrap().iter().enumerate() {
+            let want = mat(arr);
+            for r in 0..b {
+                let got: Vec<f64> =
+                    packed.row(r).iter().skip(offs[k]).take(offs[k + 1] - offs[k]).map(|&v| v as f64).collect();
+                let what = format!("{name} {mode} n={n} J={levels} signal {r} array {k}");
+                close(&format!("{what} vs pywt float32"), &got, want.row(r).as_slice().unwrap());
+                close(&format!("{what} vs f64"), &got, &wide.data.row(r).as_slice().unwrap()[offs[k]..offs[k + 1]]);
+            }
+        }
+        let rec = plan.waverec_f32(packed.view()).unwrap();
+        let want = mat(&case["waverec"]);
+        assert_eq!(rec.dim(), want.dim(), "{name} {mode}: waverec shape");
+        for r in 0..b {
+            let got: Vec<f64> = rec.row(r).iter().map(|&v| v as f64).collect();
+            close(&format!("{name} {mode} n={n} waverec signal {r}"), &got, want.row(r).as_slice().unwrap());
+        }
+    }
+}

@@ -163,15 +163,15 @@ fn run_blocks<const FMA: bool, Fill: Source, Emit: Sink>(
         let len = BLOCK.min(count - done);
         let q0 = q_start + done as isize;
         let span = len + half - 1;
-        fill.fill(q0, &mut in0[..span], &mut in1[..span]);
+        let (in0, in1) = fill.inputs(q0, span, in0, in1);
         let mut t0 = 0;
         while t0 < len {
             let mut a0 = [0.0f64; LANES];
             let mut a1 = [0.0f64; LANES];
             for k in 0..half {
                 let (c00, c01, c10, c11) = (p00[k], p01[k], p10[k], p11[k]);
-                let s0: &[f64; LANES] = in0[t0 + k..t0 + k + LANES].try_into().expect("lanes");
-                let s1: &[f64; LANES] = in1[t0 + k..t0 + k + LANES].try_into().expect("lanes");
+                let s0: &[f64; LANES] = in0[t0 + k..][..LANES].try_into().expect("lanes");
+                let s1: &[f64; LANES] = in1[t0 + k..][..LANES].try_into().expect("lanes");
                 for i in 0..LANES {
                     a0[i] = madd::<FMA>(c01, s1[i], madd::<FMA>(c00, s0[i], a0[i]));
                     a1[i] = madd::<FMA>(c11, s1[i], madd::<FMA>(c10, s0[i], a1[i]));
@@ -253,6 +253,16 @@ pub(crate) fn with_kernel_bufs<R>(f: impl FnOnce(&mut KernelBufs) -> R) -> R {
 pub(crate) trait Source {
     /// Write inputs `j0 .. j0 + x0.len()` of both phases.
     fn fill(&self, j0: isize, x0: &mut [f64], x1: &mut [f64]);
+
+    /// Inputs `j0 .. j0 + span` of both phases, each followed by at least
+    /// `LANES` readable values (the last register group reads past the
+    /// span; those lanes are never emitted): gathered into the block buffers
+    /// by default, borrowed where the source can lend them.
+    #[inline(always)]
+    fn inputs<'a>(&'a self, j0: isize, span: usize, in0: &'a mut [f64], in1: &'a mut [f64]) -> (&'a [f64], &'a [f64]) {
+        self.fill(j0, &mut in0[..span], &mut in1[..span]);
+        (in0, in1)
+    }
 }
 
 /// Where the kernel's outputs go: `emit(q0, y0, y1)` takes pairs `q0 ..`.
@@ -311,6 +321,18 @@ impl Source for Coeffs<'_> {
         a.copy_from_slice(&self.ca[j..j + n]);
         d.copy_from_slice(&self.cd[j..j + n]);
     }
+
+    /// The coefficients themselves where `LANES` values follow the span,
+    /// copies near the end.
+    #[inline(always)]
+    fn inputs<'a>(&'a self, j0: isize, span: usize, in0: &'a mut [f64], in1: &'a mut [f64]) -> (&'a [f64], &'a [f64]) {
+        let j = j0 as usize;
+        if j + span + LANES <= self.ca.len() {
+            return (&self.ca[j..], &self.cd[j..]);
+        }
+        self.fill(j0, &mut in0[..span], &mut in1[..span]);
+        (in0, in1)
+    }
 }
 
 /// Periodization synthesis input: the coefficients read cyclically.
@@ -358,6 +380,18 @@ impl Sink for Interleaved<'_> {
     #[inline(always)]
     fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]) {
         let at = 2 * q0 as usize - self.t0;
+        if let (Ok(e), Ok(o), Ok(dst)) = (
+            <&[f64; LANES]>::try_from(y0),
+            <&[f64; LANES]>::try_from(y1),
+            <&mut [MaybeUninit<f64>; 2 * LANES]>::try_from(&mut self.out[at..at + 2 * y0.len()]),
+        ) {
+            // a full group: fixed sizes let the interleave compile to shuffles
+            for i in 0..LANES {
+                dst[2 * i].write(e[i]);
+                dst[2 * i + 1].write(o[i]);
+            }
+            return;
+        }
         for ((pair, &e), &o) in self.out[at..at + 2 * y0.len()].chunks_exact_mut(2).zip(y0).zip(y1) {
             pair[0].write(e);
             pair[1].write(o);

@@ -1,12 +1,14 @@
 //! Multilevel 1-D transforms (pywt `wavedec`/`waverec`, and `dwt`/`idwt` as
 //! the one-level case) on batches of signals, parallel over the batch.
 
+use std::mem::MaybeUninit;
+
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use super::kernel::{analysis_row, as_out, synthesis_row, OutBuf, Taps};
-use super::tiles;
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
+use super::tiles;
 use crate::error::{check_finite, Error, Result};
 use crate::{Mode, Wavelet};
 
@@ -204,8 +206,9 @@ impl Plan1d {
             if j == levels {
                 analysis_row(input, &self.taps, self.mode, &mut head[..n_out], cd);
             } else {
-                next.resize(n_out, 0.0);
-                analysis_row(input, &self.taps, self.mode, as_out(&mut next), cd);
+                analysis_row(input, &self.taps, self.mode, uninit_len(&mut next, n_out), cd);
+                // SAFETY: analysis_row wrote all n_out values.
+                unsafe { next.set_len(n_out) };
                 std::mem::swap(&mut cur, &mut next);
             }
         }
@@ -242,8 +245,9 @@ impl Plan1d {
             if k == levels {
                 synthesis_row(a, d, &self.taps, self.mode, out);
             } else {
-                next.resize(n_out, 0.0);
-                synthesis_row(a, d, &self.taps, self.mode, as_out(&mut next));
+                synthesis_row(a, d, &self.taps, self.mode, uninit_len(&mut next, n_out));
+                // SAFETY: synthesis_row wrote all n_out values.
+                unsafe { next.set_len(n_out) };
                 std::mem::swap(&mut cur, &mut next);
             }
         }
@@ -325,6 +329,93 @@ impl Plan1d {
         let rows = packed.nrows();
         into_rows(&mut out, |o| self.waverec_flat(packed.as_slice().expect("standard layout"), rows, o));
     }
+
+    /// Analyse a batch of float32 signals into packed float32 rows
+    /// `(batch, total_len)`: float32 in, float32 out, as pywt does. Short
+    /// signals run in float32 arithmetic (the tiled kernels); long ones are
+    /// computed in f64 row by row and rounded once.
+    pub fn wavedec_f32(&self, x: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        if x.ncols() != self.signal_len {
+            return Err(Error::ShapeMismatch {
+                reason: format!("signals have {} samples, the plan expects {}", x.ncols(), self.signal_len),
+            });
+        }
+        check_finite_f32(x)?;
+        let x = x.as_standard_layout();
+        let src = x.as_slice().expect("standard layout");
+        Ok(new_rows_f32(x.nrows(), self.total_len(), |out| {
+            if x.nrows() >= TILE_MIN_ROWS && tiles::takes(self) {
+                tiles::wavedec_tiles(self, src, out);
+            } else {
+                rows_via_f64(src, x.nrows(), out, &|xr, or, s| self.wavedec_row_out(xr, or, s));
+            }
+        }))
+    }
+
+    /// Rebuild float32 signals `(batch, recon_len)` from packed float32 rows
+    /// `(batch, total_len)`.
+    pub fn waverec_f32(&self, packed: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
+        if packed.ncols() != self.total_len() {
+            return Err(Error::ShapeMismatch {
+                reason: format!(
+                    "packed rows have {} coefficients, the plan's lengths {:?} add up to {}",
+                    packed.ncols(),
+                    self.coeff_lens,
+                    self.total_len()
+                ),
+            });
+        }
+        check_finite_f32(packed)?;
+        let packed = packed.as_standard_layout();
+        let src = packed.as_slice().expect("standard layout");
+        Ok(new_rows_f32(packed.nrows(), self.recon_len, |out| {
+            if packed.nrows() >= TILE_MIN_ROWS && tiles::takes(self) {
+                tiles::waverec_tiles(self, src, out);
+            } else {
+                rows_via_f64(src, packed.nrows(), out, &|cr, or, s| self.waverec_row_out(cr, or, s));
+            }
+        }))
+    }
+}
+
+/// Non-finite float32 input is an error naming its position.
+fn check_finite_f32(x: ArrayView2<'_, f32>) -> Result<()> {
+    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
+        None => Ok(()),
+        Some(((r, c), &v)) => Err(Error::NonFinite { value: v as f64, location: format!("index [{r}, {c}]") }),
+    }
+}
+
+/// A new float32 `(rows, cols)` array that `fill` writes completely.
+fn new_rows_f32(rows: usize, cols: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Array2<f32> {
+    let len = rows * cols;
+    let mut data: Vec<f32> = Vec::with_capacity(len);
+    if len > 0 {
+        fill(&mut data.spare_capacity_mut()[..len]);
+    }
+    // SAFETY: `fill` writes every element (the kernels' contract).
+    unsafe { data.set_len(len) };
+    Array2::from_shape_vec((rows, cols), data).expect("rows * cols elements")
+}
+
+/// Apply an f64 row kernel to float32 rows: each row is widened, transformed
+/// and rounded once, in parallel.
+fn rows_via_f64<F>(input: &[f32], rows: usize, out: &mut [MaybeUninit<f32>], f: &F)
+where
+    F: Fn(&[f64], &mut OutBuf, &mut Scratch) + Sync,
+{
+    if rows == 0 || input.is_empty() || out.is_empty() {
+        return;
+    }
+    let (ni, no) = (input.len() / rows, out.len() / rows);
+    input.par_chunks(ni).zip(out.par_chunks_mut(no)).for_each(|(xr, or)| {
+        let wide: Vec<f64> = xr.iter().map(|&v| v as f64).collect();
+        let mut res = vec![0.0f64; no];
+        with_scratch(|s| f(&wide, as_out(&mut res), s));
+        for (o, v) in or.iter_mut().zip(res) {
+            o.write(v as f32);
+        }
+    });
 }
 
 thread_local! {
@@ -358,6 +449,14 @@ where
         .zip(out.par_chunks_mut(no))
         .with_min_len(min_len)
         .for_each(|(xr, or)| with_scratch(|s| f(xr, or, s)));
+}
+
+/// `v` emptied, with room for `len` values: the write-only memory a kernel
+/// fills before `set_len(len)` (no zeroing of scratch that is overwritten).
+fn uninit_len(v: &mut Vec<f64>, len: usize) -> &mut OutBuf {
+    v.clear();
+    v.reserve(len);
+    &mut v.spare_capacity_mut()[..len]
 }
 
 /// A new `(rows, cols)` array that `fill` writes completely, without

@@ -83,13 +83,13 @@ fn extend_row<T: Real, const W: usize>(buf: &mut [T], base: usize, n: usize, m: 
     }
 }
 
-/// One analysis level of a tile: `input` holds the `n_in` rows at row offset
-/// `base` with room for `base` rows before and the needed rows after; writes
-/// `n_out` rows of each channel through `put(o, lo, hi)`.
+/// One analysis level of a tile: `input` holds the `n_in` rows from buffer
+/// row `shift` on (room for `shift` extension rows before them and the
+/// needed rows after); writes `n_out` rows of each channel through
+/// `put(o, lo, hi)`.
 #[inline(always)]
 fn analysis_level<T: Real, const W: usize, const FMA: bool>(
     input: &mut [T],
-    base: usize,
     n_in: usize,
     n_out: usize,
     taps: (&[T], &[T]),
@@ -100,18 +100,17 @@ fn analysis_level<T: Real, const W: usize, const FMA: bool>(
     let f = taps.0.len();
     let last = 2 * n_out + f - 2; // one past the last extended index, + shift
     for e in (0..shift.min(last)).map(|e| e as isize - shift as isize) {
-        extend_row::<T, W>(input, base, n_in, e, mode);
+        extend_row::<T, W>(input, shift, n_in, e, mode);
     }
     for e in n_in as isize..last as isize - shift as isize {
-        extend_row::<T, W>(input, base, n_in, e, mode);
+        extend_row::<T, W>(input, shift, n_in, e, mode);
     }
-    let first = base - shift; // buffer row of extended index -shift
     for o in 0..n_out {
         let mut lo = [T::ZERO; W];
         let mut hi = [T::ZERO; W];
         for m in 0..f {
             let (cl, ch) = (taps.0[m], taps.1[m]);
-            let r: &[T; W] = input[(first + 2 * o + m) * W..][..W].try_into().expect("lanes");
+            let r: &[T; W] = input[(2 * o + m) * W..][..W].try_into().expect("lanes");
             for l in 0..W {
                 lo[l] = T::madd::<FMA>(cl, r[l], lo[l]);
                 hi[l] = T::madd::<FMA>(ch, r[l], hi[l]);
@@ -273,13 +272,13 @@ fn wavedec_tile<T: Real, const W: usize, const FMA: bool>(
         let n_out = lens[k];
         let (head, tail) = coef.split_at_mut(offs[k] * W);
         if j == levels {
-            analysis_level::<T, W, FMA>(&mut cur, shift, n_in, n_out, rec, shift, mode, |o, lo, hi| {
+            analysis_level::<T, W, FMA>(&mut cur, n_in, n_out, rec, shift, mode, |o, lo, hi| {
                 head[o * W..(o + 1) * W].copy_from_slice(lo);
                 tail[o * W..(o + 1) * W].copy_from_slice(hi);
             });
         } else {
             next.resize(level_rows(n_out, lens[k - 1], f, shift) * W, T::ZERO);
-            analysis_level::<T, W, FMA>(&mut cur, shift, n_in, n_out, rec, shift, mode, |o, lo, hi| {
+            analysis_level::<T, W, FMA>(&mut cur, n_in, n_out, rec, shift, mode, |o, lo, hi| {
                 next[(shift + o) * W..(shift + o + 1) * W].copy_from_slice(lo);
                 tail[o * W..(o + 1) * W].copy_from_slice(hi);
             });
