@@ -68,6 +68,42 @@ fn dwt_idwt_round_trip_1d_npz_and_json() {
     assert_eq!(d3.index_axis(ndarray::Axis(0), 1).iter().copied().collect::<Vec<_>>(), want[1]);
 }
 
+/// float32 `.npy` in, float32 coefficients out (`.npz` keeps the dtype, as
+/// pywt's arrays do), and `idwt` of them gives a float32 `.npy`; values
+/// within float32 accuracy of the float64 transform. 1-D and 2-D.
+#[test]
+fn float32_files_stay_float32() {
+    use awd::io::read_npz_typed;
+    use ndarray_npy::{ReadNpyExt, WriteNpyExt};
+    let dir = tempfile::tempdir().unwrap();
+    for (two_d, shape) in [(false, vec![20, 64]), (false, vec![3, 3000]), (true, vec![2, 40, 36])] {
+        let x64 = ArrayD::from_shape_fn(ndarray::IxDyn(&shape), |i| signal(7, i[0] as u64)[i[shape.len() - 1] % 7]);
+        let x32 = x64.mapv(|v| v as f32);
+        let (xin, c64, c32, r) =
+            (p(dir.path(), "x32.npy"), p(dir.path(), "c64.npz"), p(dir.path(), "c32.npz"), p(dir.path(), "r.npy"));
+        x32.write_npy(std::fs::File::create(&xin).unwrap()).unwrap();
+        let x64in = p(dir.path(), "x64.npy");
+        write_npy(&x64in, x32.mapv(f64::from).view()).unwrap();
+        let flag: &[&str] = if two_d { &["--2d"] } else { &[] };
+        let common = ["--wavelet", "db4", "--mode", "symmetric"];
+        let run = |cmd: &str, args: &[&str]| ok(&[&[cmd][..], flag, &common[..], args].concat());
+        run("dwt", &["--levels", "2", "--input", s(&xin), "--output", s(&c32)]);
+        run("dwt", &["--levels", "2", "--input", s(&x64in), "--output", s(&c64)]);
+        let (got, is32) = read_npz_typed(&c32).unwrap();
+        let (want, was32) = read_npz_typed(&c64).unwrap();
+        assert!(is32 && !was32, "float32 in gives float32 coefficients, float64 gives float64");
+        for ((name, g), (_, w)) in got.iter().zip(&want) {
+            let worst = g.iter().zip(w).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+            assert!(worst < 1e-5, "{shape:?} {name}: float32 differs from float64 by {worst:e}");
+        }
+        run("idwt", &["--input", s(&c32), "--output", s(&r)]);
+        let back = ArrayD::<f32>::read_npy(std::fs::File::open(&r).unwrap()).expect("a float32 .npy");
+        assert_eq!(back.shape(), x32.shape());
+        let worst = back.iter().zip(&x32).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
+        assert!(worst < 1e-5, "{shape:?}: float32 round trip off by {worst:e}");
+    }
+}
+
 #[test]
 fn single_signal_and_image_keep_their_rank() {
     let dir = tempfile::tempdir().unwrap();

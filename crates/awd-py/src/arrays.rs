@@ -1,9 +1,9 @@
 //! NumPy arrays in and out: float64 and float32 of any strides and memory
-//! order come in as views (float32 converted); results go out as float64,
-//! or float32 when the input was float32 (as pywt does).
+//! order come in as views; results go out as float64, or float32 when the
+//! input was float32 (as pywt does).
 
 use ndarray::{ArrayD, CowArray, IxDyn};
-use numpy::{IntoPyArray, PyReadonlyArrayDyn};
+use numpy::{IntoPyArray, PyReadonlyArrayDyn, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 
 /// A float array from Python (the package converts everything else first).
@@ -11,7 +11,8 @@ use pyo3::prelude::*;
 pub enum Floats<'py> {
     /// float64, any strides.
     F64(PyReadonlyArrayDyn<'py, f64>),
-    /// float32, any strides (computed in float64).
+    /// float32, any strides (1-D transforms compute in float32; the rest
+    /// in float64, rounded once).
     F32(PyReadonlyArrayDyn<'py, f32>),
 }
 
@@ -19,6 +20,22 @@ impl Floats<'_> {
     /// Whether the array is float32.
     pub fn is_f32(&self) -> bool {
         matches!(self, Floats::F32(_))
+    }
+
+    /// The array's shape.
+    pub fn shape(&self) -> &[usize] {
+        match self {
+            Floats::F64(a) => a.shape(),
+            Floats::F32(a) => a.shape(),
+        }
+    }
+
+    /// A view of float32 input (`None` for float64).
+    pub fn view32(&self) -> Option<ndarray::ArrayViewD<'_, f32>> {
+        match self {
+            Floats::F64(_) => None,
+            Floats::F32(a) => Some(a.as_array()),
+        }
     }
 
     /// The values as float64: a view of float64 input, a converted copy of

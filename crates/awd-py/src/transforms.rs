@@ -4,7 +4,7 @@
 
 use std::ffi::CString;
 
-use awd::dwt::{Coeffs1d, Coeffs2d, Plan1d, Plan2d};
+use awd::dwt::{Coeffs2d, Plan1d, Plan2d};
 use awd::{Mode, Wavelet};
 use ndarray::{s, Array2, ArrayD, ArrayView3, ArrayViewD, ArrayViewMut2, CowArray, Ix2, Ix3, IxDyn};
 use numpy::{IntoPyArray, PyArray2, PyArrayMethods};
@@ -69,7 +69,7 @@ fn as_batch(a: ArrayViewD<'_, f64>, perm: &[usize], tail: usize) -> (Vec<usize>,
 
 /// A standard-layout copy; 2-D and 3-D go through fixed-rank iteration,
 /// an order of magnitude faster than dynamic-rank iteration.
-fn standard_copy(v: ArrayViewD<'_, f64>) -> ArrayD<f64> {
+fn standard_copy<A: Clone>(v: ArrayViewD<'_, A>) -> ArrayD<A> {
     match v.ndim() {
         2 => v.into_dimensionality::<Ix2>().expect("2-D").as_standard_layout().into_owned().into_dyn(),
         3 => v.into_dimensionality::<Ix3>().expect("3-D").as_standard_layout().into_owned().into_dyn(),
@@ -78,7 +78,11 @@ fn standard_copy(v: ArrayViewD<'_, f64>) -> ArrayD<f64> {
 }
 
 /// [`as_batch`] without a copy when the input is already in that layout.
-fn as_batch_view<'a>(a: ArrayViewD<'a, f64>, perm: &[usize], tail: usize) -> (Vec<usize>, CowArray<'a, f64, IxDyn>) {
+fn as_batch_view<'a, A: Clone>(
+    a: ArrayViewD<'a, A>,
+    perm: &[usize],
+    tail: usize,
+) -> (Vec<usize>, CowArray<'a, A, IxDyn>) {
     let moved = a.permuted_axes(IxDyn(perm));
     let lead = moved.shape()[..moved.ndim() - tail].to_vec();
     if moved.is_standard_layout() {
@@ -128,24 +132,29 @@ pub fn wavedec_packed<'py>(
 ) -> PyResult<Packed1d<'py>> {
     let w = extract_wavelet(wavelet)?;
     let mode = parse_mode(mode)?;
-    let x = data.view64();
-    if x.ndim() == 0 {
+    let ndim = data.shape().len();
+    if ndim == 0 {
         return Err(value_error("data is a scalar; wavedec needs at least one axis of samples"));
     }
-    let ax = axis_index(axis, x.ndim(), "axis")?;
-    let n = x.shape()[ax];
+    let ax = axis_index(axis, ndim, "axis")?;
+    let n = data.shape()[ax];
     let level = resolve_level(py, level, n, &w)?;
-    let (perm, _) = permutation(x.ndim(), &[ax]);
+    let (perm, _) = permutation(ndim, &[ax]);
+    let plan = Plan1d::with_boundary_levels(n, &w, mode, level).map_err(core_to_py)?;
+    let lens = plan.coeff_lens().to_vec();
+    if let Some(x32) = data.view32() {
+        // float32 in, float32 out, computed in float32 (as pywt does)
+        let (lead, rows) = as_batch_view(x32, &perm, 1);
+        let batch: usize = lead.iter().product();
+        let rows = rows.view().into_shape_with_order((batch, n)).expect("sizes agree");
+        let packed = py.detach(|| plan.wavedec_f32(rows)).map_err(core_to_py)?;
+        return Ok((packed.into_pyarray(py).into_any(), lens, lead, ax));
+    }
+    let x = data.view64();
     let (lead, rows) = as_batch_view(x.view(), &perm, 1);
     let batch: usize = lead.iter().product();
     let rows = rows.view().into_shape_with_order((batch, n)).expect("sizes agree");
-    let plan = Plan1d::with_boundary_levels(n, &w, mode, level).map_err(core_to_py)?;
-    let lens = plan.coeff_lens().to_vec();
     py.detach(|| awd::check_finite(rows.view())).map_err(core_to_py)?;
-    if data.is_f32() {
-        let coeffs: Coeffs1d = py.detach(|| plan.wavedec(rows.view())).map_err(core_to_py)?;
-        return Ok((packed_to_numpy(py, coeffs.data, true), lens, lead, ax));
-    }
     // NumPy's own allocation (large ones on huge pages: far fewer page
     // faults than a fresh Rust allocation), filled in place.
     // SAFETY: every element is written by `wavedec_into` before Python sees the array.
@@ -182,23 +191,14 @@ fn with_pack_buffer<T>(len: usize, f: impl FnOnce(&mut [f64]) -> T) -> T {
     })
 }
 
-/// pywt `waverec`, as rows: `(signals (batch, n), leading shape,
-/// normalised axis)`; the package reshapes and moves the axis back.
-#[pyfunction]
-#[pyo3(signature = (coeffs, wavelet, mode = "symmetric", axis = -1))]
-pub fn waverec_rows<'py>(
-    py: Python<'py>,
-    coeffs: Vec<Floats<'py>>,
-    wavelet: &Bound<'py, PyAny>,
-    mode: &str,
+/// pywt `waverec`'s coefficient arrays as rows `(batch, len_k)` with
+/// `axis` moved last (views where the leading axes merge), the leading
+/// shape and the normalised axis; arrays that disagree are an error.
+#[allow(clippy::type_complexity)]
+fn coefficient_rows<'a, A: Clone>(
+    views: &[ArrayViewD<'a, A>],
     axis: i64,
-) -> PyResult<Rows<'py>> {
-    let w = extract_wavelet(wavelet)?;
-    let mode = parse_mode(mode)?;
-    let Some(first) = coeffs.first() else {
-        return Err(value_error("coeffs is empty; waverec needs [cA_n, cD_n, ..., cD_1]"));
-    };
-    let views: Vec<_> = coeffs.iter().map(|c| c.view64()).collect();
+) -> PyResult<(Vec<usize>, usize, Vec<CowArray<'a, A, Ix2>>)> {
     let ndim = views[0].ndim();
     if ndim == 0 {
         return Err(value_error("coeffs[0] is a scalar; coefficient arrays need at least one axis"));
@@ -206,7 +206,7 @@ pub fn waverec_rows<'py>(
     let ax = axis_index(axis, ndim, "axis")?;
     let (perm, _) = permutation(ndim, &[ax]);
     let mut lead = Vec::new();
-    let mut rows: Vec<CowArray<'_, f64, Ix2>> = Vec::with_capacity(views.len());
+    let mut rows: Vec<CowArray<'a, A, Ix2>> = Vec::with_capacity(views.len());
     for (k, v) in views.iter().enumerate() {
         if v.ndim() != ndim {
             return Err(value_error(format!(
@@ -214,7 +214,7 @@ pub fn waverec_rows<'py>(
                 v.ndim()
             )));
         }
-        let moved = v.view().permuted_axes(IxDyn(&perm));
+        let moved = v.clone().permuted_axes(IxDyn(&perm));
         let l = moved.shape()[..ndim - 1].to_vec();
         if k > 0 && l != lead {
             return Err(value_error(format!(
@@ -239,6 +239,38 @@ pub fn waverec_rows<'py>(
         rows.push(row_view);
         lead = l;
     }
+    Ok((lead, ax, rows))
+}
+
+/// pywt `waverec`, as rows: `(signals (batch, n), leading shape,
+/// normalised axis)`; the package reshapes and moves the axis back.
+#[pyfunction]
+#[pyo3(signature = (coeffs, wavelet, mode = "symmetric", axis = -1))]
+pub fn waverec_rows<'py>(
+    py: Python<'py>,
+    coeffs: Vec<Floats<'py>>,
+    wavelet: &Bound<'py, PyAny>,
+    mode: &str,
+    axis: i64,
+) -> PyResult<Rows<'py>> {
+    let w = extract_wavelet(wavelet)?;
+    let mode = parse_mode(mode)?;
+    if coeffs.is_empty() {
+        return Err(value_error("coeffs is empty; waverec needs [cA_n, cD_n, ..., cD_1]"));
+    }
+    if coeffs.iter().all(|c| c.is_f32()) {
+        // float32 in, float32 out, computed in float32 (as pywt does)
+        let views: Vec<_> = coeffs.iter().map(|c| c.view32().expect("float32")).collect();
+        let (lead, ax, rows) = coefficient_rows(&views, axis)?;
+        let lens: Vec<usize> = rows.iter().map(|r| r.ncols()).collect();
+        let plan = Plan1d::from_coeff_lens(&lens, &w, mode).map_err(core_to_py)?;
+        let packed = ndarray::concatenate(ndarray::Axis(1), &rows.iter().map(|r| r.view()).collect::<Vec<_>>())
+            .map_err(|e| value_error(format!("coefficient rows do not line up: {e}")))?;
+        let out = py.detach(|| plan.waverec_f32(packed.view())).map_err(core_to_py)?;
+        return Ok((out.into_pyarray(py).into_any(), lead, ax));
+    }
+    let views: Vec<_> = coeffs.iter().map(|c| c.view64()).collect();
+    let (lead, ax, rows) = coefficient_rows(&views.iter().map(|v| v.view()).collect::<Vec<_>>(), axis)?;
     let lens: Vec<usize> = rows.iter().map(|r| r.ncols()).collect();
     let plan = Plan1d::from_coeff_lens(&lens, &w, mode).map_err(core_to_py)?;
     let batch: usize = lead.iter().product();
@@ -265,8 +297,8 @@ pub fn waverec_rows<'py>(
         })
         .map_err(core_to_py)?;
     }
-    let out = if first.is_f32() { out.call_method1("astype", ("float32",))? } else { out.into_any() };
-    Ok((out, lead, ax))
+    // float32 mixed with float64 gives float64, as NumPy's promotion (and pywt) does
+    Ok((out.into_any(), lead, ax))
 }
 
 fn two_axes(axes: (i64, i64), ndim: usize) -> PyResult<[usize; 2]> {

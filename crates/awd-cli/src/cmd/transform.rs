@@ -5,8 +5,8 @@ use std::path::Path;
 use anyhow::{bail, Context, Result};
 use awd::dwt::{boundary_level_warning, Coeffs1d, Coeffs2d, Plan1d, Plan2d};
 use awd::io::{
-    coeff_format, read_coeffs, read_npy_f64, read_npy_rows_f64, read_npy_shape, shape_string, write_coeffs,
-    write_npy_streamed,
+    coeff_format, npy_is_float32, read_coeffs, read_npy_f64, read_npy_rows_f64, read_npy_shape, read_npz_typed,
+    shape_string, write_coeffs, write_npy_streamed, CoeffFormat, CoeffValue,
 };
 use awd::{check_finite, Wavelet};
 use ndarray::{ArrayD, ArrayView2, ArrayView3, ArrayViewD, Axis, Ix2, Ix3, IxDyn, Slice};
@@ -63,45 +63,68 @@ pub fn dwt(args: &DwtArgs) -> Result<()> {
         true => Some(Plan2d::with_boundary_levels((item[0], item[1]), &wavelet, args.mode, args.levels).map_err(at)?),
         false => None,
     };
-    // the outputs, allocated at the first block: (n, ...) each
-    let mut outputs: Vec<(String, ArrayD<f64>)> = Vec::new();
+    // float32 files give float32 coefficients, as pywt does: 1-D batches are
+    // computed in float32, 2-D in float64 and rounded once
+    let float32 = npy_is_float32(input)?;
+    let read_block = |r: std::ops::Range<usize>| -> Result<ArrayD<f64>> {
+        let x = if single { read_npy_f64(input)?.insert_axis(Axis(0)) } else { read_npy_rows_f64(input, r.clone())?.0 };
+        check_block_finite(x.view(), r.start, single).with_context(|| format!("{}", input.display()))?;
+        Ok(x)
+    };
+    let wavedec2_named = |x: &ArrayD<f64>| -> Result<Vec<(String, ArrayD<f64>)>> {
+        let plan = plan2.as_ref().expect("a 2-D plan");
+        let c = plan.wavedec2(x.view().into_dimensionality::<Ix3>()?)?;
+        let mut v = vec![("a".to_string(), c.approx().to_owned().into_dyn())];
+        for level in 1..=plan.levels() {
+            let [ch, cv, cd] = c.detail(level);
+            v.push((format!("h{level}"), ch.to_owned().into_dyn()));
+            v.push((format!("v{level}"), cv.to_owned().into_dyn()));
+            v.push((format!("d{level}"), cd.to_owned().into_dyn()));
+        }
+        Ok(v)
+    };
+    if float32 {
+        let outputs = collect_blocks(n, block, |r| {
+            let x = read_block(r)?;
+            Ok(match &plan1 {
+                Some(plan) => {
+                    named_1d(plan, plan.wavedec_f32(x.mapv(|v| v as f32).view().into_dimensionality()?)?.view())
+                }
+                None => wavedec2_named(&x)?.into_iter().map(|(k, a)| (k, a.mapv(|v| v as f32))).collect(),
+            })
+        })?;
+        return write_outputs(&args.output, &outputs, single, &wavelet);
+    }
+    let outputs = collect_blocks(n, block, |r| {
+        let x = read_block(r)?;
+        match &plan1 {
+            Some(plan) => Ok(named_1d(plan, plan.wavedec(x.view().into_dimensionality::<Ix2>()?)?.data.view())),
+            None => wavedec2_named(&x),
+        }
+    })?;
+    write_outputs(&args.output, &outputs, single, &wavelet)
+}
+
+/// Named coefficient arrays of the `n` inputs, block of rows by block of
+/// rows: `block_fn(rows)` transforms one block; the outputs are allocated
+/// at the first block.
+fn collect_blocks<T: Clone + Default>(
+    n: usize,
+    block: usize,
+    mut block_fn: impl FnMut(std::ops::Range<usize>) -> Result<Vec<(String, ArrayD<T>)>>,
+) -> Result<Vec<(String, ArrayD<T>)>> {
+    let mut outputs: Vec<(String, ArrayD<T>)> = Vec::new();
     let mut start = 0;
     loop {
         let end = (start + block).min(n);
-        let x =
-            if single { read_npy_f64(input)?.insert_axis(Axis(0)) } else { read_npy_rows_f64(input, start..end)?.0 };
-        check_block_finite(x.view(), start, single).with_context(|| format!("{}", input.display()))?;
-        let named: Vec<(String, ArrayD<f64>)> = match (&plan1, &plan2) {
-            (Some(plan), _) => {
-                let c = plan.wavedec(x.view().into_dimensionality::<Ix2>()?)?;
-                let j = plan.levels();
-                (0..=j)
-                    .map(|k| {
-                        let name = if k == 0 { "a".to_string() } else { format!("d{}", j - k + 1) };
-                        (name, c.array(k).to_owned().into_dyn())
-                    })
-                    .collect()
-            }
-            (None, Some(plan)) => {
-                let c = plan.wavedec2(x.view().into_dimensionality::<Ix3>()?)?;
-                let mut v = vec![("a".to_string(), c.approx().to_owned().into_dyn())];
-                for level in 1..=plan.levels() {
-                    let [ch, cv, cd] = c.detail(level);
-                    v.push((format!("h{level}"), ch.to_owned().into_dyn()));
-                    v.push((format!("v{level}"), cv.to_owned().into_dyn()));
-                    v.push((format!("d{level}"), cd.to_owned().into_dyn()));
-                }
-                v
-            }
-            (None, None) => unreachable!("one plan is made"),
-        };
+        let named = block_fn(start..end)?;
         if outputs.is_empty() {
             outputs = named
                 .iter()
                 .map(|(name, a)| {
                     let mut full = a.shape().to_vec();
                     full[0] = n;
-                    (name.clone(), ArrayD::zeros(IxDyn(&full)))
+                    (name.clone(), ArrayD::from_elem(IxDyn(&full), T::default()))
                 })
                 .collect();
         }
@@ -110,22 +133,43 @@ pub fn dwt(args: &DwtArgs) -> Result<()> {
         }
         start = end;
         if start >= n {
-            break;
+            return Ok(outputs);
         }
     }
-    warn_non_finite(&outputs, &wavelet);
-    let views: Vec<(String, ArrayViewD<'_, f64>)> = outputs
+}
+
+/// Packed 1-D coefficient rows split into pywt's named arrays `a, dJ, ..., d1`.
+fn named_1d<T: Clone>(plan: &Plan1d, packed: ArrayView2<'_, T>) -> Vec<(String, ArrayD<T>)> {
+    let (j, offs) = (plan.levels(), plan.offsets());
+    (0..=j)
+        .map(|k| {
+            let name = if k == 0 { "a".to_string() } else { format!("d{}", j - k + 1) };
+            (name, packed.slice_axis(Axis(1), Slice::from(offs[k]..offs[k + 1])).to_owned().into_dyn())
+        })
+        .collect()
+}
+
+/// Warn about non-finite results, then write the coefficient file (a
+/// single signal or image without its batch axis).
+fn write_outputs<T: CoeffValue + Into<f64>>(
+    output: &Path,
+    outputs: &[(String, ArrayD<T>)],
+    single: bool,
+    wavelet: &Wavelet,
+) -> Result<()> {
+    warn_non_finite(outputs, wavelet);
+    let views: Vec<(String, ArrayViewD<'_, T>)> = outputs
         .iter()
         .map(|(name, a)| (name.clone(), if single { a.index_axis(Axis(0), 0) } else { a.view() }))
         .collect();
-    write_coeffs(&args.output, &views)?;
+    write_coeffs(output, &views)?;
     Ok(())
 }
 
 /// Warn when a finite input gave coefficients that are not finite (taps so
 /// large that the sums overflow float64).
-fn warn_non_finite(arrays: &[(String, ArrayD<f64>)], wavelet: &Wavelet) {
-    let bad: usize = arrays.iter().map(|(_, a)| a.iter().filter(|v| !v.is_finite()).count()).sum();
+fn warn_non_finite<T: Copy + Into<f64>>(arrays: &[(String, ArrayD<T>)], wavelet: &Wavelet) {
+    let bad: usize = arrays.iter().map(|(_, a)| a.iter().filter(|&&v| !v.into().is_finite()).count()).sum();
     if bad > 0 {
         let total: usize = arrays.iter().map(|(_, a)| a.len()).sum();
         let largest = wavelet.dec_lo.iter().fold(0.0f64, |m, v| m.max(v.abs()));
@@ -173,7 +217,11 @@ fn take_levels(
 pub fn idwt(args: &IdwtArgs) -> Result<()> {
     let wavelet = wavelet_arg(&args.wavelet)?;
     let path = args.input.as_path();
-    let mut arrays = read_coeffs(path)?;
+    // a .npz of float32 arrays gives a float32 signal, as pywt does
+    let (mut arrays, float32) = match coeff_format(path)? {
+        CoeffFormat::Npz => read_npz_typed(path)?,
+        CoeffFormat::Json => (read_coeffs(path)?, false),
+    };
     for (name, a) in &arrays {
         check_finite(a.view()).with_context(|| format!("{}: array '{name}'", path.display()))?;
     }
@@ -188,14 +236,14 @@ pub fn idwt(args: &IdwtArgs) -> Result<()> {
         let v = take_levels(path, &mut arrays, "v", j)?;
         let d = take_levels(path, &mut arrays, "d", j)?;
         reject_leftovers(path, &arrays, "a, h1..hJ, v1..vJ, d1..dJ")?;
-        idwt_2d(args, &wavelet, approx, h, v, d)
+        idwt_2d(args, &wavelet, approx, h, v, d, float32)
     } else {
         if arrays.iter().any(|(k, _)| k.starts_with('h')) {
             bail!("{}: holds 2-D coefficients (h1, v1, ...); pass --2d", path.display());
         }
         let d = take_levels(path, &mut arrays, "d", j)?;
         reject_leftovers(path, &arrays, "a, d1..dJ")?;
-        idwt_1d(args, &wavelet, approx, d)
+        idwt_1d(args, &wavelet, approx, d, float32)
     }
 }
 
@@ -222,7 +270,13 @@ fn as_batch2(path: &Path, name: &str, a: ArrayD<f64>, single: bool) -> Result<nd
 
 /// The inverse of signals' coefficients, written to the output block of
 /// rows by block of rows.
-fn idwt_1d(args: &IdwtArgs, wavelet: &Wavelet, approx: ArrayD<f64>, details: Vec<ArrayD<f64>>) -> Result<()> {
+fn idwt_1d(
+    args: &IdwtArgs,
+    wavelet: &Wavelet,
+    approx: ArrayD<f64>,
+    details: Vec<ArrayD<f64>>,
+    float32: bool,
+) -> Result<()> {
     let path = args.input.as_path();
     let single = match approx.ndim() {
         1 => true,
@@ -247,7 +301,18 @@ fn idwt_1d(args: &IdwtArgs, wavelet: &Wavelet, approx: ArrayD<f64>, details: Vec
     let len = plan.recon_len();
     let shape = if single { vec![len] } else { vec![n, len] };
     let block = (BLOCK_VALUES / len.max(1)).max(1);
-    write_npy_streamed(&args.output, &shape, |sink| {
+    if float32 {
+        // the arrays were float32, so converting back is exact; computed in float32
+        return Ok(write_npy_streamed::<f32>(&args.output, &shape, |sink| {
+            for start in (0..n).step_by(block) {
+                let coeffs = Coeffs1d::from_arrays(&rows(start..(start + block).min(n)))?;
+                let out = plan.waverec_f32(coeffs.data.mapv(|v| v as f32).view())?;
+                sink(out.as_slice().expect("a new array is contiguous"))?;
+            }
+            Ok(())
+        })?);
+    }
+    write_npy_streamed::<f64>(&args.output, &shape, |sink| {
         for start in (0..n).step_by(block) {
             let coeffs = Coeffs1d::from_arrays(&rows(start..(start + block).min(n)))?;
             let out = plan.waverec(&coeffs)?;
@@ -295,6 +360,7 @@ fn idwt_2d(
     h: Vec<ArrayD<f64>>,
     v: Vec<ArrayD<f64>>,
     d: Vec<ArrayD<f64>>,
+    float32: bool,
 ) -> Result<()> {
     let path = args.input.as_path();
     let single = match approx.ndim() {
@@ -325,7 +391,17 @@ fn idwt_2d(
     let (h, w) = plan.recon_shape();
     let shape = if single { vec![h, w] } else { vec![n, h, w] };
     let block = (BLOCK_VALUES / (h * w).max(1)).max(1);
-    write_npy_streamed(&args.output, &shape, |sink| {
+    if float32 {
+        // computed in float64, rounded once to float32
+        return Ok(write_npy_streamed::<f32>(&args.output, &shape, |sink| {
+            for start in (0..n).step_by(block) {
+                let out = plan.waverec2(&block_of(start..(start + block).min(n))?)?.mapv(|v| v as f32);
+                sink(out.as_slice().expect("a new array is contiguous"))?;
+            }
+            Ok(())
+        })?);
+    }
+    write_npy_streamed::<f64>(&args.output, &shape, |sink| {
         for start in (0..n).step_by(block) {
             let out = plan.waverec2(&block_of(start..(start + block).min(n))?)?;
             sink(out.as_slice().expect("a new array is contiguous"))?;

@@ -31,8 +31,31 @@ pub fn coeff_format(path: &Path) -> Result<CoeffFormat, IoError> {
     }
 }
 
+/// A number type coefficient files hold: float64, or float32 (kept as
+/// float32 in `.npz` and `.npy`; JSON numbers carry no type).
+pub trait CoeffValue: Copy + ndarray_npy::WritableElement + serde::Serialize {
+    /// The `.npy` dtype descriptor.
+    const DESCR: &'static str;
+    /// Append the little-endian bytes of `self`.
+    fn push_le(self, out: &mut Vec<u8>);
+}
+
+impl CoeffValue for f64 {
+    const DESCR: &'static str = "<f8";
+    fn push_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
+impl CoeffValue for f32 {
+    const DESCR: &'static str = "<f4";
+    fn push_le(self, out: &mut Vec<u8>) {
+        out.extend_from_slice(&self.to_le_bytes());
+    }
+}
+
 /// Write named arrays to `.npz` or `.json`, atomically, from views.
-pub fn write_coeffs(path: &Path, arrays: &[(String, ArrayViewD<'_, f64>)]) -> Result<(), IoError> {
+pub fn write_coeffs<T: CoeffValue>(path: &Path, arrays: &[(String, ArrayViewD<'_, T>)]) -> Result<(), IoError> {
     match coeff_format(path)? {
         CoeffFormat::Npz => write_npz(path, arrays),
         CoeffFormat::Json => write_atomic(path, |w| {
@@ -53,9 +76,12 @@ pub fn write_coeffs(path: &Path, arrays: &[(String, ArrayViewD<'_, f64>)]) -> Re
 
 /// `a` as nested JSON lists, number by number (serde_json's shortest
 /// round-trip form; NaN and infinities as `null`, as serde_json writes them).
-fn write_nested(w: &mut impl Write, a: &ArrayViewD<'_, f64>) -> serde_json::Result<()> {
+fn write_nested<T: CoeffValue>(w: &mut impl Write, a: &ArrayViewD<'_, T>) -> serde_json::Result<()> {
     if a.ndim() == 0 {
-        return serde_json::to_writer(&mut *w, &a.first().copied().unwrap_or(0.0));
+        return match a.first() {
+            Some(v) => serde_json::to_writer(&mut *w, v),
+            None => w.write_all(b"0").map_err(serde_json::Error::io),
+        };
     }
     w.write_all(b"[").map_err(serde_json::Error::io)?;
     for (i, sub) in a.outer_iter().enumerate() {
@@ -198,29 +224,31 @@ impl<'de> Visitor<'de> for Level<'_> {
     }
 }
 
-/// Write a float64 `.npy` of `shape` (C order) atomically, its values given
-/// in row-major order by `fill`, which calls the sink as often as it likes
-/// (e.g. once per block of rows). An error if the values do not add up to
-/// the shape.
-pub fn write_npy_streamed(
+/// Write a float64 or float32 `.npy` of `shape` (C order) atomically, its
+/// values given in row-major order by `fill`, which calls the sink as often
+/// as it likes (e.g. once per block of rows). An error if the values do not
+/// add up to the shape.
+pub fn write_npy_streamed<T: CoeffValue>(
     path: &Path,
     shape: &[usize],
-    fill: impl FnOnce(&mut dyn FnMut(&[f64]) -> Result<(), IoError>) -> Result<(), IoError>,
+    fill: impl FnOnce(&mut dyn FnMut(&[T]) -> Result<(), IoError>) -> Result<(), IoError>,
 ) -> Result<(), IoError> {
     let expected: usize = shape.iter().product();
     write_atomic(path, |w| {
         let io = |e: std::io::Error| IoError::write(path, e);
-        w.write_all(&npy_header_f64(shape)).map_err(io)?;
+        w.write_all(&npy_header(shape, T::DESCR)).map_err(io)?;
         let mut written = 0usize;
-        let mut sink = |values: &[f64]| -> Result<(), IoError> {
+        let mut bytes = Vec::new();
+        let mut sink = |values: &[T]| -> Result<(), IoError> {
             written += values.len();
             if written > expected {
                 return Err(IoError::format(path, format!("more values than the shape {shape:?} holds")));
             }
-            for v in values {
-                w.write_all(&v.to_le_bytes()).map_err(io)?;
+            bytes.clear();
+            for &v in values {
+                v.push_le(&mut bytes);
             }
-            Ok(())
+            w.write_all(&bytes).map_err(io)
         };
         fill(&mut sink)?;
         if written != expected {
@@ -230,12 +258,12 @@ pub fn write_npy_streamed(
     })
 }
 
-/// The header of a little-endian float64, C-order `.npy` (format 1.0),
-/// padded to a multiple of 64 bytes as NumPy writes it.
-fn npy_header_f64(shape: &[usize]) -> Vec<u8> {
+/// The header of a little-endian, C-order `.npy` (format 1.0) of dtype
+/// `descr`, padded to a multiple of 64 bytes as NumPy writes it.
+fn npy_header(shape: &[usize], descr: &str) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let shape_text = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let mut dict = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape_text}, }}");
+    let mut dict = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape_text}, }}");
     while !(10 + dict.len() + 1).is_multiple_of(64) {
         dict.push(' ');
     }

@@ -11,9 +11,10 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub use atomic::{create_json_atomic, remove_pending_temp_files, write_atomic, write_json_atomic, TempPath};
-pub use coeffs::{coeff_format, read_coeffs, write_coeffs, write_npy_streamed, CoeffFormat};
+pub use coeffs::{coeff_format, read_coeffs, write_coeffs, write_npy_streamed, CoeffFormat, CoeffValue};
 pub use npy::{
-    read_npy_f64, read_npy_labels, read_npy_rows_f64, read_npy_shape, read_npz_f64, shape_string, write_npy, write_npz,
+    npy_is_float32, read_npy_f64, read_npy_labels, read_npy_rows_f64, read_npy_shape, read_npz_f64, read_npz_typed,
+    shape_string, write_npy, write_npz,
 };
 
 /// The text of a JSON file, for a reader to parse: an empty (or blank)

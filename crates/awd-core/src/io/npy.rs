@@ -166,6 +166,13 @@ pub fn read_npy_shape(path: &Path) -> Result<Vec<usize>, IoError> {
     }
 }
 
+/// Whether a `.npy` file holds float32 in this machine's byte order (the
+/// files whose transforms stay float32, as pywt's do); float64 and other
+/// byte orders are read as float64.
+pub fn npy_is_float32(path: &Path) -> Result<bool, IoError> {
+    Ok(MappedNpy::open(path)?.is_some_and(|m| m.float32))
+}
+
 /// Read rows `rows` (along the first axis) of a float64 or float32 `.npy`
 /// file as float64, through a memory map: only those rows are touched and
 /// copied, so each process of a data-parallel fit holds only its share.
@@ -250,6 +257,15 @@ const MAX_DEFLATE_RATIO: u64 = 1100;
 /// allocated, and each array's header against its entry's bytes, so a
 /// corrupt or hostile archive is an error, never an abort.
 pub fn read_npz_f64(path: &Path) -> Result<Vec<(String, ArrayD<f64>)>, IoError> {
+    Ok(read_npz_typed(path)?.0)
+}
+
+/// Named arrays of a `.npz` file, in the archive's order.
+pub type NamedArrays = Vec<(String, ArrayD<f64>)>;
+
+/// [`read_npz_f64`], and whether every array was float32 (exact in float64,
+/// so a float32 archive can be transformed back to float32).
+pub fn read_npz_typed(path: &Path) -> Result<(NamedArrays, bool), IoError> {
     let file = File::open(path).map_err(|e| IoError::read(path, e))?;
     let len = file.metadata().map_err(|e| IoError::read(path, e))?.len();
     if len == 0 {
@@ -258,6 +274,7 @@ pub fn read_npz_f64(path: &Path) -> Result<Vec<(String, ArrayD<f64>)>, IoError> 
     let mut zip = zip::ZipArchive::new(std::io::BufReader::new(file))
         .map_err(|e| IoError::format(path, format!("not a valid .npz archive ({e})")))?;
     let mut out = Vec::with_capacity(zip.len().min(1024));
+    let mut all_f32 = true;
     for index in 0..zip.len() {
         let mut entry =
             zip.by_index(index).map_err(|e| IoError::format(path, format!("corrupt .npz: entry {index}: {e}")))?;
@@ -279,14 +296,18 @@ pub fn read_npz_f64(path: &Path) -> Result<Vec<(String, ArrayD<f64>)>, IoError> 
         let bytes = &mut bytes[..size as usize];
         std::io::Read::read_exact(&mut entry, bytes)
             .map_err(|e| IoError::format(path, format!("corrupt .npz: array '{name}' is damaged ({e})")))?;
-        let array = npz_array(bytes).map_err(|reason| IoError::format(path, format!("array '{name}': {reason}")))?;
+        let (array, f32) =
+            npz_array(bytes).map_err(|reason| IoError::format(path, format!("array '{name}': {reason}")))?;
+        all_f32 &= f32;
         out.push((name, array));
     }
-    Ok(out)
+    let all_f32 = all_f32 && !out.is_empty();
+    Ok((out, all_f32))
 }
 
-/// One `.npz` entry's `.npy` bytes (8-byte aligned) as float64.
-fn npz_array(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
+/// One `.npz` entry's `.npy` bytes (8-byte aligned) as float64, and
+/// whether it was float32.
+fn npz_array(bytes: &[u8]) -> Result<(ArrayD<f64>, bool), String> {
     let refuse = |e: ViewNpyError| match e {
         ViewNpyError::WrongDescriptor(d) => format!("unsupported dtype {d}; expected float64 or float32"),
         ViewNpyError::NonNativeEndian => "non-native byte order; save it with numpy's native byte order".into(),
@@ -296,9 +317,9 @@ fn npz_array(bytes: &[u8]) -> Result<ArrayD<f64>, String> {
         other => format!("not a valid .npy entry ({other})"),
     };
     match ArrayViewD::<f64>::view_npy(bytes) {
-        Ok(v) => Ok(v.to_owned()),
+        Ok(v) => Ok((v.to_owned(), false)),
         Err(ViewNpyError::WrongDescriptor(_)) => {
-            ArrayViewD::<f32>::view_npy(bytes).map(|v| v.mapv(f64::from)).map_err(refuse)
+            ArrayViewD::<f32>::view_npy(bytes).map(|v| (v.mapv(f64::from), true)).map_err(refuse)
         }
         Err(e) => Err(refuse(e)),
     }
@@ -309,9 +330,12 @@ pub fn write_npy(path: &Path, array: ArrayViewD<'_, f64>) -> Result<(), IoError>
     write_atomic(path, |w| array.write_npy(w).map_err(|e| IoError::format(path, format!("cannot write .npy: {e}"))))
 }
 
-/// Write named float64 arrays (views: nothing is copied) as an
+/// Write named float64 or float32 arrays (views: nothing is copied) as an
 /// (uncompressed) `.npz`, atomically.
-pub fn write_npz(path: &Path, arrays: &[(String, ArrayViewD<'_, f64>)]) -> Result<(), IoError> {
+pub fn write_npz<T: ndarray_npy::WritableElement>(
+    path: &Path,
+    arrays: &[(String, ArrayViewD<'_, T>)],
+) -> Result<(), IoError> {
     write_atomic(path, |w| {
         let mut npz = NpzWriter::new(w);
         for (name, a) in arrays {
