@@ -4,7 +4,10 @@
 Usage: cargo build --release && python3 tools/bench_table.py [--rounds 3] [--repeat 30]
 Needs numpy and PyWavelets 1.8 (pip install pywavelets==1.8.0 numpy).
 Runs PyWavelets (tools/pywt_timings.py) and awd alternately, `rounds` times,
-and prints a Markdown table of the medians with the speed-up ratios.
+and prints a Markdown table of the medians with the speed-up ratios and the
+physical limit of each case on this machine, as awd measures it in the same
+run: the larger of a parallel copy of the input and output bytes and the
+multiply-adds at the measured peak FMA rate ("x limit" = awd's time / limit).
 """
 import argparse
 import json
@@ -15,10 +18,12 @@ import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 AWD = os.path.join(HERE, "..", "target", "release", "awd")
-AWD_CASES = [
+AWD_CASES = [  # in the order of tools/pywt_timings.py's CASES
     ["--wavelet", "db5", "--mode", "zero", "--levels", "5", "--length", str(1 << 20)],
     ["--wavelet", "db5", "--mode", "zero", "--levels", "4", "--batch", "10000", "--length", "64"],
     ["--wavelet", "db5", "--mode", "zero", "--levels", "3", "--2d", "--size", "1024", "1024"],
+    ["--wavelet", "db5", "--mode", "zero", "--levels", "5", "--length", str(1 << 20), "--float32"],
+    ["--wavelet", "db5", "--mode", "zero", "--levels", "4", "--batch", "10000", "--length", "64", "--float32"],
 ]
 
 
@@ -29,6 +34,7 @@ def main():
     args = ap.parse_args()
     py = {i: ([], []) for i in range(len(AWD_CASES))}
     rs = {i: ([], []) for i in range(len(AWD_CASES))}
+    limits = {i: ([], []) for i in range(len(AWD_CASES))}
     names = []
     for _ in range(args.rounds):
         out = subprocess.run([sys.executable, os.path.join(HERE, "pywt_timings.py"), "--repeat", str(args.repeat)],
@@ -44,12 +50,20 @@ def main():
             r = json.loads(r)
             rs[i][0].append(r["forward_median_s"])
             rs[i][1].append(r["inverse_median_s"])
-    print("| case | pywt forward | awd forward | speed-up | pywt inverse | awd inverse | speed-up |")
-    print("|---|---|---|---|---|---|---|")
+            limits[i][0].append(r["forward_limit_s"])
+            limits[i][1].append(r["inverse_limit_s"])
+    print(f"threads: {r['threads']}; peak multiply-adds (last run): {r['peak_multiply_adds_per_s']/1e9:.0f} G/s "
+          f"({r['dtype']}); medians of {args.rounds} rounds x {args.repeat} repeats")
+    print()
+    print("| case | pywt forward | awd forward | speed-up | limit | x limit "
+          "| pywt inverse | awd inverse | speed-up | limit | x limit |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for i, name in enumerate(names):
-        pf, pi = statistics.median(py[i][0]), statistics.median(py[i][1])
-        af, ai = statistics.median(rs[i][0]), statistics.median(rs[i][1])
-        print(f"| {name} | {pf*1e3:.2f} ms | {af*1e3:.2f} ms | {pf/af:.1f}x | {pi*1e3:.2f} ms | {ai*1e3:.2f} ms | {pi/ai:.1f}x |")
+        cells = []
+        for d in (0, 1):
+            p, a, lim = (statistics.median(v[i][d]) for v in (py, rs, limits))
+            cells.append(f"{p*1e3:.2f} ms | {a*1e3:.2f} ms | {p/a:.1f}x | {lim*1e3:.2f} ms | {a/lim:.1f}")
+        print(f"| {name} | {cells[0]} | {cells[1]} |")
 
 
 if __name__ == "__main__":

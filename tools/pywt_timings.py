@@ -4,7 +4,8 @@
 Usage: python3 tools/pywt_timings.py [--repeat 30] > pywt.json
 Needs numpy and PyWavelets (pip install pywavelets==1.8.0 numpy).
 Prints JSON: one entry per case with the median seconds of the forward
-(wavedec/wavedec2) and inverse (waverec/waverec2) transforms.
+(wavedec/wavedec2) and inverse (waverec/waverec2) transforms; float32 cases
+transform float32 arrays (pywt computes and returns float32).
 """
 import argparse
 import json
@@ -15,10 +16,12 @@ import numpy as np
 import pywt
 
 CASES = [
-    # name, shape, wavelet, mode, levels, 2-D?
-    ("1 signal of 2^20, db5, zero, J=5", (1 << 20,), "db5", "zero", 5, False),
-    ("10,000 signals of 64, db5, zero, J=4", (10000, 64), "db5", "zero", 4, False),
-    ("1024x1024 image, db5, zero, J=3", (1024, 1024), "db5", "zero", 3, True),
+    # name, shape, wavelet, mode, levels, 2-D?, dtype
+    ("1 signal of 2^20, db5, zero, J=5", (1 << 20,), "db5", "zero", 5, False, "float64"),
+    ("10,000 signals of 64, db5, zero, J=4", (10000, 64), "db5", "zero", 4, False, "float64"),
+    ("1024x1024 image, db5, zero, J=3", (1024, 1024), "db5", "zero", 3, True, "float64"),
+    ("1 signal of 2^20, float32", (1 << 20,), "db5", "zero", 5, False, "float32"),
+    ("10,000 signals of 64, float32", (10000, 64), "db5", "zero", 4, False, "float32"),
 ]
 
 
@@ -41,8 +44,8 @@ def main():
     import warnings
 
     warnings.simplefilter("ignore")  # J=4 on 64 samples exceeds dwt_max_level
-    for name, shape, wav, mode, levels, two_d in CASES:
-        x = rng.random(shape) - 0.5
+    for name, shape, wav, mode, levels, two_d, dtype in CASES:
+        x = (rng.random(shape) - 0.5).astype(dtype)
         if two_d:
             c = pywt.wavedec2(x, wav, mode, level=levels)
             fwd = median_time(lambda: pywt.wavedec2(x, wav, mode, level=levels), args.repeat)
@@ -51,7 +54,8 @@ def main():
             c = pywt.wavedec(x, wav, mode, level=levels, axis=-1)
             fwd = median_time(lambda: pywt.wavedec(x, wav, mode, level=levels, axis=-1), args.repeat)
             inv = median_time(lambda: pywt.waverec(c, wav, mode, axis=-1), args.repeat)
-        out["cases"].append({"case": name, "forward_median_s": fwd, "inverse_median_s": inv})
+        assert c[0].dtype == np.dtype(dtype), "pywt keeps the input's float type"
+        out["cases"].append({"case": name, "dtype": dtype, "forward_median_s": fwd, "inverse_median_s": inv})
     print(json.dumps(out, indent=2))
 
 

@@ -35,14 +35,18 @@ fn time_median<T>(repeat: usize, mut f: impl FnMut() -> T) -> f64 {
     median(times)
 }
 
-/// Benchmark the multilevel transform and print JSON.
+/// Benchmark the multilevel transform and print JSON: the median times, and
+/// what bounds them on this machine (a copy of the same bytes, the
+/// multiply-adds at the measured peak rate).
 pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
     if args.repeat == 0 {
         bail!("--repeat 0: give at least one repetition");
     }
     let wavelet = wavelet_arg(&args.wavelet)?;
     let mut rng = ChaCha8Rng::seed_from_u64(args.seed);
-    let (shape, forward, inverse) = if args.two_d {
+    let f = wavelet.filter_len();
+    let value_bytes = if args.float32 { 4 } else { 8 };
+    let (shape, forward, inverse, sizes, madds) = if args.two_d {
         let size = args.size.clone().unwrap_or_default();
         let (h, w) = (size[0], size[1]);
         let x = Array3::from_shape_simple_fn((1, h, w), || rng.random::<f64>() - 0.5);
@@ -50,7 +54,8 @@ pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
         let coeffs = plan.wavedec2(x.view())?;
         let fwd = time_median(args.repeat, || plan.wavedec2(x.view()).expect("checked input"));
         let inv = time_median(args.repeat, || plan.waverec2(&coeffs).expect("checked input"));
-        (vec![h, w], fwd, inv)
+        let (rh, rw) = plan.recon_shape();
+        (vec![h, w], fwd, inv, (h * w, coeffs.data.len(), rh * rw), multiply_adds_2d(&plan, f))
     } else {
         let n = args.length.unwrap_or(0);
         if n == 0 || args.batch == 0 {
@@ -58,24 +63,169 @@ pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
         }
         let x = Array2::from_shape_simple_fn((args.batch, n), || rng.random::<f64>() - 0.5);
         let plan = Plan1d::with_boundary_levels(n, &wavelet, args.mode, args.levels)?;
-        let coeffs = plan.wavedec(x.view())?;
-        let fwd = time_median(args.repeat, || plan.wavedec(x.view()).expect("checked input"));
-        let inv = time_median(args.repeat, || plan.waverec(&coeffs).expect("checked input"));
-        (vec![args.batch, n], fwd, inv)
+        let (fwd, inv) = if args.float32 {
+            let x = x.mapv(|v| v as f32);
+            let packed = plan.wavedec_f32(x.view())?;
+            let fwd = time_median(args.repeat, || plan.wavedec_f32(x.view()).expect("checked input"));
+            (fwd, time_median(args.repeat, || plan.waverec_f32(packed.view()).expect("checked input")))
+        } else {
+            let coeffs = plan.wavedec(x.view())?;
+            let fwd = time_median(args.repeat, || plan.wavedec(x.view()).expect("checked input"));
+            (fwd, time_median(args.repeat, || plan.waverec(&coeffs).expect("checked input")))
+        };
+        let (mf, mi) = multiply_adds_1d(&plan, f);
+        let b = args.batch;
+        (vec![b, n], fwd, inv, (b * n, b * plan.total_len(), b * plan.recon_len()), (b * mf, b * mi))
     };
+    let (n_in, n_coeffs, n_out) = sizes;
+    let (copy_forward, copy_inverse) = if args.float32 {
+        (copy_median::<f32>(n_in, n_coeffs, args.repeat), copy_median::<f32>(n_coeffs, n_out, args.repeat))
+    } else {
+        (copy_median::<f64>(n_in, n_coeffs, args.repeat), copy_median::<f64>(n_coeffs, n_out, args.repeat))
+    };
+    let peak = peak_multiply_adds(args.float32);
+    let limit = |copy: f64, m: usize| copy.max(m as f64 / peak);
     let out = serde_json::json!({
         "benchmark": if args.two_d { "wavedec2/waverec2" } else { "wavedec/waverec" },
         "wavelet": wavelet.name,
         "mode": args.mode.name(),
         "levels": args.levels,
         "shape": shape,
+        "dtype": if args.float32 { "float32" } else { "float64" },
         "repeat": args.repeat,
         "threads": rayon::current_num_threads(),
         "forward_median_s": forward,
         "inverse_median_s": inverse,
+        "forward_bytes_in_out": (n_in + n_coeffs) * value_bytes,
+        "inverse_bytes_in_out": (n_coeffs + n_out) * value_bytes,
+        "forward_copy_s": copy_forward,
+        "inverse_copy_s": copy_inverse,
+        "forward_multiply_adds": madds.0,
+        "inverse_multiply_adds": madds.1,
+        "peak_multiply_adds_per_s": peak,
+        "forward_limit_s": limit(copy_forward, madds.0),
+        "inverse_limit_s": limit(copy_inverse, madds.1),
     });
     super::emit(&serde_json::to_string_pretty(&out)?)?;
     Ok(())
+}
+
+/// Multiply-adds of one signal's transforms (direct convolution, as the
+/// kernels compute it): every coefficient of a level costs `f`, forward;
+/// every output sample of a level costs `f`, inverse.
+fn multiply_adds_1d(plan: &Plan1d, f: usize) -> (usize, usize) {
+    let lens = &plan.coeff_lens()[1..];
+    let forward = lens.iter().map(|&l| 2 * l * f).sum();
+    let inverse = lens.iter().map(|&l| awd::dwt::idwt_output_len(l, f, plan.mode()).unwrap_or(0) * f).sum();
+    (forward, inverse)
+}
+
+/// Multiply-adds of one image's separable transforms: per level, axis 0
+/// then axis 1 forward; axis 1 then axis 0 inverse.
+fn multiply_adds_2d(plan: &Plan2d, f: usize) -> (usize, usize) {
+    let (mut forward, mut inverse) = (0, 0);
+    let mut input = plan.image_shape();
+    // shapes: [cA_J, level J, ..., level 1]; level 1 is the finest
+    for &(h2, w2) in plan.shapes()[1..].iter().rev() {
+        forward += (2 * h2 * input.1 + 4 * h2 * w2) * f;
+        let up = |l: usize| awd::dwt::idwt_output_len(l, f, plan.mode()).unwrap_or(0);
+        let (ho, wo) = (up(h2), up(w2));
+        inverse += (2 * h2 * wo + ho * wo) * f;
+        input = (h2, w2);
+    }
+    (forward, inverse)
+}
+
+/// Median seconds to read `n_in` values and write `n_out` fresh ones (the
+/// input repeated), on all threads: a transform that did no arithmetic.
+fn copy_median<T: Copy + Send + Sync + Default>(n_in: usize, n_out: usize, repeat: usize) -> f64 {
+    use rayon::prelude::*;
+    let input = vec![T::default(); n_in.max(1)];
+    let chunk = COPY_CHUNK.min(input.len());
+    time_median(repeat, || {
+        let mut out: Vec<T> = Vec::with_capacity(n_out);
+        out.spare_capacity_mut().par_chunks_mut(chunk).enumerate().for_each(|(i, o)| {
+            let start = (i * chunk) % input.len();
+            for (d, &v) in o.iter_mut().zip(input[start..].iter().chain(input.iter()).cycle()) {
+                d.write(v);
+            }
+        });
+        // SAFETY: every value was written above.
+        unsafe { out.set_len(n_out) };
+        out
+    })
+}
+
+/// Values per task of the copy benchmark.
+const COPY_CHUNK: usize = 1 << 14;
+/// Independent accumulators of the peak-rate loop (enough to hide the
+/// multiply-add latency on two vector units).
+const PEAK_CHAINS: usize = 12;
+/// Loop trips of the peak-rate loop per thread.
+const PEAK_TRIPS: usize = 4_000_000;
+
+/// The machine's peak multiply-add rate (all threads) in f64 or f32
+/// lanes, measured: the best of three runs of `PEAK_CHAINS` independent
+/// chains of 256-bit fused multiply-adds per thread. Without AVX2 it
+/// reports the scalar rate of the portable kernels' build.
+fn peak_multiply_adds(float32: bool) -> f64 {
+    let lanes = if float32 { 8 } else { 4 };
+    (0..3)
+        .map(|_| {
+            let t = Instant::now();
+            std::hint::black_box(rayon::broadcast(|_| peak_loop(float32)));
+            let vectors = (PEAK_CHAINS * PEAK_TRIPS * rayon::current_num_threads()) as f64;
+            let per_vector = if awd::dwt::has_avx2() { lanes as f64 } else { 1.0 };
+            vectors * per_vector / t.elapsed().as_secs_f64()
+        })
+        .fold(0.0, f64::max)
+}
+
+/// [`peak_multiply_adds`]' loop on one thread.
+fn peak_loop(float32: bool) -> f64 {
+    #[cfg(target_arch = "x86_64")]
+    if awd::dwt::has_avx2() {
+        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
+        return unsafe { peak_loop_avx2(float32) };
+    }
+    let _ = float32;
+    let (m, a) = std::hint::black_box((0.999_999_9f64, 1e-7f64));
+    let mut acc = [std::hint::black_box(1.0f64); PEAK_CHAINS];
+    for _ in 0..PEAK_TRIPS {
+        for v in acc.iter_mut() {
+            *v = *v * m + a;
+        }
+    }
+    acc.iter().sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn peak_loop_avx2(float32: bool) -> f64 {
+    use std::arch::x86_64::*;
+    let (m, a) = std::hint::black_box((0.999_999_9f64, 1e-7f64));
+    if float32 {
+        let (m, a) = (_mm256_set1_ps(m as f32), _mm256_set1_ps(a as f32));
+        let mut acc = [_mm256_set1_ps(std::hint::black_box(1.0)); PEAK_CHAINS];
+        for _ in 0..PEAK_TRIPS {
+            for v in acc.iter_mut() {
+                *v = _mm256_fmadd_ps(*v, m, a);
+            }
+        }
+        let mut out = [0.0f32; 8];
+        _mm256_storeu_ps(out.as_mut_ptr(), acc.iter().fold(_mm256_setzero_ps(), |s, &v| _mm256_add_ps(s, v)));
+        return out.iter().map(|&v| v as f64).sum();
+    }
+    let (m, a) = (_mm256_set1_pd(m), _mm256_set1_pd(a));
+    let mut acc = [_mm256_set1_pd(std::hint::black_box(1.0)); PEAK_CHAINS];
+    for _ in 0..PEAK_TRIPS {
+        for v in acc.iter_mut() {
+            *v = _mm256_fmadd_pd(*v, m, a);
+        }
+    }
+    let mut out = [0.0f64; 4];
+    _mm256_storeu_pd(out.as_mut_ptr(), acc.iter().fold(_mm256_setzero_pd(), |s, &v| _mm256_add_pd(s, v)));
+    out.iter().sum()
 }
 
 /// Default signals of `awd bench fit`.

@@ -347,7 +347,7 @@ impl Plan1d {
             if x.nrows() >= TILE_MIN_ROWS && tiles::takes(self) {
                 tiles::wavedec_tiles(self, src, out);
             } else {
-                rows_via_f64(src, x.nrows(), out, &|xr, or, s| self.wavedec_row_out(xr, or, s));
+                via_f64(src, x.nrows(), out, |x, rows, o| self.wavedec_flat(x, rows, o));
             }
         }))
     }
@@ -372,14 +372,29 @@ impl Plan1d {
             if packed.nrows() >= TILE_MIN_ROWS && tiles::takes(self) {
                 tiles::waverec_tiles(self, src, out);
             } else {
-                rows_via_f64(src, packed.nrows(), out, &|cr, or, s| self.waverec_row_out(cr, or, s));
+                via_f64(src, packed.nrows(), out, |c, rows, o| self.waverec_flat(c, rows, o));
             }
         }))
     }
 }
 
-/// Non-finite float32 input is an error naming its position.
+/// Non-finite float32 input is an error naming its position (a
+/// branch-free scan first, as [`check_finite`] does; the position is
+/// searched only on failure).
 fn check_finite_f32(x: ArrayView2<'_, f32>) -> Result<()> {
+    if let Some(slice) = x.as_slice_memory_order() {
+        let mut lanes = [0.0f32; 16];
+        let chunks = slice.chunks_exact(16);
+        let tail: f32 = chunks.remainder().iter().map(|&v| v * 0.0).sum();
+        for c in chunks {
+            for (l, &v) in lanes.iter_mut().zip(c) {
+                *l += v * 0.0;
+            }
+        }
+        if lanes.iter().sum::<f32>() + tail == 0.0 {
+            return Ok(());
+        }
+    }
     match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
         None => Ok(()),
         Some(((r, c), &v)) => Err(Error::NonFinite { value: v as f64, location: format!("index [{r}, {c}]") }),
@@ -398,24 +413,40 @@ fn new_rows_f32(rows: usize, cols: usize, fill: impl FnOnce(&mut [MaybeUninit<f3
     Array2::from_shape_vec((rows, cols), data).expect("rows * cols elements")
 }
 
-/// Apply an f64 row kernel to float32 rows: each row is widened, transformed
-/// and rounded once, in parallel.
-fn rows_via_f64<F>(input: &[f32], rows: usize, out: &mut [MaybeUninit<f32>], f: &F)
-where
-    F: Fn(&[f64], &mut OutBuf, &mut Scratch) + Sync,
-{
-    if rows == 0 || input.is_empty() || out.is_empty() {
-        return;
-    }
-    let (ni, no) = (input.len() / rows, out.len() / rows);
-    input.par_chunks(ni).zip(out.par_chunks_mut(no)).for_each(|(xr, or)| {
-        let wide: Vec<f64> = xr.iter().map(|&v| v as f64).collect();
-        let mut res = vec![0.0f64; no];
-        with_scratch(|s| f(&wide, as_out(&mut res), s));
-        for (o, v) in or.iter_mut().zip(res) {
+/// Largest widened buffers kept between float32 calls (values each).
+const KEPT_WIDE_VALUES: usize = 1 << 23;
+
+thread_local! {
+    /// The widened input and the f64 result of float32 transforms, kept
+    /// between calls: fresh multi-megabyte buffers cost more in page faults
+    /// than the transform itself.
+    static WIDE: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
+}
+
+/// Run an f64 transform `f(input, rows, out)` on float32 rows: widened
+/// and rounded once, both in parallel.
+fn via_f64(input: &[f32], rows: usize, out: &mut [MaybeUninit<f32>], f: impl FnOnce(&[f64], usize, &mut OutBuf)) {
+    let n_out = out.len();
+    let run = |wide: &mut Vec<f64>, res: &mut Vec<f64>| {
+        wide.clear();
+        input.par_iter().map(|&v| v as f64).collect_into_vec(wide);
+        f(wide, rows, uninit_len(res, n_out));
+        // SAFETY: the transforms write every value of their output.
+        unsafe { res.set_len(n_out) };
+        out.par_iter_mut().zip(res.par_iter()).for_each(|(o, &v)| {
             o.write(v as f32);
+        });
+    };
+    if input.len().max(n_out) > KEPT_WIDE_VALUES {
+        return run(&mut Vec::new(), &mut Vec::new());
+    }
+    WIDE.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut bufs) => {
+            let (wide, res) = &mut *bufs;
+            run(wide, res)
         }
-    });
+        Err(_) => run(&mut Vec::new(), &mut Vec::new()),
+    })
 }
 
 thread_local! {
