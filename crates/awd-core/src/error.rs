@@ -88,21 +88,30 @@ fn suggestion_text(s: &Option<String>) -> String {
     }
 }
 
-/// Check that every value is finite; report the first offending index.
+/// Values per parallel task of the finiteness scan.
+const FINITE_CHUNK: usize = 1 << 16;
+
+/// Whether every value of `slice` is finite: `x * 0` is NaN exactly for NaN
+/// and infinities, so a branch-free, vectorisable sum tells.
+fn all_finite(slice: &[f64]) -> bool {
+    let mut lanes = [0.0f64; 8];
+    let chunks = slice.chunks_exact(8);
+    let tail: f64 = chunks.remainder().iter().map(|&v| v * 0.0).sum();
+    for c in chunks {
+        for (l, &v) in lanes.iter_mut().zip(c) {
+            *l += v * 0.0;
+        }
+    }
+    lanes.iter().sum::<f64>() + tail == 0.0
+}
+
+/// Check that every value is finite (a parallel scan; the position is
+/// searched only on failure); report the first offending index.
 pub fn check_finite<'a, D: ndarray::Dimension>(data: impl Into<ndarray::ArrayView<'a, f64, D>>) -> Result<()> {
     let view = data.into();
     if let Some(slice) = view.as_slice_memory_order() {
-        // x * 0 is NaN exactly for NaN and infinities: a branch-free,
-        // vectorisable scan; the position is searched only on failure.
-        let mut lanes = [0.0f64; 8];
-        let chunks = slice.chunks_exact(8);
-        let tail: f64 = chunks.remainder().iter().map(|&v| v * 0.0).sum();
-        for c in chunks {
-            for (l, &v) in lanes.iter_mut().zip(c) {
-                *l += v * 0.0;
-            }
-        }
-        if lanes.iter().sum::<f64>() + tail == 0.0 {
+        use rayon::prelude::*;
+        if slice.par_chunks(FINITE_CHUNK).all(all_finite) {
             return Ok(());
         }
     }
