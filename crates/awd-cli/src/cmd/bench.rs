@@ -145,9 +145,13 @@ fn copy_median<T: Copy + Send + Sync + Default>(n_in: usize, n_out: usize, repea
     time_median(repeat, || {
         let mut out: Vec<T> = Vec::with_capacity(n_out);
         out.spare_capacity_mut().par_chunks_mut(chunk).enumerate().for_each(|(i, o)| {
-            let start = (i * chunk) % input.len();
-            for (d, &v) in o.iter_mut().zip(input[start..].iter().chain(input.iter()).cycle()) {
-                d.write(v);
+            let (mut from, mut done) = ((i * chunk) % input.len(), 0);
+            while done < o.len() {
+                let take = (o.len() - done).min(input.len() - from);
+                for (d, &v) in o[done..done + take].iter_mut().zip(&input[from..from + take]) {
+                    d.write(v);
+                }
+                (done, from) = (done + take, 0);
             }
         });
         // SAFETY: every value was written above.

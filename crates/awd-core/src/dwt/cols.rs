@@ -7,8 +7,10 @@ use super::extend::ext_terms;
 use super::kernel::{has_avx2, OutBuf, Taps};
 use crate::Mode;
 
-/// Columns handled together per accumulator block.
+/// Columns handled together per accumulator block (ragged right edge).
 const COLS: usize = 64;
+/// Columns of a register-held accumulator block (four AVX2 registers).
+const REG_COLS: usize = 16;
 /// Matrices smaller than this (in values) stay on one thread.
 const PAR_MIN: usize = 1 << 15;
 
@@ -37,13 +39,38 @@ struct ColAnalysis<'a> {
 }
 
 impl ColAnalysis<'_> {
+    /// Output row `o` of both channels, columns `c0 .. c0 + N` (a fixed
+    /// width keeps the accumulators in registers).
+    #[inline(always)]
+    fn out_block<const N: usize>(&self, o: usize, c0: usize, lo: &mut OutBuf, hi: &mut OutBuf) {
+        let mut a0 = [0.0f64; N];
+        let mut a1 = [0.0f64; N];
+        for (m, (&fl, &fh)) in self.rec_lo.iter().zip(self.rec_hi).enumerate() {
+            let row = 2 * o as isize + m as isize - self.shift;
+            for &(idx, wt) in ext_terms(self.x.rows, row, self.mode).as_slice() {
+                let (c_lo, c_hi) = (fl * wt, fh * wt);
+                let v: &[f64; N] = self.x.row_part(idx, c0, N).try_into().expect("block");
+                for i in 0..N {
+                    a0[i] += c_lo * v[i];
+                    a1[i] += c_hi * v[i];
+                }
+            }
+        }
+        write(&mut lo[c0..c0 + N], &a0);
+        write(&mut hi[c0..c0 + N], &a1);
+    }
+
     /// Output row `o` of both channels.
     #[inline(always)]
-    fn out_row(&self, o: usize, lo: &mut [f64], hi: &mut [f64]) {
+    fn out_row(&self, o: usize, lo: &mut OutBuf, hi: &mut OutBuf) {
         let w = self.x.w;
+        let mut c0 = 0;
+        while c0 + REG_COLS <= w {
+            self.out_block::<REG_COLS>(o, c0, lo, hi);
+            c0 += REG_COLS;
+        }
         let mut acc0 = [0.0f64; COLS];
         let mut acc1 = [0.0f64; COLS];
-        let mut c0 = 0;
         while c0 < w {
             let len = COLS.min(w - c0);
             let (a0, a1) = (&mut acc0[..len], &mut acc1[..len]);
@@ -59,19 +86,19 @@ impl ColAnalysis<'_> {
                     }
                 }
             }
-            lo[c0..c0 + len].copy_from_slice(a0);
-            hi[c0..c0 + len].copy_from_slice(a1);
+            write(&mut lo[c0..c0 + len], a0);
+            write(&mut hi[c0..c0 + len], a1);
             c0 += len;
         }
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    unsafe fn out_row_avx2(&self, o: usize, lo: &mut [f64], hi: &mut [f64]) {
+    unsafe fn out_row_avx2(&self, o: usize, lo: &mut OutBuf, hi: &mut OutBuf) {
         self.out_row(o, lo, hi)
     }
 
-    fn run(&self, o: usize, lo: &mut [f64], hi: &mut [f64]) {
+    fn run(&self, o: usize, lo: &mut OutBuf, hi: &mut OutBuf) {
         #[cfg(target_arch = "x86_64")]
         if has_avx2() {
             // SAFETY: AVX2 support was checked at run time.
@@ -81,16 +108,24 @@ impl ColAnalysis<'_> {
     }
 }
 
-/// Analysis along axis 0 of a row-major `h x w` matrix `x`: writes `lo` and
-/// `hi`, each `dwt_coeff_len(h) x w`.
+/// Store `src` into `dst` (equal lengths).
+#[inline(always)]
+fn write(dst: &mut OutBuf, src: &[f64]) {
+    for (d, &v) in dst.iter_mut().zip(src) {
+        d.write(v);
+    }
+}
+
+/// Analysis along axis 0 of a row-major `h x w` matrix `x`: writes all of
+/// `lo` and `hi`, each `dwt_coeff_len(h) x w`.
 pub fn analysis_cols(
     x: &[f64],
     (h, w): (usize, usize),
     rec: (&[f64], &[f64]),
     taps: &Taps,
     mode: Mode,
-    lo: &mut [f64],
-    hi: &mut [f64],
+    lo: &mut OutBuf,
+    hi: &mut OutBuf,
 ) {
     if w == 0 {
         return;
@@ -132,14 +167,31 @@ impl ColSynthesis<'_> {
         let syn = &self.taps.synthesis;
         let (ta, td) = if p == 0 { (&syn[0], &syn[1]) } else { (&syn[2], &syn[3]) };
         let off = u / 2;
-        let mut acc = [0.0f64; COLS];
+        let row_of = |r: usize| if wrap { (q + r + nc * (off / nc + 1) - off) % nc } else { q + r };
         let mut c0 = 0;
+        // full blocks: a fixed width keeps the accumulator in registers
+        while c0 + REG_COLS <= w {
+            let mut acc = [0.0f64; REG_COLS];
+            for (r, (&fa, &fd)) in ta.iter().zip(td).enumerate() {
+                let row = row_of(r);
+                let ra: &[f64; REG_COLS] = self.a.row_part(row, c0, REG_COLS).try_into().expect("block");
+                let rd: &[f64; REG_COLS] = self.d.row_part(row, c0, REG_COLS).try_into().expect("block");
+                for i in 0..REG_COLS {
+                    acc[i] += fa * ra[i] + fd * rd[i];
+                }
+            }
+            for (o, &v) in out[c0..c0 + REG_COLS].iter_mut().zip(acc.iter()) {
+                o.write(v);
+            }
+            c0 += REG_COLS;
+        }
+        let mut acc = [0.0f64; COLS];
         while c0 < w {
             let len = COLS.min(w - c0);
             let acc = &mut acc[..len];
             acc.fill(0.0);
             for (r, (&fa, &fd)) in ta.iter().zip(td).enumerate() {
-                let row = if wrap { (q + r + nc * (off / nc + 1) - off) % nc } else { q + r };
+                let row = row_of(r);
                 let (ra, rd) = (self.a.row_part(row, c0, len), self.d.row_part(row, c0, len));
                 for ((o, &va), &vd) in acc.iter_mut().zip(ra).zip(rd) {
                     *o += fa * va + fd * vd;

@@ -43,6 +43,14 @@ pub(crate) fn as_out(s: &mut [f64]) -> &mut OutBuf {
     unsafe { &mut *(s as *mut [f64] as *mut OutBuf) }
 }
 
+/// `v` emptied, with room for `len` values: the write-only memory a kernel
+/// fills before `set_len(len)` (no zeroing of scratch that is overwritten).
+pub(crate) fn uninit_len(v: &mut Vec<f64>, len: usize) -> &mut OutBuf {
+    v.clear();
+    v.reserve(len);
+    &mut v.spare_capacity_mut()[..len]
+}
+
 /// Copy `src` into `dst` (equal lengths); full register groups are copied
 /// with fixed-size moves rather than a `memcpy` call.
 #[inline(always)]

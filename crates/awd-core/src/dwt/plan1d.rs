@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::kernel::{analysis_row, as_out, synthesis_row, OutBuf, Taps};
+use super::kernel::{analysis_row, as_out, synthesis_row, uninit_len, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use super::tiles;
 use crate::error::{check_finite, Error, Result};
@@ -480,14 +480,6 @@ where
         .zip(out.par_chunks_mut(no))
         .with_min_len(min_len)
         .for_each(|(xr, or)| with_scratch(|s| f(xr, or, s)));
-}
-
-/// `v` emptied, with room for `len` values: the write-only memory a kernel
-/// fills before `set_len(len)` (no zeroing of scratch that is overwritten).
-fn uninit_len(v: &mut Vec<f64>, len: usize) -> &mut OutBuf {
-    v.clear();
-    v.reserve(len);
-    &mut v.spare_capacity_mut()[..len]
 }
 
 /// A new `(rows, cols)` array that `fill` writes completely, without

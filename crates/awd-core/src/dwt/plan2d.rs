@@ -6,7 +6,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ShapeBuilder};
 use rayon::prelude::*;
 
 use super::cols::{analysis_cols, synthesis_cols};
-use super::kernel::{analysis_row, as_out, synthesis_row, OutBuf, Taps};
+use super::kernel::{analysis_row, synthesis_row, uninit_len, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use crate::error::{check_finite, Error, Result};
 use crate::{Mode, Wavelet};
@@ -190,32 +190,38 @@ impl Plan2d {
             return;
         }
         let (mut h, mut w) = self.image;
-        s.cur.clear();
-        s.cur.extend_from_slice(x);
         for j in 1..=levels {
             let k = levels - j + 1; // pywt index of level j
             let (h1, w1) = self.shapes[k];
-            s.lo.resize(h1 * w, 0.0);
-            s.hi.resize(h1 * w, 0.0);
+            // level 1 reads the image itself; later levels the previous cA
+            let input: &[f64] = if j == 1 { x } else { &s.cur };
             analysis_cols(
-                &s.cur,
+                input,
                 (h, w),
                 (&self.wavelet.rec_lo, &self.wavelet.rec_hi),
                 &self.taps,
                 self.mode,
-                &mut s.lo,
-                &mut s.hi,
+                uninit_len(&mut s.lo, h1 * w),
+                uninit_len(&mut s.hi, h1 * w),
             );
+            // SAFETY: analysis_cols wrote all h1 * w values of both.
+            unsafe {
+                s.lo.set_len(h1 * w);
+                s.hi.set_len(h1 * w);
+            }
             let base = 1 + 3 * (k - 1);
             let (head, tail) = out.split_at_mut(offs[base]);
             let (ch, rest) = tail.split_at_mut(h1 * w1);
             let (cv, rest) = rest.split_at_mut(h1 * w1);
             let cd = &mut rest[..h1 * w1];
-            s.next.resize(h1 * w1, 0.0);
-            let ca: &mut OutBuf = if j == levels { &mut head[..h1 * w1] } else { as_out(&mut s.next) };
+            let ca: &mut OutBuf = if j == levels { &mut head[..h1 * w1] } else { uninit_len(&mut s.next, h1 * w1) };
             rows_analysis(&s.lo, w, &self.taps, self.mode, ca, cv, w1);
             rows_analysis(&s.hi, w, &self.taps, self.mode, ch, cd, w1);
-            std::mem::swap(&mut s.cur, &mut s.next);
+            if j < levels {
+                // SAFETY: rows_analysis wrote all h1 * w1 values of cA.
+                unsafe { s.next.set_len(h1 * w1) };
+                std::mem::swap(&mut s.cur, &mut s.next);
+            }
             h = h1;
             w = w1;
         }
@@ -249,15 +255,19 @@ impl Plan2d {
             }
             let w2 = idwt_output_len(w, f, self.mode).expect("validated plan");
             let h2 = idwt_output_len(h, f, self.mode).expect("validated plan");
-            s.lo.resize(h * w2, 0.0);
-            s.hi.resize(h * w2, 0.0);
-            rows_synthesis(&s.cur, cv, w, &self.taps, self.mode, as_out(&mut s.lo), w2);
-            rows_synthesis(ch, cd, w, &self.taps, self.mode, as_out(&mut s.hi), w2);
+            rows_synthesis(&s.cur, cv, w, &self.taps, self.mode, uninit_len(&mut s.lo, h * w2), w2);
+            rows_synthesis(ch, cd, w, &self.taps, self.mode, uninit_len(&mut s.hi, h * w2), w2);
+            // SAFETY: rows_synthesis wrote all h * w2 values of both.
+            unsafe {
+                s.lo.set_len(h * w2);
+                s.hi.set_len(h * w2);
+            }
             if k == levels {
                 synthesis_cols(&s.lo, &s.hi, (h, w2), &self.taps, self.mode, out);
             } else {
-                s.next.resize(h2 * w2, 0.0);
-                synthesis_cols(&s.lo, &s.hi, (h, w2), &self.taps, self.mode, as_out(&mut s.next));
+                synthesis_cols(&s.lo, &s.hi, (h, w2), &self.taps, self.mode, uninit_len(&mut s.next, h2 * w2));
+                // SAFETY: synthesis_cols wrote all h2 * w2 values.
+                unsafe { s.next.set_len(h2 * w2) };
                 std::mem::swap(&mut s.cur, &mut s.next);
             }
             ah = h2;
