@@ -20,8 +20,11 @@ pub trait Real:
 {
     /// Zero.
     const ZERO: Self;
-    /// Signals per tile of the across-signals kernels (four AVX2 registers).
+    /// Signals per tile of the across-signals analysis (two accumulators
+    /// of this width stay in AVX2 registers).
     const TILE: usize;
+    /// Signals per tile of the across-signals synthesis (measured fastest).
+    const TILE_INVERSE: usize;
     /// Nearest value of this type (filters are stored in f64).
     fn from_f64(v: f64) -> Self;
     /// The value as f64 (exact).
@@ -40,10 +43,11 @@ pub trait Real:
 }
 
 macro_rules! real {
-    ($t:ty, $tile:expr, $block:expr, $transpose:ident) => {
+    ($t:ty, $tile:expr, $tile_inverse:expr, $block:expr, $transpose:ident) => {
         impl Real for $t {
             const ZERO: Self = 0.0;
             const TILE: usize = $tile;
+            const TILE_INVERSE: usize = $tile_inverse;
             const BLOCK: usize = $block;
             #[cfg(target_arch = "x86_64")]
             #[inline(always)]
@@ -71,8 +75,8 @@ macro_rules! real {
     };
 }
 
-real!(f64, 16, 4, transpose4_f64);
-real!(f32, 32, 8, transpose8_f32);
+real!(f64, 16, 16, 4, transpose4_f64);
+real!(f32, 16, 32, 8, transpose8_f32);
 
 /// 4 x 4 transpose of f64 (unpack pairs, then swap 128-bit halves).
 #[cfg(target_arch = "x86_64")]

@@ -430,7 +430,7 @@ pub(crate) fn wavedec_tiles<T: Real>(plan: &Plan1d, x: &[T], out: &mut [MaybeUni
 /// (`rows x recon_len`), tile by tile.
 pub(crate) fn waverec_tiles<T: Real>(plan: &Plan1d, c: &[T], out: &mut [MaybeUninit<T>]) {
     let lens = (plan.total_len(), plan.recon_len());
-    match T::TILE {
+    match T::TILE_INVERSE {
         16 => run_tiles::<T, 16>(plan, Direction::Inverse, c, lens, out),
         _ => run_tiles::<T, 32>(plan, Direction::Inverse, c, lens, out),
     }
