@@ -6,7 +6,7 @@ use std::ffi::CString;
 
 use awd::dwt::{Coeffs2d, Plan1d, Plan2d};
 use awd::{Mode, Wavelet};
-use ndarray::{s, Array2, ArrayD, ArrayView3, ArrayViewD, ArrayViewMut2, CowArray, Ix2, Ix3, IxDyn};
+use ndarray::{Array2, ArrayD, ArrayView3, ArrayViewD, ArrayViewMut2, CowArray, Ix2, Ix3, IxDyn};
 use numpy::{IntoPyArray, PyArray2, PyArrayMethods};
 use pyo3::exceptions::PyUserWarning;
 use pyo3::prelude::*;
@@ -285,11 +285,8 @@ pub fn waverec_rows<'py>(
         py.detach(|| {
             with_pack_buffer(batch * total, |buf| {
                 let mut packed = ArrayViewMut2::from_shape((batch, total), buf).expect("sizes agree");
-                let mut start = 0;
-                for r in &rows {
-                    packed.slice_mut(s![.., start..start + r.ncols()]).assign(r);
-                    start += r.ncols();
-                }
+                let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+                awd::dwt::pack_coeff_rows(&views, packed.view_mut());
                 awd::check_finite(packed.view())?;
                 plan.waverec_into(packed.view(), view);
                 Ok(())

@@ -15,6 +15,6 @@ mod tiles;
 
 pub use kernel::has_avx2;
 pub use len::{boundary_level_warning, dwt_coeff_len, dwt_max_level, idwt_output_len, max_useful_level};
-pub use plan1d::{dwt, idwt, wavedec, waverec, Coeffs1d, Plan1d, Scratch};
+pub use plan1d::{dwt, idwt, pack_coeff_rows, wavedec, waverec, Coeffs1d, Plan1d, Scratch};
 pub use plan2d::{wavedec2, waverec2, Coeffs2d, Plan2d};
 pub use real::Real;

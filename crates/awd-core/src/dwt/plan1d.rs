@@ -537,9 +537,7 @@ impl Coeffs1d {
             offsets.push(offsets.last().expect("non-empty") + l);
         }
         let mut data = Array2::zeros((batch, *offsets.last().expect("non-empty")));
-        for (k, a) in arrays.iter().enumerate() {
-            data.slice_mut(s![.., offsets[k]..offsets[k + 1]]).assign(a);
-        }
+        pack_coeff_rows(arrays, data.view_mut());
         Ok(Coeffs1d { data, coeff_lens, offsets })
     }
 
@@ -575,6 +573,36 @@ impl Coeffs1d {
     pub fn batch(&self) -> usize {
         self.data.len_of(Axis(0))
     }
+}
+
+/// Signals per parallel task when packing coefficient rows.
+const PACK_ROWS: usize = 256;
+
+/// Pack coefficient arrays in pywt order (each `(batch, len_k)`, any strides)
+/// side by side into `out` (`(batch, sum of len_k)`), in parallel over
+/// blocks of signals.
+///
+/// # Panics
+/// If the arrays' row counts or total width do not match `out`.
+pub fn pack_coeff_rows(arrays: &[ArrayView2<'_, f64>], mut out: ArrayViewMut2<'_, f64>) {
+    let width: usize = arrays.iter().map(|a| a.ncols()).sum();
+    assert_eq!(out.ncols(), width, "pack_coeff_rows: total width");
+    assert!(arrays.iter().all(|a| a.nrows() == out.nrows()), "pack_coeff_rows: row counts");
+    out.axis_chunks_iter_mut(Axis(0), PACK_ROWS).into_par_iter().enumerate().for_each(|(block, mut part)| {
+        for (i, mut dst) in part.outer_iter_mut().enumerate() {
+            let r = block * PACK_ROWS + i;
+            let mut start = 0;
+            for a in arrays {
+                let (len, src) = (a.ncols(), a.row(r));
+                match (dst.as_slice_mut(), src.as_slice()) {
+                    // contiguous rows (the usual case): a plain copy, no slicing machinery
+                    (Some(d), Some(v)) => d[start..start + len].copy_from_slice(v),
+                    _ => dst.slice_mut(s![start..start + len]).assign(&src),
+                }
+                start += len;
+            }
+        }
+    });
 }
 
 /// pywt `dwt`: one analysis level of one signal, any length >= 1.
