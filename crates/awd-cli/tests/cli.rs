@@ -203,6 +203,27 @@ fn bench_prints_medians() {
         serde_json::from_str(&ok(&["bench", "dwt", "--levels", "2", "--2d", "--size", "64", "48", "--repeat", "2"]))
             .unwrap();
     assert_eq!(v2["shape"], serde_json::json!([64, 48]));
+    // float32, and the limit: multiply-adds counted from the plan (db5, 10 taps:
+    // forward 2 x 10 per coefficient of levels of 24 and 16 coefficients)
+    let v3: serde_json::Value = serde_json::from_str(&ok(&[
+        "bench",
+        "dwt",
+        "--levels",
+        "2",
+        "--batch",
+        "3",
+        "--length",
+        "40",
+        "--float32",
+        "--repeat",
+        "2",
+    ]))
+    .unwrap();
+    assert_eq!(v3["dtype"], "float32");
+    assert_eq!(v3["forward_multiply_adds"], 3 * 2 * 10 * (24 + 16));
+    assert_eq!(v3["forward_bytes_in_out"], 3 * (40 + 16 + 16 + 24) * 4);
+    let limit = v3["forward_limit_s"].as_f64().unwrap();
+    assert!(limit >= v3["forward_copy_s"].as_f64().unwrap() && limit > 0.0);
 }
 
 #[test]
