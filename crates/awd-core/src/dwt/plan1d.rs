@@ -283,10 +283,16 @@ impl Plan1d {
         into_rows(&mut out, |o| self.wavedec_flat(x.as_slice().expect("standard layout"), rows, o));
     }
 
+    /// Whether `rows` signals go through the tiled kernels (enough of them,
+    /// short enough).
+    fn tiled(&self, rows: usize) -> bool {
+        rows >= TILE_MIN_ROWS && tiles::takes(self)
+    }
+
     /// Analyse `rows` signals stored flat, row-major, into `out` (all written):
     /// across signals in tiles for short signals, one signal at a time else.
     fn wavedec_flat(&self, x: &[f64], rows: usize, out: &mut OutBuf) {
-        if rows >= TILE_MIN_ROWS && tiles::takes(self) {
+        if self.tiled(rows) {
             tiles::wavedec_tiles(self, x, out);
         } else {
             rows_into(x, rows, out, &|xr, or, s| self.wavedec_row_out(xr, or, s));
@@ -295,7 +301,7 @@ impl Plan1d {
 
     /// Rebuild `rows` packed coefficient rows stored flat into `out` (all written).
     fn waverec_flat(&self, c: &[f64], rows: usize, out: &mut OutBuf) {
-        if rows >= TILE_MIN_ROWS && tiles::takes(self) {
+        if self.tiled(rows) {
             tiles::waverec_tiles(self, c, out);
         } else {
             rows_into(c, rows, out, &|cr, or, s| self.waverec_row_out(cr, or, s));
@@ -343,8 +349,8 @@ impl Plan1d {
         check_finite_f32(x)?;
         let x = x.as_standard_layout();
         let src = x.as_slice().expect("standard layout");
-        Ok(new_rows_f32(x.nrows(), self.total_len(), |out| {
-            if x.nrows() >= TILE_MIN_ROWS && tiles::takes(self) {
+        Ok(new_rows(x.nrows(), self.total_len(), |out| {
+            if self.tiled(x.nrows()) {
                 tiles::wavedec_tiles(self, src, out);
             } else {
                 via_f64(src, x.nrows(), out, |x, rows, o| self.wavedec_flat(x, rows, o));
@@ -368,8 +374,8 @@ impl Plan1d {
         check_finite_f32(packed)?;
         let packed = packed.as_standard_layout();
         let src = packed.as_slice().expect("standard layout");
-        Ok(new_rows_f32(packed.nrows(), self.recon_len, |out| {
-            if packed.nrows() >= TILE_MIN_ROWS && tiles::takes(self) {
+        Ok(new_rows(packed.nrows(), self.recon_len, |out| {
+            if self.tiled(packed.nrows()) {
                 tiles::waverec_tiles(self, src, out);
             } else {
                 via_f64(src, packed.nrows(), out, |c, rows, o| self.waverec_flat(c, rows, o));
@@ -399,18 +405,6 @@ fn check_finite_f32(x: ArrayView2<'_, f32>) -> Result<()> {
         None => Ok(()),
         Some(((r, c), &v)) => Err(Error::NonFinite { value: v as f64, location: format!("index [{r}, {c}]") }),
     }
-}
-
-/// A new float32 `(rows, cols)` array that `fill` writes completely.
-fn new_rows_f32(rows: usize, cols: usize, fill: impl FnOnce(&mut [MaybeUninit<f32>])) -> Array2<f32> {
-    let len = rows * cols;
-    let mut data: Vec<f32> = Vec::with_capacity(len);
-    if len > 0 {
-        fill(&mut data.spare_capacity_mut()[..len]);
-    }
-    // SAFETY: `fill` writes every element (the kernels' contract).
-    unsafe { data.set_len(len) };
-    Array2::from_shape_vec((rows, cols), data).expect("rows * cols elements")
 }
 
 /// Largest widened buffers kept between float32 calls (values each).
@@ -482,11 +476,11 @@ where
         .for_each(|(xr, or)| with_scratch(|s| f(xr, or, s)));
 }
 
-/// A new `(rows, cols)` array that `fill` writes completely, without
-/// zero-filling it first.
-pub(crate) fn new_rows(rows: usize, cols: usize, fill: impl FnOnce(&mut OutBuf)) -> Array2<f64> {
+/// A new `(rows, cols)` array (f64 or f32) that `fill` writes completely,
+/// without zero-filling it first.
+pub(crate) fn new_rows<T>(rows: usize, cols: usize, fill: impl FnOnce(&mut [MaybeUninit<T>])) -> Array2<T> {
     let len = rows * cols;
-    let mut data: Vec<f64> = Vec::with_capacity(len);
+    let mut data: Vec<T> = Vec::with_capacity(len);
     if len > 0 {
         fill(&mut data.spare_capacity_mut()[..len]);
     }
