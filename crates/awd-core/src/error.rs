@@ -91,29 +91,32 @@ fn suggestion_text(s: &Option<String>) -> String {
 /// Values per parallel task of the finiteness scan.
 const FINITE_CHUNK: usize = 1 << 16;
 
-/// Whether every value of `slice` is finite: `x * 0` is NaN exactly for NaN
-/// and infinities, so a branch-free, vectorisable sum tells.
-fn all_finite(slice: &[f64]) -> bool {
-    let mut lanes = [0.0f64; 8];
+/// Whether every value of `slice` is finite (f64 or f32): `x * 0` is NaN
+/// exactly for NaN and infinities, so a branch-free, vectorisable sum tells.
+pub(crate) fn all_finite<T: crate::dwt::Real>(slice: &[T]) -> bool {
+    let mut lanes = [T::ZERO; 8];
     let chunks = slice.chunks_exact(8);
-    let tail: f64 = chunks.remainder().iter().map(|&v| v * 0.0).sum();
+    let tail = chunks.remainder().iter().fold(T::ZERO, |s, &v| s + v * T::ZERO);
     for c in chunks {
         for (l, &v) in lanes.iter_mut().zip(c) {
-            *l += v * 0.0;
+            *l = *l + v * T::ZERO;
         }
     }
-    lanes.iter().sum::<f64>() + tail == 0.0
+    lanes.iter().fold(tail, |s, &v| s + v) == T::ZERO
+}
+
+/// Whether every value of `slice` is finite, scanned in parallel chunks.
+pub(crate) fn all_finite_par<T: crate::dwt::Real>(slice: &[T]) -> bool {
+    use rayon::prelude::*;
+    slice.par_chunks(FINITE_CHUNK).all(all_finite)
 }
 
 /// Check that every value is finite (a parallel scan; the position is
 /// searched only on failure); report the first offending index.
 pub fn check_finite<'a, D: ndarray::Dimension>(data: impl Into<ndarray::ArrayView<'a, f64, D>>) -> Result<()> {
     let view = data.into();
-    if let Some(slice) = view.as_slice_memory_order() {
-        use rayon::prelude::*;
-        if slice.par_chunks(FINITE_CHUNK).all(all_finite) {
-            return Ok(());
-        }
+    if view.as_slice_memory_order().is_some_and(all_finite_par) {
+        return Ok(());
     }
     let Some((flat, v)) = view.iter().enumerate().find(|(_, v)| !v.is_finite()) else {
         return Ok(());

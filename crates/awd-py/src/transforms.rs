@@ -264,8 +264,10 @@ pub fn waverec_rows<'py>(
         let (lead, ax, rows) = coefficient_rows(&views, axis)?;
         let lens: Vec<usize> = rows.iter().map(|r| r.ncols()).collect();
         let plan = Plan1d::from_coeff_lens(&lens, &w, mode).map_err(core_to_py)?;
-        let packed = ndarray::concatenate(ndarray::Axis(1), &rows.iter().map(|r| r.view()).collect::<Vec<_>>())
-            .map_err(|e| value_error(format!("coefficient rows do not line up: {e}")))?;
+        let batch: usize = lead.iter().product();
+        let mut packed = Array2::<f32>::zeros((batch, plan.total_len()));
+        let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
+        awd::dwt::pack_coeff_rows(&views, packed.view_mut());
         let out = py.detach(|| plan.waverec_f32(packed.view())).map_err(core_to_py)?;
         return Ok((out.into_pyarray(py).into_any(), lead, ax));
     }

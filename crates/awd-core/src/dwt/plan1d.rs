@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use super::kernel::{analysis_row, as_out, synthesis_row, uninit_len, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use super::tiles;
-use crate::error::{check_finite, Error, Result};
+use crate::error::{all_finite_par, check_finite, Error, Result};
 use crate::{Mode, Wavelet};
 
 /// Fewest signals sent to the tiled path (a tile holds 16).
@@ -384,22 +384,11 @@ impl Plan1d {
     }
 }
 
-/// Non-finite float32 input is an error naming its position (a
-/// branch-free scan first, as [`check_finite`] does; the position is
-/// searched only on failure).
+/// Non-finite float32 input is an error naming its position (the scan of
+/// [`check_finite`]; the position is searched only on failure).
 fn check_finite_f32(x: ArrayView2<'_, f32>) -> Result<()> {
-    if let Some(slice) = x.as_slice_memory_order() {
-        let mut lanes = [0.0f32; 16];
-        let chunks = slice.chunks_exact(16);
-        let tail: f32 = chunks.remainder().iter().map(|&v| v * 0.0).sum();
-        for c in chunks {
-            for (l, &v) in lanes.iter_mut().zip(c) {
-                *l += v * 0.0;
-            }
-        }
-        if lanes.iter().sum::<f32>() + tail == 0.0 {
-            return Ok(());
-        }
+    if x.as_slice_memory_order().is_some_and(all_finite_par) {
+        return Ok(());
     }
     match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
         None => Ok(()),
@@ -572,13 +561,13 @@ impl Coeffs1d {
 /// Signals per parallel task when packing coefficient rows.
 const PACK_ROWS: usize = 256;
 
-/// Pack coefficient arrays in pywt order (each `(batch, len_k)`, any strides)
+/// Pack coefficient arrays (f64 or f32) in pywt order (each `(batch, len_k)`, any strides)
 /// side by side into `out` (`(batch, sum of len_k)`), in parallel over
 /// blocks of signals.
 ///
 /// # Panics
 /// If the arrays' row counts or total width do not match `out`.
-pub fn pack_coeff_rows(arrays: &[ArrayView2<'_, f64>], mut out: ArrayViewMut2<'_, f64>) {
+pub fn pack_coeff_rows<T: Copy + Send + Sync>(arrays: &[ArrayView2<'_, T>], mut out: ArrayViewMut2<'_, T>) {
     let width: usize = arrays.iter().map(|a| a.ncols()).sum();
     assert_eq!(out.ncols(), width, "pack_coeff_rows: total width");
     assert!(arrays.iter().all(|a| a.nrows() == out.nrows()), "pack_coeff_rows: row counts");

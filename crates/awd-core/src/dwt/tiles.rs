@@ -343,37 +343,42 @@ fn waverec_tile<T: Real, const W: usize, const FMA: bool>(
     b.next = next;
 }
 
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn wavedec_tile_avx2<T: Real, const W: usize>(
-    plan: &Plan1d,
-    taps: &TapsOf<T>,
-    x: &[T],
-    valid: usize,
-    out: &mut [MaybeUninit<T>],
-    b: &mut TileBufs<T>,
-) {
-    wavedec_tile::<T, W, true>(plan, taps, x, valid, out, b)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn waverec_tile_avx2<T: Real, const W: usize>(
-    plan: &Plan1d,
-    taps: &TapsOf<T>,
-    c: &[T],
-    valid: usize,
-    out: &mut [MaybeUninit<T>],
-    b: &mut TileBufs<T>,
-) {
-    waverec_tile::<T, W, true>(plan, taps, c, valid, out, b)
-}
-
 /// Which way a tile goes.
 #[derive(Clone, Copy)]
 enum Direction {
     Forward,
     Inverse,
+}
+
+/// One tile, either way, in the build `FMA` names.
+#[inline(always)]
+fn run_tile<T: Real, const W: usize, const FMA: bool>(
+    dir: Direction,
+    plan: &Plan1d,
+    taps: &TapsOf<T>,
+    input: &[T],
+    valid: usize,
+    out: &mut [MaybeUninit<T>],
+    b: &mut TileBufs<T>,
+) {
+    match dir {
+        Direction::Forward => wavedec_tile::<T, W, FMA>(plan, taps, input, valid, out, b),
+        Direction::Inverse => waverec_tile::<T, W, FMA>(plan, taps, input, valid, out, b),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn run_tile_avx2<T: Real, const W: usize>(
+    dir: Direction,
+    plan: &Plan1d,
+    taps: &TapsOf<T>,
+    input: &[T],
+    valid: usize,
+    out: &mut [MaybeUninit<T>],
+    b: &mut TileBufs<T>,
+) {
+    run_tile::<T, W, true>(dir, plan, taps, input, valid, out, b)
 }
 
 /// Run every tile of `rows` signals in parallel: `input` has `rows x in_len`
@@ -394,19 +399,10 @@ fn run_tiles<T: Real, const W: usize>(
             #[cfg(target_arch = "x86_64")]
             if avx2 {
                 // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-                unsafe {
-                    match dir {
-                        Direction::Forward => wavedec_tile_avx2::<T, W>(plan, &taps, xs, valid, os, b),
-                        Direction::Inverse => waverec_tile_avx2::<T, W>(plan, &taps, xs, valid, os, b),
-                    }
-                }
-                return;
+                return unsafe { run_tile_avx2::<T, W>(dir, plan, &taps, xs, valid, os, b) };
             }
             let _ = avx2;
-            match dir {
-                Direction::Forward => wavedec_tile::<T, W, false>(plan, &taps, xs, valid, os, b),
-                Direction::Inverse => waverec_tile::<T, W, false>(plan, &taps, xs, valid, os, b),
-            }
+            run_tile::<T, W, false>(dir, plan, &taps, xs, valid, os, b)
         },
     );
 }
