@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Peak memory of `awd fit` as the data grows: writes X and G (n, 64)
-float64 .npy files of random numbers, runs one epoch of `awd fit` on each n,
+.npy files of random numbers (float64, or float32 with --dtype float32), runs one epoch of `awd fit` on each n,
 and polls /proc for the process's resident memory: in all (VmHWM), and its
 anonymous part (heap, RssAnon), which is what must fit in RAM; the rest are
 pages of the memory-mapped files, which the OS drops again under pressure.
 
     python3 tools/peak_memory.py --awd target/release/awd --sizes 200000 2000000
+    python3 tools/peak_memory.py --sizes 200000 2000000 --dtype float32
 """
 import argparse
 import os
@@ -51,20 +52,23 @@ def main():
     ap.add_argument("--awd", default="target/release/awd")
     ap.add_argument("--sizes", type=int, nargs="+", default=[200_000, 2_000_000])
     ap.add_argument("--epochs", type=int, default=1)
+    ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
     a = ap.parse_args()
+    dtype = np.dtype(a.dtype)
     rng = np.random.default_rng(0)
+    print(f"X and G: {a.dtype}")
     print("| signals of 64 | X + G on disk | peak resident (VmHWM) | peak anonymous (RssAnon) | seconds |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as d:
         for n in a.sizes:
             x, g = os.path.join(d, "x.npy"), os.path.join(d, "g.npy")
             for path in (x, g):
-                arr = np.lib.format.open_memmap(path, mode="w+", dtype=np.float64, shape=(n, 64))
+                arr = np.lib.format.open_memmap(path, mode="w+", dtype=dtype, shape=(n, 64))
                 for i in range(0, n, 100_000):
                     arr[i:i + 100_000] = rng.standard_normal((min(100_000, n - i), 64))
                 del arr
             rss, anon, secs = measure(a.awd, x, g, os.path.join(d, "w.json"), a.epochs)
-            disk = 2 * n * 64 * 8 / 2**20
+            disk = 2 * n * 64 * dtype.itemsize / 2**20
             print(f"| {n:,} | {disk:,.0f} MiB | {rss / 1024:,.0f} MiB | {anon / 1024:,.0f} MiB | {secs:.1f} |")
 
 

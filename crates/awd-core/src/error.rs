@@ -113,12 +113,14 @@ pub(crate) fn all_finite_par<T: crate::dwt::Real>(slice: &[T]) -> bool {
 
 /// Check that every value is finite (a parallel scan; the position is
 /// searched only on failure); report the first offending index.
-pub fn check_finite<'a, D: ndarray::Dimension>(data: impl Into<ndarray::ArrayView<'a, f64, D>>) -> Result<()> {
+pub fn check_finite<'a, T: crate::dwt::Real, D: ndarray::Dimension>(
+    data: impl Into<ndarray::ArrayView<'a, T, D>>,
+) -> Result<()> {
     let view = data.into();
     if view.as_slice_memory_order().is_some_and(all_finite_par) {
         return Ok(());
     }
-    let Some((flat, v)) = view.iter().enumerate().find(|(_, v)| !v.is_finite()) else {
+    let Some((flat, v)) = view.iter().enumerate().find(|(_, v)| !v.to_f64().is_finite()) else {
         return Ok(());
     };
     // unravel the logical (row-major) position into a multi-index
@@ -129,5 +131,5 @@ pub fn check_finite<'a, D: ndarray::Dimension>(data: impl Into<ndarray::ArrayVie
         *slot = rest % dim.max(1);
         rest /= dim.max(1);
     }
-    Err(Error::NonFinite { value: *v, location: format!("index {idx:?}") })
+    Err(Error::NonFinite { value: v.to_f64(), location: format!("index {idx:?}") })
 }

@@ -154,3 +154,48 @@ fn sweep_warm_starts_resumes_and_refuses_foreign_folders() {
     let err = sweep(&problem, &other, dir.path(), &Silent).unwrap_err().to_string();
     assert!(err.contains("different sweep"), "{err}");
 }
+
+#[test]
+fn float32_rows_give_the_bits_of_their_float64_values() {
+    use awd_core::distill::SampleRows;
+    let (x, g) = data(90, 16 * 16, 4);
+    let (x32, g32) = (x.mapv(|v| v as f32), g.mapv(|v| v as f32));
+    let (x64, g64) = (x32.mapv(f64::from), g32.mapv(f64::from));
+    let h0 = initial_filter(&Wavelet::from_name("db3").unwrap().rec_lo, 1.0, 0.05, 2);
+    let s = FitSettings { levels: 2, epochs: 2, ..settings(2) };
+    for geometry in [Geometry::OneD { n: 256 }, Geometry::TwoD { rows: 16, cols: 16 }] {
+        let wide = Problem::new(x64.view(), Some(g64.view()), geometry.clone(), 6, Mode::Zero, 2).unwrap();
+        // X float32, G float64: the types need not agree
+        let narrow = Problem::with_rows(
+            SampleRows::from(x32.view()),
+            Some(SampleRows::from(g64.view())),
+            geometry.clone(),
+            6,
+            Mode::Zero,
+            2,
+        )
+        .unwrap();
+        assert_eq!(fit(&wide, &h0, &s, &Silent).unwrap(), fit(&narrow, &h0, &s, &Silent).unwrap());
+        assert_eq!(wide.fingerprint(), narrow.fingerprint());
+        let all32 = Problem::with_rows(
+            SampleRows::from(x32.view()),
+            Some(SampleRows::from(g32.view())),
+            geometry,
+            6,
+            Mode::Zero,
+            2,
+        )
+        .unwrap();
+        assert_eq!(
+            wide.coefficients_and_attributions(&h0, Attribution::Saliency).unwrap(),
+            all32.coefficients_and_attributions(&h0, Attribution::Saliency).unwrap()
+        );
+    }
+    // a NaN in float32 rows is found and placed
+    let mut bad = x32.clone();
+    bad[[5, 7]] = f32::NAN;
+    let e = Problem::with_rows(SampleRows::from(bad.view()), None, Geometry::OneD { n: 256 }, 6, Mode::Zero, 2)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("[5, 7]") && e.contains("X"), "{e}");
+}

@@ -354,3 +354,48 @@ fn mapped_float64_files_fit_like_arrays_in_memory() {
     let e = Samples::load(&pg, None, true).unwrap_err().to_string();
     assert!(e.contains("g.npy") && e.contains("(n, H, W)"), "{e}");
 }
+
+#[test]
+fn mapped_float32_files_stay_float32_and_fit_like_their_float64_values() {
+    use awd::pipeline::{fit, FitConfig, Samples};
+    let write_f32 = |path: &std::path::Path, a: &Array2<f32>| {
+        awd::io::write_npy_streamed::<f32>(path, a.shape(), |put| put(a.as_slice().unwrap())).unwrap()
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let (x, _, g, _) = bumps(120, 32, 5);
+    let (x32, g32) = (x.mapv(|v| v as f32), g.mapv(|v| v as f32));
+    let (px, pg) = (dir.path().join("x32.npy"), dir.path().join("g32.npy"));
+    write_f32(&px, &x32);
+    write_f32(&pg, &g32);
+    let mapped = Samples::load(&px, Some(&pg), false).unwrap();
+    assert!(mapped.is_float32(), "a float32 file is mapped as float32, not widened");
+    // the same values as float64 in memory: the fit is the same, bit for bit
+    let (x64, g64) = (x32.mapv(f64::from), g32.mapv(f64::from));
+    let owned = Samples::new(x64.view().into_dyn(), Some(g64.view().into_dyn()), false, ("x", "g")).unwrap();
+    assert!(!owned.is_float32());
+    let cfg = FitConfig { levels: 2, lambda: 0.01, gamma: 0.1, epochs: 3, batch_size: 16, ..FitConfig::default() };
+    let a = fit(&cfg, &mapped, "a", &Silent).unwrap();
+    let b = fit(&cfg, &owned, "b", &Silent).unwrap();
+    assert_eq!(a.lowpass, b.lowpass);
+    assert_eq!(a.history, b.history);
+    // a process's share of the rows: mapped too, and the same as those rows
+    let share = Samples::load_rows(&px, Some(&pg), false, 30..75).unwrap();
+    assert!(share.is_float32());
+    assert_eq!((share.len(), share.total_rows()), (45, 120));
+    let rows = x64.slice(ndarray::s![30..75, ..]).to_owned();
+    let grows = g64.slice(ndarray::s![30..75, ..]).to_owned();
+    let owned_share = Samples::new(rows.view().into_dyn(), Some(grows.view().into_dyn()), false, ("x", "g")).unwrap();
+    let c = fit(&cfg, &share, "c", &Silent).unwrap();
+    let d = fit(&cfg, &owned_share, "d", &Silent).unwrap();
+    assert_eq!(c.lowpass, d.lowpass);
+    // an infinity in a float32 file is named with its file and position
+    let mut bad = x32.clone();
+    bad[[9, 4]] = f32::INFINITY;
+    write_f32(&px, &bad);
+    let e = Samples::load(&px, Some(&pg), false).unwrap_err().to_string();
+    assert!(e.contains("x32.npy") && e.contains("inf") && e.contains("[9, 4]"), "{e}");
+    // a share beyond the file's rows is refused, naming the file
+    write_f32(&px, &x32);
+    let e = Samples::load_rows(&px, Some(&pg), false, 100..130).unwrap_err().to_string();
+    assert!(e.contains("x32.npy") && e.contains("100..130"), "{e}");
+}

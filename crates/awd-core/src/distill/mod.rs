@@ -37,6 +37,7 @@ mod file;
 mod fit;
 mod objective;
 mod problem;
+mod rows;
 mod sweep;
 mod tape1d;
 mod tape2d;
@@ -49,6 +50,7 @@ pub use fit::{
 };
 pub use objective::{Attribution, LossTerms, Penalties};
 pub use problem::{BatchShare, Geometry, Problem};
+pub use rows::SampleRows;
 pub use sweep::{
     grid_values, log_space, summarize, sweep, sweep_data_parallel, sweep_shard, Shard, ShardRun, SweepPoint, SweepSpec,
 };

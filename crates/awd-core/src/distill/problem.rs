@@ -2,11 +2,12 @@
 //! (optional) and the transform geometry; evaluates eq. 8 and its exact
 //! gradient on any subset of samples, in parallel and deterministically.
 
-use ndarray::{ArrayView2, Axis, CowArray, Ix2};
+use ndarray::ArrayView2;
 use rayon::prelude::*;
 
 use super::fit::{Alone, Collective};
 use super::objective::{LossTerms, Penalties, SampleSums, Scales, LOSS_SUMS};
+use super::rows::{SampleRows, Stored};
 use super::tape1d::{Layout1d, Tape1d};
 use super::tape2d::{Layout2d, Tape2d};
 use super::validity::{add_highpass_grad, highpass, validity};
@@ -107,9 +108,10 @@ pub struct Problem<'a> {
     /// Tapes kept between batches, so a training epoch reuses its buffers.
     pool: std::sync::Mutex<Vec<Tape>>,
     /// Samples as rows, in standard (row-major) layout: borrowed when the
-    /// caller's array already is, else a row-major copy.
-    x: CowArray<'a, f64, Ix2>,
-    g: Option<CowArray<'a, f64, Ix2>>,
+    /// caller's array already is, else a row-major copy; float32 stays
+    /// float32.
+    x: Stored<'a>,
+    g: Option<Stored<'a>>,
     layout: Layout,
     levels: usize,
     mode: Mode,
@@ -118,8 +120,8 @@ pub struct Problem<'a> {
 impl std::fmt::Debug for Problem<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Problem")
-            .field("samples", &self.x.nrows())
-            .field("values_per_sample", &self.x.ncols())
+            .field("samples", &self.x.dim().0)
+            .field("values_per_sample", &self.x.dim().1)
             .field("teacher", &self.g.is_some())
             .field("levels", &self.levels)
             .field("mode", &self.mode)
@@ -141,42 +143,59 @@ impl<'a> Problem<'a> {
         mode: Mode,
         levels: usize,
     ) -> Result<Self> {
-        if x.nrows() == 0 {
+        Self::with_rows(x.into(), g.map(SampleRows::from), geometry, filter_len, mode, levels)
+    }
+
+    /// [`Problem::new`] for rows of float64 or float32 (X and G need not
+    /// share a type). Float32 rows are never widened as a whole: each chunk
+    /// is widened when a batch reads it, so a mapped float32 file keeps its
+    /// size in memory, and the results equal those of the rows converted to
+    /// float64 first, bit for bit.
+    pub fn with_rows(
+        x: SampleRows<'a>,
+        g: Option<SampleRows<'a>>,
+        geometry: Geometry,
+        filter_len: usize,
+        mode: Mode,
+        levels: usize,
+    ) -> Result<Self> {
+        let (n, width) = x.dim();
+        if n == 0 {
             return Err(Error::TooShort { reason: "X holds no samples".into() });
         }
         let sample_len = match geometry {
             Geometry::OneD { n } => n,
             Geometry::TwoD { rows, cols } => rows * cols,
         };
-        if x.ncols() != sample_len {
+        if width != sample_len {
             return Err(Error::ShapeMismatch {
-                reason: format!("samples have {} values, the geometry {geometry:?} needs {sample_len}", x.ncols()),
+                reason: format!("samples have {width} values, the geometry {geometry:?} needs {sample_len}"),
             });
         }
-        check_finite(x).map_err(|e| locate("X", e))?;
-        if let Some(g) = g {
+        x.check_finite().map_err(|e| locate("X", e))?;
+        if let Some(g) = &g {
             if g.dim() != x.dim() {
                 return Err(Error::ShapeMismatch {
                     reason: format!("X has shape {:?} but G has {:?}; they must be equal", x.dim(), g.dim()),
                 });
             }
-            check_finite(g).map_err(|e| locate("G", e))?;
+            g.check_finite().map_err(|e| locate("G", e))?;
         }
         let layout = match geometry {
             Geometry::OneD { n } => Layout::OneD(Layout1d::new(n, filter_len, mode, levels)?),
             Geometry::TwoD { rows, cols } => Layout::TwoD(Layout2d::new((rows, cols), filter_len, mode, levels)?),
         };
-        let (x, g) = (row_major(x), g.map(row_major));
+        let (x, g) = (x.stored(), g.map(SampleRows::stored));
         Ok(Problem { pool: std::sync::Mutex::new(Vec::new()), x, g, layout, levels, mode })
     }
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.x.nrows()
+        self.x.dim().0
     }
     /// Whether there are no samples (never: `new` refuses that).
     pub fn is_empty(&self) -> bool {
-        self.x.nrows() == 0
+        self.len() == 0
     }
     /// Whether teacher gradients were given.
     pub fn has_teacher(&self) -> bool {
@@ -292,13 +311,13 @@ impl<'a> Problem<'a> {
             let (lo, hi) = (positions.partition_point(|&q| q < block), positions.partition_point(|&q| q < end));
             let (members, at) = (&rows[lo..hi], &positions[lo..hi]);
             let parts: Vec<Vec<f64>> = members
-                .par_chunks(chunk_size(members.len(), self.x.ncols()))
+                .par_chunks(chunk_size(members.len(), self.x.dim().1))
                 .map_init(
-                    || self.pooled_tape(),
-                    |pooled, idx| {
+                    || (self.pooled_tape(), Vec::new(), Vec::new()),
+                    |(pooled, xbuf, gbuf), idx| {
                         let tape = pooled.tape.as_mut().expect("tape until dropped");
-                        let xs = self.rows(&self.x, idx);
-                        let gs = self.g.as_ref().map(|g| self.rows(g, idx));
+                        let xs = self.x.gather(idx, xbuf);
+                        let gs = self.g.as_ref().map(|g| g.gather(idx, gbuf));
                         tape.chunk(&taps, &xs, gs.as_deref(), tc, want_grad.then_some(&scales));
                         let mut out = vec![0.0; idx.len() * width];
                         tape.sums().write_rows(idx.len(), width, &mut out);
@@ -350,16 +369,13 @@ impl<'a> Problem<'a> {
         Ok((t, Some(gh)))
     }
 
-    fn rows<'s>(&self, m: &'s CowArray<'a, f64, Ix2>, idx: &[usize]) -> Vec<&'s [f64]> {
-        idx.iter().map(|&i| m.index_axis(Axis(0), i).to_slice().expect("standard layout")).collect()
-    }
-
     /// A short fingerprint of the data (shapes and a hash of every value of
     /// X and G), so a resumed sweep can tell it is looking at the same data.
     pub fn fingerprint(&self) -> String {
-        let g = self.g.iter().flat_map(|g| g.iter());
-        let hash = crate::io::fingerprint_f64(self.x.iter().chain(g));
-        format!("{}x{}{}-{hash}", self.x.nrows(), self.x.ncols(), if self.g.is_some() { "+G" } else { "" })
+        let g = self.g.iter().flat_map(|g| g.values());
+        let hash = crate::io::fingerprint_values(self.x.values().chain(g));
+        let (n, width) = self.x.dim();
+        format!("{n}x{width}{}-{hash}", if self.g.is_some() { "+G" } else { "" })
     }
 
     /// Loss terms on every sample at once (a fit's epoch 0).
@@ -388,13 +404,13 @@ impl<'a> Problem<'a> {
         let tc = attribution.times_coefficients();
         let all: Vec<usize> = (0..n).collect();
         let parts: Vec<ChunkRows> = all
-            .par_chunks(chunk_size(n, self.x.ncols()))
+            .par_chunks(chunk_size(n, self.x.dim().1))
             .map_init(
-                || self.pooled_tape(),
-                |pooled, idx| {
+                || (self.pooled_tape(), Vec::new(), Vec::new()),
+                |(pooled, xbuf, gbuf), idx| {
                     let tape = pooled.tape.as_mut().expect("tape until dropped");
-                    let xs = self.rows(&self.x, idx);
-                    let gs = self.g.as_ref().map(|g| self.rows(g, idx));
+                    let xs = self.x.gather(idx, xbuf);
+                    let gs = self.g.as_ref().map(|g| g.gather(idx, gbuf));
                     let mut c = vec![vec![0.0; total]; idx.len()];
                     let mut a = gs.as_ref().map(|_| vec![vec![0.0; total]; idx.len()]);
                     tape.forward_into(&taps, &xs, gs.as_deref(), tc, &mut c, a.as_deref_mut());
@@ -432,15 +448,6 @@ impl Drop for Pooled<'_> {
 
 /// Coefficient rows and (optional) attribution rows of one chunk.
 type ChunkRows = (Vec<Vec<f64>>, Option<Vec<Vec<f64>>>);
-
-/// The view itself when it is row-major, else a row-major copy.
-fn row_major(a: ArrayView2<'_, f64>) -> CowArray<'_, f64, Ix2> {
-    if a.is_standard_layout() {
-        CowArray::from(a)
-    } else {
-        CowArray::from(a.as_standard_layout().into_owned())
-    }
-}
 
 /// Say which array a non-finite value is in.
 fn locate(name: &str, e: Error) -> Error {

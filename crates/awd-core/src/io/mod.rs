@@ -14,7 +14,7 @@ pub use atomic::{create_json_atomic, remove_pending_temp_files, write_atomic, wr
 pub use coeffs::{coeff_format, read_coeffs, write_coeffs, write_npy_streamed, CoeffFormat, CoeffValue};
 pub use npy::{
     npy_is_float32, read_npy_f64, read_npy_labels, read_npy_rows_f64, read_npy_shape, read_npz_f64, read_npz_typed,
-    shape_string, write_npy, write_npz,
+    shape_string, write_npy, write_npz, MappedNpy,
 };
 
 /// The text of a JSON file, for a reader to parse: an empty (or blank)
@@ -38,6 +38,12 @@ pub fn fnv1a(bytes: impl IntoIterator<Item = u8>) -> u64 {
 
 /// FNV-1a of the bit patterns of floats, as hex.
 pub fn fingerprint_f64<'a>(values: impl IntoIterator<Item = &'a f64>) -> String {
+    fingerprint_values(values.into_iter().copied())
+}
+
+/// [`fingerprint_f64`] of values given by value (float32 data widened to
+/// f64 fingerprint like the same data stored as float64).
+pub fn fingerprint_values(values: impl IntoIterator<Item = f64>) -> String {
     format!("{:016x}", fnv1a(values.into_iter().flat_map(|v| v.to_bits().to_le_bytes())))
 }
 

@@ -38,16 +38,20 @@ fn map_file(path: &Path) -> Result<(memmap2::Mmap, u64), IoError> {
 }
 
 /// A float64 or float32 `.npy` file mapped into memory, its header checked
-/// against its size before anything is allocated.
-struct MappedNpy {
+/// against its size before anything is allocated. Its values are paged in
+/// as they are read (and may be dropped again by the OS), so a file larger
+/// than memory can be used.
+#[derive(Debug)]
+pub struct MappedNpy {
     map: memmap2::Mmap,
     float32: bool,
 }
 
 impl MappedNpy {
     /// Map `path`; `Ok(None)` for files a map cannot view (another byte
-    /// order, misaligned data), which the streaming reader then takes.
-    fn open(path: &Path) -> Result<Option<Self>, IoError> {
+    /// order, misaligned data), which the streaming reader then takes;
+    /// an error for anything else that is not a float64/float32 `.npy`.
+    pub fn open(path: &Path) -> Result<Option<Self>, IoError> {
         let (map, len) = map_file(path)?;
         let float32 = match ArrayViewD::<f64>::view_npy(&map) {
             Ok(_) => false,
@@ -87,11 +91,36 @@ impl MappedNpy {
         Err(IoError::format(path, reason))
     }
 
-    fn shape(&self) -> Vec<usize> {
+    /// Whether the values are float32 (else float64).
+    pub fn is_float32(&self) -> bool {
+        self.float32
+    }
+
+    /// The array's shape.
+    pub fn shape(&self) -> Vec<usize> {
         if self.float32 {
             ArrayViewD::<f32>::view_npy(&self.map).expect("viewed when opened").shape().to_vec()
         } else {
             ArrayViewD::<f64>::view_npy(&self.map).expect("viewed when opened").shape().to_vec()
+        }
+    }
+
+    /// The array as rows `(shape[0], product of the other axes)`, in its
+    /// own type and without a copy; `None` when it is not in C order (or
+    /// has rank 0).
+    pub fn rows(&self) -> Option<crate::distill::SampleRows<'_>> {
+        fn flat<T>(v: ArrayViewD<'_, T>) -> Option<ndarray::ArrayView2<'_, T>> {
+            if v.ndim() == 0 || !v.is_standard_layout() {
+                return None;
+            }
+            let n = v.shape()[0];
+            let width: usize = v.shape()[1..].iter().product();
+            v.into_shape_with_order((n, width)).ok()
+        }
+        if self.float32 {
+            flat(ArrayViewD::<f32>::view_npy(&self.map).expect("viewed when opened")).map(Into::into)
+        } else {
+            flat(ArrayViewD::<f64>::view_npy(&self.map).expect("viewed when opened")).map(Into::into)
         }
     }
 
@@ -105,7 +134,7 @@ impl MappedNpy {
     }
 
     /// Rows `rows` (first axis) as float64.
-    fn rows(&self, rows: std::ops::Range<usize>) -> ArrayD<f64> {
+    fn rows_f64(&self, rows: std::ops::Range<usize>) -> ArrayD<f64> {
         let slice = ndarray::Slice::from(rows);
         if self.float32 {
             let v = ArrayViewD::<f32>::view_npy(&self.map).expect("viewed when opened");
@@ -192,7 +221,7 @@ pub fn read_npy_rows_f64(path: &Path, rows: std::ops::Range<usize>) -> Result<(A
         Some(m) => {
             let shape = m.shape();
             check(&shape)?;
-            Ok((m.rows(rows), shape))
+            Ok((m.rows_f64(rows), shape))
         }
         None => {
             let all = read_npy_streaming(path)?;

@@ -253,7 +253,14 @@ pub(super) fn samples(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result
 /// Check inputs as [`samples`] does (rank, emptiness, finiteness), without
 /// copying them; their geometry.
 pub(super) fn samples_check(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result<Geometry> {
-    let shape = x.shape().to_vec();
+    let geometry = samples_geometry(name, x.shape(), two_d)?;
+    check_finite(x.view()).map_err(|e| Error::data(name, e.to_string()))?;
+    Ok(geometry)
+}
+
+/// The geometry of inputs of shape `shape`: an error for the wrong rank or
+/// an empty array.
+pub(super) fn samples_geometry(name: &str, shape: &[usize], two_d: bool) -> Result<Geometry> {
     let geometry = match (two_d, shape.len()) {
         (false, 2) => Geometry::OneD { n: shape[1] },
         (true, 3) => Geometry::TwoD { rows: shape[1], cols: shape[2] },
@@ -262,21 +269,20 @@ pub(super) fn samples_check(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> 
                 name,
                 format!(
                     "expected signals (n, L), got shape {}; for images (n, H, W) ask for 2-D (--2d)",
-                    shape_string(&shape)
+                    shape_string(shape)
                 ),
             ))
         }
         (true, _) => {
             return Err(Error::data(
                 name,
-                format!("expected images (n, H, W) for 2-D, got shape {}", shape_string(&shape)),
+                format!("expected images (n, H, W) for 2-D, got shape {}", shape_string(shape)),
             ))
         }
     };
     if shape[0] == 0 || shape[1..].contains(&0) {
-        return Err(Error::data(name, format!("holds no data (shape {})", shape_string(&shape))));
+        return Err(Error::data(name, format!("holds no data (shape {})", shape_string(shape))));
     }
-    check_finite(x.view()).map_err(|e| Error::data(name, e.to_string()))?;
     Ok(geometry)
 }
 

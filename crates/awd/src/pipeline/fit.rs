@@ -2,20 +2,21 @@
 //! Python's `awd.fit` / `awd.sweep` all call, so the same data, settings
 //! and seed give the same filter bit for bit whichever door they came in by.
 
+use std::ops::Range;
 use std::path::Path;
+use std::sync::Arc;
 
-use ndarray::{Array2, ArrayView2, ArrayViewD};
-use ndarray_npy::ViewNpyExt;
+use ndarray::{Array2, ArrayViewD};
 
-use super::data::{samples, samples_check};
+use super::data::{samples, samples_geometry};
 use crate::distill::validity;
 use crate::distill::{
     check_settings, fit_data_parallel, fit_stoppable, grid_values, initial_filter, summarize as core_summarize,
     sweep as core_sweep, sweep_data_parallel as core_sweep_data_parallel, sweep_shard as core_sweep_shard, Attribution,
-    Collective, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress, RowShard, Shard, ShardRun,
-    SweepPoint, SweepSpec, Validity, ValidityWeights, FAR_FROM_WAVELET,
+    Collective, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress, RowShard, SampleRows, Shard,
+    ShardRun, SweepPoint, SweepSpec, Validity, ValidityWeights, FAR_FROM_WAVELET,
 };
-use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string};
+use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string, MappedNpy};
 use crate::wavelet::Wavelet;
 use crate::{Error, Mode, Result};
 
@@ -133,56 +134,56 @@ fn check_grad_shape(g_name: &str, g_shape: &[usize], x_name: &str, x_shape: &[us
     ))
 }
 
-/// Rows `(n, values)` in memory, or a float64 `.npy` file mapped into it.
-#[derive(Debug)]
+/// Rows `(n, values)` in memory, or a float64/float32 `.npy` file mapped
+/// into it (all its rows, or a process's share).
+#[derive(Debug, Clone)]
 enum Rows {
     Owned(Array2<f64>),
-    /// A little-endian float64 C-order file: the OS pages the rows in as the
-    /// batches touch them and may drop them again, so a file larger than
-    /// memory trains.
-    Mapped(memmap2::Mmap),
-}
-
-impl Clone for Rows {
-    fn clone(&self) -> Self {
-        Rows::Owned(self.view().to_owned())
-    }
+    /// A C-order file: the OS pages the rows in as the batches touch them
+    /// and may drop them again, so a file larger than memory trains; float32
+    /// stays float32 (each chunk is widened as a batch reads it).
+    Mapped {
+        map: Arc<MappedNpy>,
+        range: Range<usize>,
+    },
 }
 
 impl Rows {
-    fn view(&self) -> ArrayView2<'_, f64> {
+    fn view(&self) -> SampleRows<'_> {
         match self {
-            Rows::Owned(a) => a.view(),
-            Rows::Mapped(map) => {
-                let v = ArrayViewD::<f64>::view_npy(map).expect("checked when mapped");
-                let n = v.shape()[0];
-                let flat: usize = v.shape()[1..].iter().product();
-                v.into_shape_with_order((n, flat)).expect("C-order rows")
-            }
+            Rows::Owned(a) => a.view().into(),
+            Rows::Mapped { map, range } => map.rows().expect("C order, checked when mapped").slice_rows(range.clone()),
         }
     }
 
-    /// Map `path` if it is a float64 C-order `.npy` of `two_d`'s rank with
-    /// finite values (checked here, one pass); `None` for anything else
-    /// (float32, Fortran order, another byte order), read the usual way.
-    fn map(path: &Path, two_d: bool) -> Result<Option<(Self, Vec<usize>)>> {
-        let file = std::fs::File::open(path).map_err(|e| Error::data(path.display().to_string(), e.to_string()))?;
-        // SAFETY: read-only; a file truncated by another process meanwhile
-        // would fault, the documented caveat of mapped files (NumPy's too).
-        let Ok(map) = (unsafe { memmap2::Mmap::map(&file) }) else { return Ok(None) };
-        let shape = match ArrayViewD::<f64>::view_npy(&map) {
-            Ok(v) if v.is_standard_layout() && v.ndim() == if two_d { 3 } else { 2 } => {
-                samples_check(&path.display().to_string(), v.view(), two_d)?;
-                v.shape().to_vec()
-            }
-            _ => return Ok(None),
-        };
-        Ok(Some((Rows::Mapped(map), shape)))
+    /// Map `path` if it is a float64 or float32 C-order `.npy` of `two_d`'s
+    /// rank; rows `range` of it (all when `None`), their values checked to
+    /// be finite (one pass over those rows). `None` for a file a map cannot
+    /// view (Fortran order, another byte order), read the usual way. Also
+    /// returns the file's shape.
+    fn map(path: &Path, two_d: bool, range: Option<Range<usize>>) -> Result<Option<(Self, Vec<usize>)>> {
+        let name = path.display().to_string();
+        let Some(map) = MappedNpy::open(path)? else { return Ok(None) };
+        if map.rows().is_none() {
+            return Ok(None);
+        }
+        let shape = map.shape();
+        samples_geometry(&name, &shape, two_d)?;
+        let range = range.unwrap_or(0..shape[0]);
+        if range.start > range.end || range.end > shape[0] {
+            return Err(Error::data(
+                name,
+                format!("rows {}..{} asked of an array of shape {}", range.start, range.end, shape_string(&shape)),
+            ));
+        }
+        let rows = Rows::Mapped { map: Arc::new(map), range };
+        rows.view().check_finite().map_err(|e| Error::data(&name, e.to_string()))?;
+        Ok(Some((rows, shape)))
     }
 }
 
 /// Inputs and teacher gradients as rows `(n, values)`, checked; float64
-/// `.npy` files are memory-mapped, not copied.
+/// and float32 `.npy` files are memory-mapped, not copied.
 #[derive(Debug, Clone)]
 pub struct Samples {
     x: Rows,
@@ -223,11 +224,11 @@ impl Samples {
     }
 
     /// Read X (and G) from .npy files (float64 or float32); messages name
-    /// the files. Float64 files in C order are memory-mapped (no copy: the
-    /// resident memory of a fit follows its batches, not the data size);
-    /// others are read and converted.
+    /// the files. Files in C order are memory-mapped, float32 staying
+    /// float32 (no copy: the resident memory of a fit follows its batches,
+    /// not the data size); others are read and converted.
     pub fn load(x: &Path, grad: Option<&Path>, two_d: bool) -> Result<Self> {
-        if let Some(mapped) = Self::map(x, grad, two_d)? {
+        if let Some(mapped) = Self::map(x, grad, two_d, None)? {
             return Ok(mapped);
         }
         let xa = read_npy_f64(x)?;
@@ -237,12 +238,12 @@ impl Samples {
     }
 
     /// X (and G) memory-mapped, when every file can be (see [`Rows::map`]).
-    fn map(x: &Path, grad: Option<&Path>, two_d: bool) -> Result<Option<Self>> {
-        let Some((xm, shape)) = Rows::map(x, two_d)? else { return Ok(None) };
+    fn map(x: &Path, grad: Option<&Path>, two_d: bool, range: Option<Range<usize>>) -> Result<Option<Self>> {
+        let Some((xm, shape)) = Rows::map(x, two_d, range.clone())? else { return Ok(None) };
         let gm = match grad {
             None => None,
             Some(g) => {
-                let Some((gm, gshape)) = Rows::map(g, two_d)? else { return Ok(None) };
+                let Some((gm, gshape)) = Rows::map(g, two_d, range)? else { return Ok(None) };
                 check_grad_shape(&g.display().to_string(), &gshape, &x.display().to_string(), &shape)?;
                 Some(gm)
             }
@@ -259,10 +260,14 @@ impl Samples {
         }))
     }
 
-    /// Read rows `rows` of X (and G) through memory maps: the share of one
-    /// process in a data-parallel fit. The recorded data shape is the
+    /// Rows `rows` of X (and G), the share of one process in a
+    /// data-parallel fit: mapped (only those rows are ever paged in), or
+    /// read for files a map cannot view. The recorded data shape is the
     /// files' (all rows).
-    pub fn load_rows(x: &Path, grad: Option<&Path>, two_d: bool, rows: std::ops::Range<usize>) -> Result<Self> {
+    pub fn load_rows(x: &Path, grad: Option<&Path>, two_d: bool, rows: Range<usize>) -> Result<Self> {
+        if let Some(mapped) = Self::map(x, grad, two_d, Some(rows.clone()))? {
+            return Ok(mapped);
+        }
         let (xa, shape) = read_npy_rows_f64(x, rows.clone())?;
         let ga = match grad {
             Some(g) => {
@@ -279,6 +284,11 @@ impl Samples {
         Ok(samples)
     }
 
+    /// Whether X is held as float32 (a mapped float32 file).
+    pub fn is_float32(&self) -> bool {
+        self.x.view().is_float32()
+    }
+
     /// Rows `(n, ...)` of the whole data set (of the files, for a share).
     pub fn total_rows(&self) -> usize {
         self.shape[0]
@@ -286,7 +296,7 @@ impl Samples {
 
     /// Number of samples.
     pub fn len(&self) -> usize {
-        self.x.view().nrows()
+        self.x.view().dim().0
     }
 
     /// Whether there are no samples (never, once checked).
@@ -296,7 +306,7 @@ impl Samples {
 
     /// The core problem for filters of `filter_len` taps.
     fn problem(&self, cfg: &FitConfig, filter_len: usize) -> Result<Problem<'_>> {
-        Problem::new(
+        Problem::with_rows(
             self.x.view(),
             self.grad.as_ref().map(|g| g.view()),
             self.geometry.clone(),
