@@ -271,6 +271,11 @@ pub struct SweepArgs {
     /// no effect.
     #[arg(long, conflicts_with_all = ["shard", "summarize"])]
     pub data_parallel: bool,
+    /// Under mpirun/srun: groups of K consecutive ranks; each group owns lambda chains and runs
+    /// each of their fits data-parallel over its K ranks (chains and data combined). K must divide
+    /// the number of ranks: 1 is the default spread of chains, all ranks is --data-parallel.
+    #[arg(long, value_name = "K", conflicts_with_all = ["shard", "summarize", "data_parallel"])]
+    pub ranks_per_fit: Option<usize>,
 }
 
 fn parse_shard(s: &str) -> Result<Shard, String> {

@@ -294,6 +294,11 @@ fn shards_started_together_equal_the_single_process_sweep_bit_for_bit() {
         let e = fails_any(&a.iter().map(String::as_str).collect::<Vec<_>>());
         assert!(e.contains("K/N"), "{bad}: {e}");
     }
+    // groups of ranks need mpirun: one process refuses them, saying so
+    let mut a = sweep_args(&partial);
+    a.extend(["--ranks-per-fit".into(), "2".into()]);
+    let e = fails(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    assert!(e.contains("--ranks-per-fit 2") && e.contains("mpirun"), "{e}");
     let mut other = sweep_args(&partial);
     let i = other.iter().position(|a| a == "0,0.1,1").unwrap();
     other[i] = "0,0.5".into();

@@ -201,6 +201,22 @@ fn sweep_across_ranks_writes_the_single_process_files() {
     for n in &names {
         assert_eq!(std::fs::read(one.join(n)).unwrap(), std::fs::read(three.join(n)).unwrap(), "{n}");
     }
+    // chains and data combined: 2 groups of 2 ranks, each group owning chains
+    // and running their fits data-parallel (shares of 60 rows): the same files
+    let groups = dir.path().join("groups");
+    let mut a = args(&groups);
+    a.extend(["--ranks-per-fit".into(), "2".into()]);
+    let (done, so, se) = mpirun(4, &strs(&a));
+    assert!(done, "{se}");
+    assert!(so.contains("2 groups of 2") && so.contains("on 4 processes"), "{so}");
+    for n in &names {
+        assert_eq!(std::fs::read(one.join(n)).unwrap(), std::fs::read(groups.join(n)).unwrap(), "{n}");
+    }
+    // groups that do not divide the ranks: every rank stops with one message
+    let mut a = args(&dir.path().join("bad"));
+    a.extend(["--ranks-per-fit".into(), "2".into()]);
+    let (done, _, se) = mpirun(3, &strs(&a));
+    assert!(!done && se.contains("--ranks-per-fit 2 does not divide the 3 ranks") && !se.contains("panicked"), "{se}");
     // job-array flags make no sense under mpirun
     let mut a = args(&two);
     a.extend(["--shard".into(), "1/2".into()]);

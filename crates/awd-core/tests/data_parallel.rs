@@ -6,8 +6,8 @@
 use std::sync::{Arc, Barrier, Mutex};
 
 use awd_core::distill::{
-    fit, fit_data_parallel, initial_filter, sweep, sweep_data_parallel, Attribution, Collective, FitSettings, Geometry,
-    Penalties, Problem, RowShard, Silent, SweepSpec,
+    fit, fit_data_parallel, initial_filter, sweep, sweep_data_parallel, sweep_shard_data_parallel, Attribution,
+    Collective, FitSettings, Geometry, Penalties, Problem, RowShard, Shard, Silent, SweepSpec,
 };
 use awd_core::{Mode, Wavelet};
 use ndarray::{s, Array2};
@@ -226,4 +226,59 @@ fn row_shards_cover_the_rows_once() {
             }
         }
     }
+}
+
+/// Groups of processes: each group owns lambda chains (a shard) and runs
+/// their fits data-parallel over its members; groups of unequal sizes
+/// running at once write the single-process sweep's files, byte for byte.
+#[test]
+fn groups_of_processes_sharing_chains_write_the_single_process_files() {
+    let (x, g) = data(37, 32, 8);
+    let geometry = Geometry::OneD { n: 32 };
+    let whole = Problem::new(x.view(), Some(g.view()), geometry.clone(), 10, Mode::Zero, 2).unwrap();
+    let spec = SweepSpec {
+        lambdas: vec![0.003, 0.01, 0.1],
+        gammas: vec![0.0, 1.0],
+        base: FitSettings { epochs: 2, ..settings(2, 8) },
+        initial_lowpass: initial_filter(&Wavelet::from_name("db5").unwrap().rec_lo, 1.0, 0.1, 9),
+        data_fingerprint: whole.fingerprint(),
+        extra: serde_json::json!({ "note": "groups" }),
+    };
+    let (one, many) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    sweep(&whole, &spec, one.path(), &Silent).unwrap();
+    // group 1 of 2 processes owns chains 0 and 2; group 2, of 3, chain 1
+    let runs = std::thread::scope(|scope| {
+        let mut handles = Vec::new();
+        for (index, size) in [(1, 2), (2, 3)] {
+            for c in Threads::group(size) {
+                let (spec, geometry, dir, x, g) = (&spec, geometry.clone(), many.path(), &x, &g);
+                handles.push(scope.spawn(move || {
+                    let rows = RowShard::split(37, c.rank, c.size);
+                    let (xs, gs) = (x.slice(s![rows.clone(), ..]), g.slice(s![rows.clone(), ..]));
+                    let p = Problem::new(xs, Some(gs), geometry, 10, Mode::Zero, 2).unwrap();
+                    let share = RowShard { first: rows.start, total: 37 };
+                    let shard = Shard::new(index, 2).unwrap();
+                    sweep_shard_data_parallel(&p, share, spec, dir, shard, &c, &Silent).unwrap()
+                }));
+            }
+        }
+        handles.into_iter().map(|h| h.join().unwrap()).collect::<Vec<_>>()
+    });
+    let roots: Vec<_> = runs.iter().flatten().collect();
+    assert_eq!(roots.len(), 2, "process 0 of each group reports its shard");
+    assert_eq!(roots.iter().map(|r| r.computed).sum::<usize>(), 6, "every point fitted once");
+    assert_eq!(roots.iter().filter(|r| r.complete.is_some()).count(), 1, "the last group writes the summary");
+    let files = |dir: &std::path::Path| {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.is_file())
+            .map(|p| (p.file_name().unwrap().to_owned(), std::fs::read(&p).unwrap()))
+            .collect();
+        v.sort();
+        v
+    };
+    let want = files(one.path());
+    assert_eq!(want.len(), 6 + 3);
+    assert!(files(many.path()) == want, "the grouped sweep's files differ from the single-process sweep's");
 }

@@ -10,7 +10,9 @@ use std::path::Path;
 use anyhow::Result;
 use awd::cluster::Mpi;
 use awd::distill::{Collective, Progress, Silent};
-use awd::pipeline::{all_succeed, check_agreement, fit_across, sweep_across, sweep_data_parallel_across};
+use awd::pipeline::{
+    all_succeed, check_agreement, fit_across, sweep_across, sweep_data_parallel_across, sweep_groups_across, SweepFiles,
+};
 
 use super::fit::{check_writable_dir, config, load, parent, parse_grid, prepare};
 use crate::args::{FitArgs, SweepArgs};
@@ -120,13 +122,25 @@ pub fn sweep(args: &SweepArgs, mpi: &Mpi) -> Result<()> {
     all_succeed(mpi, writable.map_err(|e| awd::Error::Input(format!("{e:#}"))))?;
     let bar = Bar::new(0, "epochs");
     let progress: &dyn Progress = if root { &bar } else { &Silent };
-    let points = if args.data_parallel {
-        let (x, grad) = (&args.data.x, args.data.grad.as_deref());
-        sweep_data_parallel_across(&cfg, x, grad, args.data.two_d, &lambdas, &gammas, &args.output_dir, mpi, progress)?
+    let (x, grad) = (&args.data.x, args.data.grad.as_deref());
+    let (points, how) = if let Some(per_fit) = args.ranks_per_fit {
+        let (group, shard) = all_succeed(mpi, mpi.groups(per_fit))?;
+        let files = SweepFiles { x, grad, two_d: args.data.two_d, dir: &args.output_dir };
+        let points = sweep_groups_across(&cfg, &files, &lambdas, &gammas, mpi, &group, shard, progress)?;
+        let how = format!(
+            "{} groups of {per_fit}: lambda chains spread over the groups, each fit data-parallel in its group",
+            shard.count
+        );
+        (points, how)
+    } else if args.data_parallel {
+        let dir = &args.output_dir;
+        let points = sweep_data_parallel_across(&cfg, x, grad, args.data.two_d, &lambdas, &gammas, dir, mpi, progress)?;
+        (points, "every fit data-parallel".to_string())
     } else {
         let samples = all_succeed(mpi, load(&args.data).map_err(|e| awd::Error::Input(format!("{e:#}"))))?;
         let prepared = all_succeed(mpi, prepare(&cfg, &samples).map_err(|e| awd::Error::Input(format!("{e:#}"))))?;
-        sweep_across(&prepared, &lambdas, &gammas, &args.output_dir, mpi, progress)?
+        let points = sweep_across(&prepared, &lambdas, &gammas, &args.output_dir, mpi, progress)?;
+        (points, "lambda chains spread over them".to_string())
     };
     bar.finish();
     match points {
@@ -136,7 +150,7 @@ pub fn sweep(args: &SweepArgs, mpi: &Mpi) -> Result<()> {
             lambdas.len(),
             gammas.len(),
             mpi.size(),
-            if args.data_parallel { "every fit data-parallel" } else { "lambda chains spread over them" },
+            how,
             args.output_dir.join("summary.md").display()
         )),
         None => Ok(()),

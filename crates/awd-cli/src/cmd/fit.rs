@@ -132,6 +132,13 @@ pub fn parse_grid(flag: &str, text: &str) -> Result<Vec<f64>> {
 
 /// `awd sweep`.
 pub fn sweep_cmd(args: &SweepArgs) -> Result<()> {
+    if let Some(k) = args.ranks_per_fit.filter(|&k| k != 1) {
+        anyhow::bail!(
+            "--ranks-per-fit {k}: this is one process; groups of ranks need {} processes or more under mpirun/srun \
+             (awd built with --features mpi), or drop the option",
+            k.max(2)
+        );
+    }
     check_writable_dir(&args.output_dir)?;
     let lambdas = parse_grid("--lambdas", &args.lambdas)?;
     let gammas = parse_grid("--gammas", &args.gammas)?;

@@ -52,6 +52,7 @@ pub use objective::{Attribution, LossTerms, Penalties};
 pub use problem::{BatchShare, Geometry, Problem};
 pub use rows::SampleRows;
 pub use sweep::{
-    grid_values, log_space, summarize, sweep, sweep_data_parallel, sweep_shard, Shard, ShardRun, SweepPoint, SweepSpec,
+    grid_values, log_space, summarize, sweep, sweep_data_parallel, sweep_shard, sweep_shard_data_parallel, Shard,
+    ShardRun, SweepPoint, SweepSpec,
 };
 pub use validity::{highpass, validity, Validity, ValidityWeights, FAR_FROM_WAVELET};

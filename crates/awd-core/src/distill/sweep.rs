@@ -315,18 +315,50 @@ pub fn sweep_data_parallel(
     collective: &dyn Collective,
     progress: &dyn Progress,
 ) -> Result<Option<Vec<SweepPoint>>, IoError> {
+    let run = sweep_shard_data_parallel(problem, rows, spec, dir, Shard::ALL, collective, progress)?;
+    run.map(|r| {
+        r.complete.ok_or_else(|| IoError::Format {
+            path: dir.to_path_buf(),
+            reason: "points vanished while the sweep ran (another process removed them?)".into(),
+        })
+    })
+    .transpose()
+}
+
+/// Shard `shard` of a sweep (its lambda chains, as [`sweep_shard`] runs
+/// them) with every fit data-parallel over the processes of `collective`:
+/// how groups of processes share a cluster, each group owning chains and
+/// each chain's fits spread over its group. Process 0 of the group holds
+/// the shard's chain locks and writes its files (`spec` need only be
+/// complete there); the starting filters of other shards' chains are read
+/// from disk when finished there, else fitted here and not written. The
+/// files equal the single-process sweep's bit for bit. Returns the shard's
+/// run on process 0 (its `complete` set if the grid was complete after it,
+/// the summary then written), `None` elsewhere; a failure on any process
+/// of the group stops the whole group.
+pub fn sweep_shard_data_parallel(
+    problem: &Problem,
+    rows: RowShard,
+    spec: &SweepSpec,
+    dir: &Path,
+    shard: Shard,
+    collective: &dyn Collective,
+    progress: &dyn Progress,
+) -> Result<Option<ShardRun>, IoError> {
     let root = collective.rank() == 0;
+    let owned = shard.chains(spec.lambdas.len());
     let setup = || -> Result<Vec<ChainLock>, IoError> {
         std::fs::create_dir_all(dir).map_err(|e| IoError::write(dir, e))?;
         claim_spec(dir, spec)?;
-        (0..spec.lambdas.len()).map(|li| ChainLock::acquire(dir, &format!("chain_l{li:03}"), progress)).collect()
+        owned.iter().map(|li| ChainLock::acquire(dir, &format!("chain_l{li:03}"), progress)).collect()
     };
     let _locks = together(collective, dir, if root { setup() } else { Ok(Vec::new()) })?;
     let fingerprint = spec.fingerprint();
-    let order = (0..spec.lambdas.len())
-        .map(|li| (li, 0))
-        .chain((0..spec.lambdas.len()).flat_map(|li| (1..spec.gammas.len()).map(move |gi| (li, gi))));
+    let heads = owned.last().map_or(0, |last| last + 1);
+    let order =
+        (0..heads).map(|li| (li, 0)).chain(owned.iter().flat_map(|&li| (1..spec.gammas.len()).map(move |gi| (li, gi))));
     let mut outcomes: Vec<Vec<Option<FitOutcome>>> = vec![vec![None; spec.gammas.len()]; spec.lambdas.len()];
+    let (mut reused, mut computed) = (0, 0);
     for (li, gi) in order {
         let start = match (li, gi) {
             (0, 0) => spec.initial_lowpass.clone(),
@@ -335,18 +367,12 @@ pub fn sweep_data_parallel(
         };
         let settings = spec.settings_at(li, gi);
         let path = dir.join(point_file(li, gi));
-        // process 0 holds the whole data's fingerprint (the spec of the others
-        // may lack it) and checks it; its refusal stops every process
-        let found = together(collective, dir, load_point(&path, &settings, root.then_some(fingerprint.as_str())))?;
-        if !collective.all_equal(u64::from(found.is_some()))? {
-            return Err(IoError::Format {
-                path: path.clone(),
-                reason: "the processes do not all see this file: the output folder must be shared by every node".into(),
-            });
-        }
+        let mine = shard.owns(li);
+        let found = find_point(&path, &settings, &fingerprint, dir, collective)?;
         let outcome = match found {
             Some(o) => {
                 progress.fit_done(settings.epochs);
+                reused += usize::from(mine);
                 o
             }
             None => {
@@ -360,29 +386,59 @@ pub fn sweep_data_parallel(
                     )
                     .save(&path)
                 };
-                together(collective, dir, if root { write() } else { Ok(()) })?;
+                together(collective, dir, if root && mine { write() } else { Ok(()) })?;
+                computed += usize::from(mine);
                 o
             }
         };
         outcomes[li][gi] = Some(outcome);
     }
-    let points: Vec<SweepPoint> = outcomes
+    let points: Vec<SweepPoint> = owned
         .iter()
-        .enumerate()
-        .flat_map(|(li, row)| {
+        .flat_map(|&li| {
+            let row = &outcomes[li];
             row.iter().enumerate().map(move |(gi, o)| {
-                SweepPoint::new(spec, li, gi, point_file(li, gi), o.as_ref().expect("every point ran"))
+                SweepPoint::new(spec, li, gi, point_file(li, gi), o.as_ref().expect("every own point ran"))
             })
         })
         .collect();
-    let summary = || -> Result<Vec<SweepPoint>, IoError> {
-        write_summary_if_complete(spec, dir, &points, progress)?.map_err(|missing| IoError::Format {
-            path: dir.to_path_buf(),
-            reason: format!("{} points vanished while the sweep ran", missing.len()),
-        })
+    let finish = || -> Result<ShardRun, IoError> {
+        let complete = write_summary_if_complete(spec, dir, &points, progress)?.ok();
+        Ok(ShardRun { shard, lambda_indices: owned.clone(), points: points.clone(), reused, computed, complete })
     };
-    let done = together(collective, dir, if root { summary().map(Some) } else { Ok(None) })?;
-    Ok(done)
+    together(collective, dir, if root { finish().map(Some) } else { Ok(None) })
+}
+
+/// A finished point on disk, as process 0 sees it, read by every process:
+/// process 0 holds the whole data's fingerprint (the spec of the others may
+/// lack it) and checks it, its refusal stopping every process; it alone
+/// decides whether the point is there, so a file another group writes
+/// meanwhile cannot be seen by some processes and not others. A process
+/// that cannot see a file process 0 saw is an error on every process (the
+/// folder is not shared). A collective call.
+fn find_point(
+    path: &Path,
+    settings: &FitSettings,
+    fingerprint: &str,
+    dir: &Path,
+    collective: &dyn Collective,
+) -> Result<Option<FitOutcome>, IoError> {
+    let root = collective.rank() == 0;
+    let on_root =
+        together(collective, dir, if root { load_point(path, settings, Some(fingerprint)) } else { Ok(None) })?;
+    let mut there = [f64::from(u8::from(on_root.is_some()))];
+    collective.sum(&mut there)?;
+    if there[0] == 0.0 {
+        return Ok(None);
+    }
+    let here = together(collective, dir, if root { Ok(on_root) } else { load_point(path, settings, None) })?;
+    if !collective.all_equal(u64::from(here.is_some()))? {
+        return Err(IoError::Format {
+            path: path.to_path_buf(),
+            reason: "the processes do not all see this file: the output folder must be shared by every node".into(),
+        });
+    }
+    Ok(here)
 }
 
 /// `result` where every process succeeded; else an error everywhere (its

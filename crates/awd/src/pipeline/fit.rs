@@ -12,9 +12,9 @@ use super::data::{samples, samples_geometry};
 use crate::distill::validity;
 use crate::distill::{
     check_settings, fit_data_parallel, fit_stoppable, grid_values, initial_filter, summarize as core_summarize,
-    sweep as core_sweep, sweep_data_parallel as core_sweep_data_parallel, sweep_shard as core_sweep_shard, Attribution,
-    Collective, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress, RowShard, SampleRows, Shard,
-    ShardRun, SweepPoint, SweepSpec, Validity, ValidityWeights, FAR_FROM_WAVELET,
+    sweep as core_sweep, sweep_shard as core_sweep_shard, sweep_shard_data_parallel as core_sweep_shard_data_parallel,
+    Attribution, Collective, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress, RowShard, SampleRows,
+    Shard, ShardRun, SweepPoint, SweepSpec, Validity, ValidityWeights, FAR_FROM_WAVELET,
 };
 use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string, MappedNpy};
 use crate::wavelet::Wavelet;
@@ -549,17 +549,67 @@ pub fn sweep_data_parallel_across(
     collective: &dyn Collective,
     progress: &dyn Progress,
 ) -> Result<Option<Vec<SweepPoint>>> {
-    let (shard, share) = load_share(x, grad, two_d, collective)?;
-    let prepared = all_succeed(collective, PreparedFit::new(cfg, &share))?;
-    let spec = all_succeed(
-        collective,
-        if collective.rank() == 0 {
-            Samples::load(x, grad, two_d).and_then(|whole| PreparedFit::new(cfg, &whole)?.sweep_spec(lambdas, gammas))
-        } else {
-            prepared.sweep_spec(lambdas, gammas)
-        },
-    )?;
-    Ok(core_sweep_data_parallel(&prepared.problem, shard, &spec, dir, collective, progress)?)
+    let files = SweepFiles { x, grad, two_d, dir };
+    sweep_groups_across(cfg, &files, lambdas, gammas, collective, collective, Shard::ALL, progress)
+}
+
+/// The files of a sweep across processes: inputs, gradients, their
+/// geometry and the shared output folder.
+#[derive(Debug, Clone, Copy)]
+pub struct SweepFiles<'p> {
+    /// Inputs .npy.
+    pub x: &'p Path,
+    /// Teacher gradients .npy.
+    pub grad: Option<&'p Path>,
+    /// Maps `(n, H, W)` rather than signals.
+    pub two_d: bool,
+    /// The shared output folder.
+    pub dir: &'p Path,
+}
+
+/// A sweep over groups of processes, chains and data combined: the group
+/// `group` (a part of `world`) owns the lambda chains of `shard` and runs
+/// each of their fits data-parallel over its members (see
+/// [`crate::distill::sweep_shard_data_parallel`]); each member reads only
+/// its share of the rows, the group's process 0 also maps the whole files
+/// once for the data fingerprint and writes the group's files. Once every
+/// group has finished, process 0 of `world` writes the summary and returns
+/// every point (`None` elsewhere). The files equal the single-process
+/// sweep's bit for bit; a failure in any group stops every process (at the
+/// latest when the groups meet at the end).
+#[allow(clippy::too_many_arguments)]
+pub fn sweep_groups_across(
+    cfg: &FitConfig,
+    files: &SweepFiles<'_>,
+    lambdas: &[f64],
+    gammas: &[f64],
+    world: &dyn Collective,
+    group: &dyn Collective,
+    shard: Shard,
+    progress: &dyn Progress,
+) -> Result<Option<Vec<SweepPoint>>> {
+    let SweepFiles { x, grad, two_d, dir } = *files;
+    let run = || -> Result<Option<SweepSpec>> {
+        let (rows, share) = load_share(x, grad, two_d, group)?;
+        let prepared = all_succeed(group, PreparedFit::new(cfg, &share))?;
+        let spec = all_succeed(
+            group,
+            if group.rank() == 0 {
+                Samples::load(x, grad, two_d)
+                    .and_then(|whole| PreparedFit::new(cfg, &whole)?.sweep_spec(lambdas, gammas))
+            } else {
+                prepared.sweep_spec(lambdas, gammas)
+            },
+        )?;
+        core_sweep_shard_data_parallel(&prepared.problem, rows, &spec, dir, shard, group, progress)?;
+        Ok((group.rank() == 0).then_some(spec))
+    };
+    let spec = all_succeed(world, run())?;
+    if world.rank() != 0 {
+        return Ok(None);
+    }
+    let spec = spec.ok_or_else(|| Error::Input("process 0 of the world must lead its group".into()))?;
+    Ok(Some(core_summarize(&spec, dir, progress)?))
 }
 
 /// `result` where every process succeeded; else an error everywhere (its
