@@ -7,6 +7,7 @@ pages of the memory-mapped files, which the OS drops again under pressure.
 
     python3 tools/peak_memory.py --awd target/release/awd --sizes 200000 2000000
     python3 tools/peak_memory.py --sizes 200000 2000000 --dtype float32
+    python3 tools/peak_memory.py --sizes 200000 --command distill
 """
 import argparse
 import os
@@ -25,9 +26,14 @@ def kb(status, key):
     return 0
 
 
-def measure(awd, x, g, out, epochs):
-    cmd = [awd, "fit", "--x", x, "--grad", g, "--levels", "4", "--lambda", "0.01", "--gamma", "0.1",
-           "--epochs", str(epochs), "--batch-size", "100", "--output", out]
+def measure(awd, x, g, out, epochs, command="fit", y=None):
+    if command == "fit":
+        cmd = [awd, "fit", "--x", x, "--grad", g, "--levels", "4", "--lambda", "0.01", "--gamma", "0.1",
+               "--epochs", str(epochs), "--batch-size", "100", "--output", out]
+    else:  # one grid point, one seed: the memory of loading, training and the model step
+        cmd = [awd, "distill", "--x", x, "--y", y, "--grad", g, "--levels", "4", "--lambdas", "0.01",
+               "--gammas", "0.1", "--epochs", str(epochs), "--batch-size", "100", "--seeds", "0",
+               "--output-dir", out]
     start = time.time()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     peak_anon = 0
@@ -53,10 +59,12 @@ def main():
     ap.add_argument("--sizes", type=int, nargs="+", default=[200_000, 2_000_000])
     ap.add_argument("--epochs", type=int, default=1)
     ap.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    ap.add_argument("--command", choices=["fit", "distill"], default="fit",
+                    help="distill also needs targets: y is written as the sum of each row")
     a = ap.parse_args()
     dtype = np.dtype(a.dtype)
     rng = np.random.default_rng(0)
-    print(f"X and G: {a.dtype}")
+    print(f"awd {a.command}; X and G: {a.dtype}")
     print("| signals of 64 | X + G on disk | peak resident (VmHWM) | peak anonymous (RssAnon) | seconds |")
     print("|---|---|---|---|---|")
     with tempfile.TemporaryDirectory() as d:
@@ -67,7 +75,13 @@ def main():
                 for i in range(0, n, 100_000):
                     arr[i:i + 100_000] = rng.standard_normal((min(100_000, n - i), 64))
                 del arr
-            rss, anon, secs = measure(a.awd, x, g, os.path.join(d, "w.json"), a.epochs)
+            y = os.path.join(d, "y.npy")
+            if a.command == "distill":
+                xs = np.load(x, mmap_mode="r")
+                np.save(y, np.concatenate([xs[i:i + 100_000].sum(axis=1, dtype=np.float64)
+                                           for i in range(0, n, 100_000)]))
+            out = os.path.join(d, "w.json" if a.command == "fit" else "distill_out")
+            rss, anon, secs = measure(a.awd, x, g, out, a.epochs, a.command, y)
             disk = 2 * n * 64 * dtype.itemsize / 2**20
             print(f"| {n:,} | {disk:,.0f} MiB | {rss / 1024:,.0f} MiB | {anon / 1024:,.0f} MiB | {secs:.1f} |")
 

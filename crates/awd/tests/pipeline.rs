@@ -399,3 +399,59 @@ fn mapped_float32_files_stay_float32_and_fit_like_their_float64_values() {
     let e = Samples::load_rows(&px, Some(&pg), false, 100..130).unwrap_err().to_string();
     assert!(e.contains("x32.npy") && e.contains("100..130"), "{e}");
 }
+
+#[test]
+fn distill_maps_its_files_and_learns_what_the_same_arrays_in_memory_give() {
+    use awd::pipeline::DataFiles;
+    let dir = tempfile::tempdir().unwrap();
+    let (x, y, g, groups) = bumps(300, 32, 3);
+    let (xt, yt, gt, _) = bumps(120, 32, 4);
+    // X as float32 files (stays float32), G as float64 files
+    let narrow = |a: &Array2<f64>| a.mapv(|v| v as f32);
+    let (x32, xt32) = (narrow(&x), narrow(&xt));
+    let p = |name: &str| dir.path().join(name);
+    let write_f32 = |path: &std::path::Path, a: &Array2<f32>| {
+        awd::io::write_npy_streamed::<f32>(path, a.shape(), |put| put(a.as_slice().unwrap())).unwrap()
+    };
+    write_f32(&p("x.npy"), &x32);
+    write_f32(&p("xt.npy"), &xt32);
+    for (name, a) in [("g.npy", g.view().into_dyn()), ("gt.npy", gt.view().into_dyn())] {
+        awd::io::write_npy(&p(name), a).unwrap();
+    }
+    awd::io::write_npy(&p("y.npy"), y.view().into_dyn()).unwrap();
+    awd::io::write_npy(&p("yt.npy"), yt.view().into_dyn()).unwrap();
+    let labels: Vec<f64> = groups.iter().map(|&v| v as f64).collect();
+    awd::io::write_npy(&p("groups.npy"), Array1::from(labels).view().into_dyn()).unwrap();
+    let files = DataFiles {
+        x: p("x.npy"),
+        y: p("y.npy"),
+        grad: Some(p("g.npy")),
+        groups: Some(p("groups.npy")),
+        x_test: Some(p("xt.npy")),
+        y_test: Some(p("yt.npy")),
+        grad_test: Some(p("gt.npy")),
+        ..DataFiles::default()
+    };
+    let mapped = Data::load(&files).unwrap();
+    let test = mapped.test.as_ref().unwrap();
+    for a in [&mapped.train.x, mapped.train.grad.as_ref().unwrap(), &test.x, test.grad.as_ref().unwrap()] {
+        assert!(a.is_mapped(), "C-order .npy files are mapped, not read");
+    }
+    assert!(mapped.train.x.view().is_float32());
+    let wide = |a: &Array2<f32>| a.mapv(f64::from);
+    let owned =
+        Data::new(wide(&x32).view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), Some(&groups), false)
+            .unwrap()
+            .with_test(wide(&xt32).view().into_dyn(), yt.view().into_dyn(), Some(gt.view().into_dyn()), None)
+            .unwrap();
+    let (wa, wb) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let a = distill(&in_dir(&quick_1d(), wa.path()), &mapped, &Silent).unwrap();
+    let b = distill(&in_dir(&quick_1d(), wb.path()), &owned, &Silent).unwrap();
+    assert_eq!(a.model.lowpass(), b.model.lowpass());
+    assert_eq!(a.results.grid, b.results.grid);
+    assert_eq!(a.results.test, b.results.test);
+    // a gradient file shaped unlike X is refused from its header, naming it
+    awd::io::write_npy(&p("g.npy"), g.slice(s![..10, ..]).into_dyn()).unwrap();
+    let e = Data::load(&files).unwrap_err().to_string();
+    assert!(e.contains("g.npy") && e.contains("shaped like X"), "{e}");
+}

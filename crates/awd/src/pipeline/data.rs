@@ -2,29 +2,120 @@
 //! gradients `G`, optional groups, and an optional test set; checked once,
 //! with errors that name the array (or its file) and the value.
 
-use std::path::PathBuf;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use awd_core::check_finite;
-use awd_core::distill::{Attribution, Geometry};
-use awd_core::io::{read_npy_f64, read_npy_labels, shape_string};
+use awd_core::distill::{Attribution, Geometry, SampleRows};
+use awd_core::io::{read_npy_f64, read_npy_labels, read_npy_shape, shape_string, MappedNpy};
 use awd_teachers::{input_gradients, GradMethod, Teacher};
-use ndarray::{Array2, ArrayViewD, Axis};
+use ndarray::{Array2, ArrayViewD, Axis, CowArray, Ix2};
 
 use crate::error::{Error, Result};
 
 /// Steps of the integrated-gradients path when an awd teacher computes `G`.
 pub const INTEGRATED_GRADIENT_STEPS: usize = 32;
 
+/// Samples as rows `(n, values)` (images flattened row-major): float64 in
+/// memory, or a C-order `.npy` file (float64 or float32) mapped into memory,
+/// all its rows or a process's share. A mapped file is paged in as it is
+/// read and may be dropped again by the OS, so data larger than memory can
+/// be used; float32 stays float32 until a chunk is read.
+#[derive(Debug, Clone)]
+pub struct SampleArray(Store);
+
+#[derive(Debug, Clone)]
+enum Store {
+    Owned(Array2<f64>),
+    Mapped { map: Arc<MappedNpy>, range: Range<usize> },
+}
+
+impl SampleArray {
+    /// Rows held in memory.
+    pub fn from_rows(rows: Array2<f64>) -> Self {
+        SampleArray(Store::Owned(rows))
+    }
+
+    /// The rows, float64 or float32, without a copy.
+    pub fn view(&self) -> SampleRows<'_> {
+        match &self.0 {
+            Store::Owned(a) => a.view().into(),
+            Store::Mapped { map, range } => map.rows().expect("C order, checked when mapped").slice_rows(range.clone()),
+        }
+    }
+
+    /// The rows as float64: borrowed, or widened (a copy) from float32.
+    pub fn to_f64(&self) -> CowArray<'_, f64, Ix2> {
+        match self.view() {
+            SampleRows::F64(v) => CowArray::from(v),
+            SampleRows::F32(v) => CowArray::from(v.mapv(f64::from)),
+        }
+    }
+
+    /// Number of rows (samples).
+    pub fn nrows(&self) -> usize {
+        self.view().dim().0
+    }
+
+    /// Values per row.
+    pub fn ncols(&self) -> usize {
+        self.view().dim().1
+    }
+
+    /// Whether the rows are a mapped file (not held in memory).
+    pub fn is_mapped(&self) -> bool {
+        matches!(self.0, Store::Mapped { .. })
+    }
+
+    /// Map `path` if it is a float64 or float32 C-order `.npy` of `two_d`'s
+    /// rank; rows `range` of it (all when `None`), their values checked to
+    /// be finite (one pass over those rows). `None` for a file a map cannot
+    /// view (Fortran order, another byte order), read the usual way. Also
+    /// returns the file's shape.
+    pub(super) fn map(path: &Path, two_d: bool, range: Option<Range<usize>>) -> Result<Option<(Self, Vec<usize>)>> {
+        let name = path.display().to_string();
+        let Some(map) = MappedNpy::open(path)? else { return Ok(None) };
+        if map.rows().is_none() {
+            return Ok(None);
+        }
+        let shape = map.shape();
+        samples_geometry(&name, &shape, two_d)?;
+        let range = range.unwrap_or(0..shape[0]);
+        if range.start > range.end || range.end > shape[0] {
+            return Err(Error::data(
+                name,
+                format!("rows {}..{} asked of an array of shape {}", range.start, range.end, shape_string(&shape)),
+            ));
+        }
+        let rows = SampleArray(Store::Mapped { map: Arc::new(map), range });
+        rows.view().check_finite().map_err(|e| Error::data(&name, e.to_string()))?;
+        Ok(Some((rows, shape)))
+    }
+
+    /// Map `path` (see [`SampleArray::map`]), or read it into memory when
+    /// a map cannot view it; with the file's shape.
+    fn map_or_read(path: &Path, two_d: bool) -> Result<(Self, Vec<usize>)> {
+        if let Some(mapped) = Self::map(path, two_d, None)? {
+            return Ok(mapped);
+        }
+        let a = read_npy_f64(path)?;
+        let shape = a.shape().to_vec();
+        let (_, rows) = samples(&path.display().to_string(), a.view(), two_d)?;
+        Ok((SampleArray::from_rows(rows), shape))
+    }
+}
+
 /// Samples of one part (training or test): rows of `x` (images flattened
 /// row-major), targets, gradients and groups.
 #[derive(Debug, Clone)]
 pub struct Part {
     /// Inputs, one sample per row.
-    pub x: Array2<f64>,
+    pub x: SampleArray,
     /// Targets `(n, outputs)`.
     pub y: Array2<f64>,
     /// Teacher input gradients, shaped like `x`.
-    pub grad: Option<Array2<f64>>,
+    pub grad: Option<SampleArray>,
     /// Group of each sample (cell, patient, simulation).
     pub groups: Option<Vec<i64>>,
 }
@@ -36,7 +127,7 @@ impl Part {
     }
     /// Whether there are no samples (never for a checked part).
     pub fn is_empty(&self) -> bool {
-        self.x.nrows() == 0
+        self.len() == 0
     }
 }
 
@@ -142,14 +233,15 @@ impl Data {
         names: Names,
     ) -> Result<Self> {
         let (geometry, xs) = samples(&names.x, x, two_d)?;
-        let train = part(&names, false, &geometry, xs, y, grad, groups)?;
+        let grad = owned_grad(&names.grad, &names.x, grad, &geometry, xs.nrows())?;
+        let train = part(&names, false, SampleArray::from_rows(xs), y, grad, groups)?;
         Ok(Data { geometry, train, test: None, names })
     }
 
     /// Add a test set: inputs of the same signal length (or map size), as
     /// many target columns as the training targets.
     pub fn with_test(
-        mut self,
+        self,
         x: ArrayViewD<'_, f64>,
         y: ArrayViewD<'_, f64>,
         grad: Option<ArrayViewD<'_, f64>>,
@@ -157,18 +249,30 @@ impl Data {
     ) -> Result<Self> {
         let two_d = matches!(self.geometry, Geometry::TwoD { .. });
         let (geometry, xs) = samples(&self.names.x_test, x, two_d)?;
-        if geometry != self.geometry {
-            return Err(Error::data(
-                &self.names.x_test,
-                format!(
-                    "test samples are {} but the training samples ({}) are {}; both must have the same size",
-                    describe(&geometry),
-                    self.names.x,
-                    describe(&self.geometry)
-                ),
-            ));
+        self.check_test_geometry(&geometry)?;
+        let grad = owned_grad(&self.names.grad_test, &self.names.x_test, grad, &geometry, xs.nrows())?;
+        let test = part(&self.names, true, SampleArray::from_rows(xs), y, grad, groups)?;
+        self.add_test(test)
+    }
+
+    /// An error unless test samples of `geometry` match the training ones.
+    fn check_test_geometry(&self, geometry: &Geometry) -> Result<()> {
+        if *geometry == self.geometry {
+            return Ok(());
         }
-        let test = part(&self.names, true, &geometry, xs, y, grad, groups)?;
+        Err(Error::data(
+            &self.names.x_test,
+            format!(
+                "test samples are {} but the training samples ({}) are {}; both must have the same size",
+                describe(geometry),
+                self.names.x,
+                describe(&self.geometry)
+            ),
+        ))
+    }
+
+    /// Add a checked test part with as many target columns as the training.
+    fn add_test(mut self, test: Part) -> Result<Self> {
         if test.y.ncols() != self.train.y.ncols() {
             return Err(Error::data(
                 &self.names.y_test,
@@ -185,7 +289,8 @@ impl Data {
     }
 
     /// Read the arrays of `files` (.npy, float64 or float32; groups as
-    /// integers) and check them; errors name the file.
+    /// integers) and check them; errors name the file. Inputs and gradients
+    /// in C order are memory-mapped, not read (float32 staying float32).
     pub fn load(files: &DataFiles) -> Result<Self> {
         let names = Names {
             x: files.x.display().to_string(),
@@ -197,19 +302,28 @@ impl Data {
             grad_test: display(&files.grad_test, "G_test"),
             groups_test: display(&files.groups_test, "groups_test"),
         };
-        let x = read_npy_f64(&files.x)?;
+        let two_d = files.two_d;
+        let (x, shape) = SampleArray::map_or_read(&files.x, two_d)?;
+        let geometry = samples_geometry(&names.x, &shape, two_d)?;
         let y = read_npy_f64(&files.y)?;
-        let grad = files.grad.as_ref().map(|p| read_npy_f64(p)).transpose()?;
+        let grad = files.grad.as_deref().map(|g| file_grad(g, &names.x, &geometry, x.nrows())).transpose()?;
         let groups = files.groups.as_ref().map(|p| read_npy_labels(p)).transpose()?;
-        let data =
-            Self::named(x.view(), y.view(), grad.as_ref().map(|g| g.view()), groups.as_deref(), files.two_d, names)?;
+        let train = part(&names, false, x, y.view(), grad, groups.as_deref())?;
+        let data = Data { geometry, train, test: None, names };
         match (&files.x_test, &files.y_test) {
             (Some(xt), Some(yt)) => {
-                let xt = read_npy_f64(xt)?;
-                let yt = read_npy_f64(yt)?;
-                let gt = files.grad_test.as_ref().map(|p| read_npy_f64(p)).transpose()?;
-                let grt = files.groups_test.as_ref().map(|p| read_npy_labels(p)).transpose()?;
-                data.with_test(xt.view(), yt.view(), gt.as_ref().map(|g| g.view()), grt.as_deref())
+                let (x, shape) = SampleArray::map_or_read(xt, two_d)?;
+                let geometry = samples_geometry(&data.names.x_test, &shape, two_d)?;
+                data.check_test_geometry(&geometry)?;
+                let y = read_npy_f64(yt)?;
+                let grad = files
+                    .grad_test
+                    .as_deref()
+                    .map(|g| file_grad(g, &data.names.x_test, &geometry, x.nrows()))
+                    .transpose()?;
+                let groups = files.groups_test.as_ref().map(|p| read_npy_labels(p)).transpose()?;
+                let test = part(&data.names, true, x, y.view(), grad, groups.as_deref())?;
+                data.add_test(test)
             }
             (None, None) if files.grad_test.is_none() && files.groups_test.is_none() => Ok(data),
             _ => Err(Error::data(
@@ -228,9 +342,12 @@ impl Data {
             Attribution::IntegratedGradients => GradMethod::IntegratedGradients { steps: INTEGRATED_GRADIENT_STEPS },
             _ => GradMethod::Saliency,
         };
-        self.train.grad = Some(input_gradients(teacher, self.train.x.view(), method, 0)?);
+        let grads = |x: &SampleArray| -> Result<SampleArray> {
+            Ok(SampleArray::from_rows(input_gradients(teacher, x.to_f64().view(), method, 0)?))
+        };
+        self.train.grad = Some(grads(&self.train.x)?);
         if let Some(t) = self.test.as_mut() {
-            t.grad = Some(input_gradients(teacher, t.x.view(), method, 0)?);
+            t.grad = Some(grads(&t.x)?);
         }
         Ok(self)
     }
@@ -320,44 +437,20 @@ pub(super) fn targets(names: (&str, &str), y: ArrayViewD<'_, f64>, n: usize) -> 
     Ok(y2.into_dimensionality::<ndarray::Ix2>().expect("rank 2").to_owned())
 }
 
-/// Check targets, gradients and groups against the inputs of one part.
+/// Check targets and groups against the inputs of one part (gradients are
+/// checked by the caller, [`owned_grad`] or [`file_grad`]).
 fn part(
     names: &Names,
     test: bool,
-    geometry: &Geometry,
-    x: Array2<f64>,
+    x: SampleArray,
     y: ArrayViewD<'_, f64>,
-    grad: Option<ArrayViewD<'_, f64>>,
+    grad: Option<SampleArray>,
     groups: Option<&[i64]>,
 ) -> Result<Part> {
-    let (xn, yn, gn, grn) = if test {
-        (&names.x_test, &names.y_test, &names.grad_test, &names.groups_test)
-    } else {
-        (&names.x, &names.y, &names.grad, &names.groups)
-    };
+    let (xn, yn, grn) =
+        if test { (&names.x_test, &names.y_test, &names.groups_test) } else { (&names.x, &names.y, &names.groups) };
     let n = x.nrows();
     let y2 = targets((yn, xn), y, n)?;
-    let grad = match grad {
-        Some(g) => {
-            let two_d = matches!(geometry, Geometry::TwoD { .. });
-            let want: Vec<usize> = match geometry {
-                Geometry::OneD { n: l } => vec![n, *l],
-                Geometry::TwoD { rows, cols } => vec![n, *rows, *cols],
-            };
-            if g.shape() != want.as_slice() {
-                return Err(Error::data(
-                    gn,
-                    format!(
-                        "gradients have shape {} but {xn} has {}; G must be shaped like X",
-                        shape_string(g.shape()),
-                        shape_string(&want)
-                    ),
-                ));
-            }
-            Some(samples(gn, g, two_d)?.1)
-        }
-        None => None,
-    };
     if let Some(gr) = groups {
         if gr.len() != n {
             return Err(Error::data(
@@ -367,4 +460,46 @@ fn part(
         }
     }
     Ok(Part { x, y: y2, grad, groups: groups.map(<[i64]>::to_vec) })
+}
+
+/// An error unless gradients of shape `shape` (named `gn`) are shaped like
+/// the `n` inputs (named `xn`) of `geometry`.
+fn check_grad_shape(gn: &str, xn: &str, shape: &[usize], geometry: &Geometry, n: usize) -> Result<()> {
+    let want: Vec<usize> = match geometry {
+        Geometry::OneD { n: l } => vec![n, *l],
+        Geometry::TwoD { rows, cols } => vec![n, *rows, *cols],
+    };
+    if shape == want.as_slice() {
+        return Ok(());
+    }
+    Err(Error::data(
+        gn,
+        format!(
+            "gradients have shape {} but {xn} has {}; G must be shaped like X",
+            shape_string(shape),
+            shape_string(&want)
+        ),
+    ))
+}
+
+/// Gradients given as an array, checked and copied into rows.
+fn owned_grad(
+    gn: &str,
+    xn: &str,
+    grad: Option<ArrayViewD<'_, f64>>,
+    geometry: &Geometry,
+    n: usize,
+) -> Result<Option<SampleArray>> {
+    let Some(g) = grad else { return Ok(None) };
+    check_grad_shape(gn, xn, g.shape(), geometry, n)?;
+    let two_d = matches!(geometry, Geometry::TwoD { .. });
+    Ok(Some(SampleArray::from_rows(samples(gn, g, two_d)?.1)))
+}
+
+/// Gradients in a file, their shape checked from the header first, then
+/// mapped (or read).
+fn file_grad(path: &Path, xn: &str, geometry: &Geometry, n: usize) -> Result<SampleArray> {
+    let gn = path.display().to_string();
+    check_grad_shape(&gn, xn, &read_npy_shape(path)?, geometry, n)?;
+    Ok(SampleArray::map_or_read(path, matches!(geometry, Geometry::TwoD { .. }))?.0)
 }

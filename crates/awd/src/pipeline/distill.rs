@@ -551,7 +551,7 @@ enum Features {
 impl<'a> Builder<'a> {
     fn new(cfg: &'a DistillConfig, data: &'a Data) -> Self {
         let train_peaks = match data.geometry {
-            Geometry::TwoD { rows, cols } => Some(all_peaks(maps(&data.train, rows, cols))),
+            Geometry::TwoD { rows, cols } => Some(all_peaks(maps(&data.train.x.to_f64(), rows, cols))),
             Geometry::OneD { .. } => None,
         };
         Builder { cfg, data, train_peaks }
@@ -560,13 +560,16 @@ impl<'a> Builder<'a> {
     fn features(&self, h: &[f64]) -> Result<Features> {
         match &self.cfg.model {
             ModelSpec::TopK { .. } => {
-                Ok(Features::TopK(self.topk(h, 0.0, 0.0, None)?.features(self.data.train.x.view())?))
+                Ok(Features::TopK(self.topk(h, 0.0, 0.0, None)?.features(self.data.train.x.to_f64().view())?))
             }
             ModelSpec::Peaks { bins, .. } => {
                 let Geometry::TwoD { rows, cols } = self.data.geometry else { unreachable!("checked") };
                 let stat = subfilters(h)?;
-                let vals =
-                    values_at(maps(&self.data.train, rows, cols), self.train_peaks.as_ref().expect("2-D"), &stat);
+                let vals = values_at(
+                    maps(&self.data.train.x.to_f64(), rows, cols),
+                    self.train_peaks.as_ref().expect("2-D"),
+                    &stat,
+                );
                 // the bins come from every training map's peak values (no
                 // targets are read), shared by the folds
                 let binning = Binning::from_quantiles(&vals, PEAK_QUANTILE, *bins)?;
@@ -635,9 +638,10 @@ impl<'a> Builder<'a> {
 
     /// Test metric and predictions of a fitted model.
     fn test(&self, model: &SavedModel, test: &Part) -> Result<(Scored, Vec<f64>)> {
+        let rows = test.x.to_f64();
         let x = match self.data.geometry {
-            Geometry::OneD { .. } => test.x.view().into_dyn(),
-            Geometry::TwoD { rows, cols } => maps(test, rows, cols).into_dyn(),
+            Geometry::OneD { .. } => rows.view().into_dyn(),
+            Geometry::TwoD { rows: h, cols: w } => maps(&rows, h, w).into_dyn(),
         };
         let pred = model.predict(x)?;
         let seed = self.cfg.cv_seed;
@@ -660,9 +664,9 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Images of a part as `(n, H, W)`.
-fn maps(p: &Part, rows: usize, cols: usize) -> ndarray::ArrayView3<'_, f64> {
-    p.x.view().into_shape_with_order((p.len(), rows, cols)).expect("rows of H*W values")
+/// Rows of images as `(n, H, W)`.
+fn maps<'a>(x: &'a ndarray::CowArray<'_, f64, ndarray::Ix2>, rows: usize, cols: usize) -> ndarray::ArrayView3<'a, f64> {
+    x.view().into_shape_with_order((x.nrows(), rows, cols)).expect("rows of H*W values")
 }
 
 /// The wavelet's four 3x3 sub-filters as a peak statistic.
@@ -703,7 +707,7 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
     let folds = folds(cfg, data)?;
     let w0 = Wavelet::resolve(&cfg.wavelet)?;
     let h_init = w0.rec_lo.clone();
-    let problem = Problem::new(
+    let problem = Problem::with_rows(
         data.train.x.view(),
         data.train.grad.as_ref().map(|g| g.view()),
         data.geometry.clone(),
@@ -940,7 +944,7 @@ pub fn compression(cfg: &DistillConfig, data: &Data, h_init: &[f64], h: &[f64]) 
     let Some(g) = &part.grad else {
         return Ok(CompressionRates { awd: None, baseline: None, on: None, thresholds: None });
     };
-    let p = Problem::new(part.x.view(), Some(g.view()), data.geometry.clone(), h.len(), cfg.mode, cfg.levels)?;
+    let p = Problem::with_rows(part.x.view(), Some(g.view()), data.geometry.clone(), h.len(), cfg.mode, cfg.levels)?;
     let ca = |h: &[f64]| -> Result<(Array2<f64>, Array2<f64>)> {
         let (c, a) = p.coefficients_and_attributions(h, cfg.attribution)?;
         Ok((c, a.expect("gradients given")))

@@ -4,19 +4,18 @@
 
 use std::ops::Range;
 use std::path::Path;
-use std::sync::Arc;
 
-use ndarray::{Array2, ArrayViewD};
+use ndarray::ArrayViewD;
 
-use super::data::{samples, samples_geometry};
+use super::data::{samples, SampleArray};
 use crate::distill::validity;
 use crate::distill::{
     check_settings, fit_data_parallel, fit_stoppable, grid_values, initial_filter, summarize as core_summarize,
     sweep as core_sweep, sweep_shard as core_sweep_shard, sweep_shard_data_parallel as core_sweep_shard_data_parallel,
-    Attribution, Collective, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress, RowShard, SampleRows,
-    Shard, ShardRun, SweepPoint, SweepSpec, Validity, ValidityWeights, FAR_FROM_WAVELET,
+    Attribution, Collective, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress, RowShard, Shard,
+    ShardRun, SweepPoint, SweepSpec, Validity, ValidityWeights, FAR_FROM_WAVELET,
 };
-use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string, MappedNpy};
+use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string};
 use crate::wavelet::Wavelet;
 use crate::{Error, Mode, Result};
 
@@ -134,60 +133,12 @@ fn check_grad_shape(g_name: &str, g_shape: &[usize], x_name: &str, x_shape: &[us
     ))
 }
 
-/// Rows `(n, values)` in memory, or a float64/float32 `.npy` file mapped
-/// into it (all its rows, or a process's share).
-#[derive(Debug, Clone)]
-enum Rows {
-    Owned(Array2<f64>),
-    /// A C-order file: the OS pages the rows in as the batches touch them
-    /// and may drop them again, so a file larger than memory trains; float32
-    /// stays float32 (each chunk is widened as a batch reads it).
-    Mapped {
-        map: Arc<MappedNpy>,
-        range: Range<usize>,
-    },
-}
-
-impl Rows {
-    fn view(&self) -> SampleRows<'_> {
-        match self {
-            Rows::Owned(a) => a.view().into(),
-            Rows::Mapped { map, range } => map.rows().expect("C order, checked when mapped").slice_rows(range.clone()),
-        }
-    }
-
-    /// Map `path` if it is a float64 or float32 C-order `.npy` of `two_d`'s
-    /// rank; rows `range` of it (all when `None`), their values checked to
-    /// be finite (one pass over those rows). `None` for a file a map cannot
-    /// view (Fortran order, another byte order), read the usual way. Also
-    /// returns the file's shape.
-    fn map(path: &Path, two_d: bool, range: Option<Range<usize>>) -> Result<Option<(Self, Vec<usize>)>> {
-        let name = path.display().to_string();
-        let Some(map) = MappedNpy::open(path)? else { return Ok(None) };
-        if map.rows().is_none() {
-            return Ok(None);
-        }
-        let shape = map.shape();
-        samples_geometry(&name, &shape, two_d)?;
-        let range = range.unwrap_or(0..shape[0]);
-        if range.start > range.end || range.end > shape[0] {
-            return Err(Error::data(
-                name,
-                format!("rows {}..{} asked of an array of shape {}", range.start, range.end, shape_string(&shape)),
-            ));
-        }
-        let rows = Rows::Mapped { map: Arc::new(map), range };
-        rows.view().check_finite().map_err(|e| Error::data(&name, e.to_string()))?;
-        Ok(Some((rows, shape)))
-    }
-}
-
 /// Inputs and teacher gradients as rows `(n, values)`, checked; float64
 /// and float32 `.npy` files are memory-mapped, not copied.
 #[derive(Debug, Clone)]
 pub struct Samples {
-    x: Rows,
-    grad: Option<Rows>,
+    x: SampleArray,
+    grad: Option<SampleArray>,
     geometry: Geometry,
     shape: Vec<usize>,
     x_name: String,
@@ -214,9 +165,9 @@ impl Samples {
             }
         };
         Ok(Samples {
-            x: Rows::Owned(rows),
+            x: SampleArray::from_rows(rows),
             grad_name: grad.as_ref().map(|_| names.1.to_string()),
-            grad: grad.map(Rows::Owned),
+            grad: grad.map(SampleArray::from_rows),
             geometry,
             shape,
             x_name: names.0.to_string(),
@@ -237,13 +188,13 @@ impl Samples {
         Self::new(xa.view(), ga.as_ref().map(|g| g.view()), two_d, (&x.display().to_string(), &gname))
     }
 
-    /// X (and G) memory-mapped, when every file can be (see [`Rows::map`]).
+    /// X (and G) memory-mapped, when every file can be (see [`SampleArray::map`]).
     fn map(x: &Path, grad: Option<&Path>, two_d: bool, range: Option<Range<usize>>) -> Result<Option<Self>> {
-        let Some((xm, shape)) = Rows::map(x, two_d, range.clone())? else { return Ok(None) };
+        let Some((xm, shape)) = SampleArray::map(x, two_d, range.clone())? else { return Ok(None) };
         let gm = match grad {
             None => None,
             Some(g) => {
-                let Some((gm, gshape)) = Rows::map(g, two_d, range)? else { return Ok(None) };
+                let Some((gm, gshape)) = SampleArray::map(g, two_d, range)? else { return Ok(None) };
                 check_grad_shape(&g.display().to_string(), &gshape, &x.display().to_string(), &shape)?;
                 Some(gm)
             }
