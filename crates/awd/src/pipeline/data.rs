@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use awd_core::check_finite;
 use awd_core::distill::{Attribution, Geometry, SampleRows};
+use awd_core::dwt::Real;
 use awd_core::io::{read_npy_f64, read_npy_labels, read_npy_shape, shape_string, MappedNpy};
 use awd_teachers::{input_gradients, GradMethod, Teacher};
 use ndarray::{Array2, ArrayViewD, Axis, CowArray, Ix2};
@@ -28,19 +29,33 @@ pub struct SampleArray(Store);
 #[derive(Debug, Clone)]
 enum Store {
     Owned(Array2<f64>),
+    Owned32(Array2<f32>),
     Mapped { map: Arc<MappedNpy>, range: Range<usize> },
+}
+
+impl From<Array2<f64>> for SampleArray {
+    fn from(rows: Array2<f64>) -> Self {
+        SampleArray(Store::Owned(rows))
+    }
+}
+
+impl From<Array2<f32>> for SampleArray {
+    fn from(rows: Array2<f32>) -> Self {
+        SampleArray(Store::Owned32(rows))
+    }
 }
 
 impl SampleArray {
     /// Rows held in memory.
     pub fn from_rows(rows: Array2<f64>) -> Self {
-        SampleArray(Store::Owned(rows))
+        rows.into()
     }
 
     /// The rows, float64 or float32, without a copy.
     pub fn view(&self) -> SampleRows<'_> {
         match &self.0 {
             Store::Owned(a) => a.view().into(),
+            Store::Owned32(a) => a.view().into(),
             Store::Mapped { map, range } => map.rows().expect("C order, checked when mapped").slice_rows(range.clone()),
         }
     }
@@ -359,7 +374,7 @@ impl Data {
 }
 
 /// `(n, L)` or `(n, H, W)` as rows, with the geometry.
-pub(super) fn samples(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result<(Geometry, Array2<f64>)> {
+pub(super) fn samples<T: Real>(name: &str, x: ArrayViewD<'_, T>, two_d: bool) -> Result<(Geometry, Array2<T>)> {
     let geometry = samples_check(name, x.view(), two_d)?;
     let shape = x.shape();
     let flat: usize = shape[1..].iter().product();
@@ -369,7 +384,7 @@ pub(super) fn samples(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result
 
 /// Check inputs as [`samples`] does (rank, emptiness, finiteness), without
 /// copying them; their geometry.
-pub(super) fn samples_check(name: &str, x: ArrayViewD<'_, f64>, two_d: bool) -> Result<Geometry> {
+pub(super) fn samples_check<T: Real>(name: &str, x: ArrayViewD<'_, T>, two_d: bool) -> Result<Geometry> {
     let geometry = samples_geometry(name, x.shape(), two_d)?;
     check_finite(x.view()).map_err(|e| Error::data(name, e.to_string()))?;
     Ok(geometry)

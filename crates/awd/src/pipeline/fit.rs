@@ -5,7 +5,7 @@
 use std::ops::Range;
 use std::path::Path;
 
-use ndarray::ArrayViewD;
+use ndarray::{Array2, ArrayViewD};
 
 use super::data::{samples, SampleArray};
 use crate::distill::validity;
@@ -15,6 +15,7 @@ use crate::distill::{
     Attribution, Collective, FitSettings, Geometry, LearnedWavelet, Penalties, Problem, Progress, RowShard, Shard,
     ShardRun, SweepPoint, SweepSpec, Validity, ValidityWeights, FAR_FROM_WAVELET,
 };
+use crate::dwt::Real;
 use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string};
 use crate::wavelet::Wavelet;
 use crate::{Error, Mode, Result};
@@ -147,14 +148,19 @@ pub struct Samples {
 
 impl Samples {
     /// Signals `(n, L)` (or maps `(n, H, W)` with `two_d`) and gradients
-    /// shaped like them; any memory layout. `names` label the two arrays in
-    /// messages (file names, or `X` and `grad`).
-    pub fn new(
-        x: ArrayViewD<'_, f64>,
-        grad: Option<ArrayViewD<'_, f64>>,
+    /// shaped like them, float64 or float32 (float32 is kept as float32: a
+    /// copy of half the size, widened chunk by chunk when read); any memory
+    /// layout. `names` label the two arrays in messages (file names, or `X`
+    /// and `grad`).
+    pub fn new<T: Real>(
+        x: ArrayViewD<'_, T>,
+        grad: Option<ArrayViewD<'_, T>>,
         two_d: bool,
         names: (&str, &str),
-    ) -> Result<Self> {
+    ) -> Result<Self>
+    where
+        Array2<T>: Into<SampleArray>,
+    {
         let shape = x.shape().to_vec();
         let (geometry, rows) = samples(names.0, x, two_d)?;
         let grad = match grad {
@@ -165,9 +171,9 @@ impl Samples {
             }
         };
         Ok(Samples {
-            x: SampleArray::from_rows(rows),
+            x: rows.into(),
             grad_name: grad.as_ref().map(|_| names.1.to_string()),
-            grad: grad.map(SampleArray::from_rows),
+            grad: grad.map(Into::into),
             geometry,
             shape,
             x_name: names.0.to_string(),
