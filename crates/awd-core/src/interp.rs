@@ -171,9 +171,13 @@ impl LinearModel {
 /// Compression rate: the fraction of coefficients whose magnitude exceeds
 /// `thresholds.0` while their attribution's exceeds `thresholds.1`.
 pub fn active_fraction(coeffs: ArrayView2<'_, f64>, attrs: ArrayView2<'_, f64>, thresholds: (f64, f64)) -> f64 {
-    let active =
-        coeffs.iter().zip(attrs.iter()).filter(|(c, a)| c.abs() > thresholds.0 && a.abs() > thresholds.1).count();
-    active as f64 / coeffs.len().max(1) as f64
+    active_count(coeffs, attrs, thresholds) as f64 / coeffs.len().max(1) as f64
+}
+
+/// How many coefficients [`active_fraction`] counts as active (for a
+/// caller adding up blocks of samples).
+pub fn active_count(coeffs: ArrayView2<'_, f64>, attrs: ArrayView2<'_, f64>, thresholds: (f64, f64)) -> usize {
+    coeffs.iter().zip(attrs.iter()).filter(|(c, a)| c.abs() > thresholds.0 && a.abs() > thresholds.1).count()
 }
 
 /// `1 - SS_res / SS_tot`.

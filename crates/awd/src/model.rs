@@ -12,6 +12,7 @@
 
 use std::path::Path;
 
+use awd_core::distill::SampleRows;
 use awd_core::dwt::{max_useful_level, Plan1d};
 use awd_core::interp::{feature_matrix_by, FeatureSign, LinearModel};
 use awd_core::io::{write_json_atomic, IoError};
@@ -58,6 +59,9 @@ pub struct TopKModel {
     pub gamma: f64,
 }
 
+/// Signals per block of [`TopKModel::features_of`].
+const FEATURE_BLOCK: usize = 4096;
+
 impl TopKModel {
     /// The transform plan of this model.
     fn plan(&self) -> Result<Plan1d> {
@@ -67,9 +71,29 @@ impl TopKModel {
 
     /// The features of signals `(n, length)`.
     pub fn features(&self, x: ArrayView2<'_, f64>) -> Result<ndarray::Array2<f64>> {
+        self.features_of(x.into())
+    }
+
+    /// The features of signals `(n, length)` of float64 or float32, block
+    /// by block: memory holds the features and one block's coefficients,
+    /// not every signal's (the same values as one transform of all).
+    pub fn features_of(&self, x: SampleRows<'_>) -> Result<ndarray::Array2<f64>> {
         let plan = self.plan()?;
-        let c = plan.wavedec(x)?;
-        Ok(feature_matrix_by(c.data.view(), plan.coeff_lens(), self.top_k, self.sign))
+        let n = x.dim().0;
+        let mut blocks = Vec::with_capacity(n.div_ceil(FEATURE_BLOCK));
+        for start in (0..n).step_by(FEATURE_BLOCK) {
+            let rows = x.slice_rows(start..(start + FEATURE_BLOCK).min(n));
+            let c = match rows {
+                SampleRows::F64(v) => plan.wavedec(v)?,
+                SampleRows::F32(v) => plan.wavedec(v.mapv(f64::from).view())?,
+            };
+            blocks.push(feature_matrix_by(c.data.view(), plan.coeff_lens(), self.top_k, self.sign));
+        }
+        if blocks.is_empty() {
+            return Ok(ndarray::Array2::zeros((0, (self.levels + 1) * self.top_k)));
+        }
+        let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
+        Ok(ndarray::concatenate(ndarray::Axis(0), &views).expect("blocks of equal width"))
     }
 
     /// Predictions for signals `(n, length)`.

@@ -455,3 +455,44 @@ fn distill_maps_its_files_and_learns_what_the_same_arrays_in_memory_give() {
     let e = Data::load(&files).unwrap_err().to_string();
     assert!(e.contains("g.npy") && e.contains("shaped like X"), "{e}");
 }
+
+#[test]
+fn the_model_step_in_blocks_gives_the_values_of_one_pass() {
+    use awd::distill::{Attribution, Geometry, Problem, SampleRows};
+    use awd::interp::{feature_matrix_by, FeatureSign, LinearModel};
+    // more signals than one block of 4,096
+    let (x, _, g, _) = bumps(9000, 24, 7);
+    let h = awd::Wavelet::from_name("db2").unwrap().rec_lo;
+    let model = awd::TopKModel {
+        kind: awd::model::TOPK_MODEL_KIND.into(),
+        lowpass: h.clone(),
+        levels: 2,
+        mode: awd::Mode::Zero,
+        length: 24,
+        top_k: 3,
+        sign: FeatureSign::Abs,
+        ridge_alpha: 0.0,
+        linear: LinearModel { weights: vec![0.0; 9], intercept: 0.0 },
+        lambda: 0.0,
+        gamma: 0.0,
+    };
+    let w = awd::Wavelet::from_lowpass("h", &h).unwrap();
+    let plan = awd::dwt::Plan1d::with_boundary_levels(24, &w, awd::Mode::Zero, 2).unwrap();
+    let whole = feature_matrix_by(plan.wavedec(x.view()).unwrap().data.view(), plan.coeff_lens(), 3, FeatureSign::Abs);
+    assert_eq!(model.features(x.view()).unwrap(), whole);
+    let x32 = x.mapv(|v| v as f32);
+    let wide = feature_matrix_by(
+        plan.wavedec(x32.mapv(f64::from).view()).unwrap().data.view(),
+        plan.coeff_lens(),
+        3,
+        FeatureSign::Abs,
+    );
+    assert_eq!(model.features_of(SampleRows::from(x32.view())).unwrap(), wide);
+    // coefficients and attributions of a block are those rows of one pass
+    let p = Problem::new(x.view(), Some(g.view()), Geometry::OneD { n: 24 }, 4, awd::Mode::Zero, 2).unwrap();
+    let (c, a) = p.coefficients_and_attributions(&h, Attribution::Saliency).unwrap();
+    let (cb, ab) = p.coefficients_and_attributions_of(&h, Attribution::Saliency, 4096..8192).unwrap();
+    assert_eq!(cb, c.slice(s![4096..8192, ..]));
+    assert_eq!(ab.unwrap(), a.unwrap().slice(s![4096..8192, ..]));
+    assert!(p.coefficients_and_attributions_of(&h, Attribution::Saliency, 8000..9001).is_err());
+}

@@ -392,17 +392,34 @@ impl<'a> Problem<'a> {
         h: &[f64],
         attribution: super::Attribution,
     ) -> Result<(ndarray::Array2<f64>, Option<ndarray::Array2<f64>>)> {
+        self.coefficients_and_attributions_of(h, attribution, 0..self.len())
+    }
+
+    /// [`Problem::coefficients_and_attributions`] of the samples `rows` only
+    /// (the same values those rows get among all samples): a caller can walk
+    /// the samples block by block, with memory for one block.
+    pub fn coefficients_and_attributions_of(
+        &self,
+        h: &[f64],
+        attribution: super::Attribution,
+        rows: std::ops::Range<usize>,
+    ) -> Result<(ndarray::Array2<f64>, Option<ndarray::Array2<f64>>)> {
         self.check_filter(h)?;
+        if rows.start > rows.end || rows.end > self.len() {
+            return Err(Error::InvalidArgument {
+                reason: format!("samples {}..{} asked of {}", rows.start, rows.end, self.len()),
+            });
+        }
         let taps = Taps::new(h, &highpass(h));
         let total = match &self.layout {
             Layout::OneD(l) => l.coeff_total(),
             Layout::TwoD(l) => l.coeff_total(),
         };
-        let n = self.len();
+        let n = rows.len();
         let mut coeffs = ndarray::Array2::zeros((n, total));
         let mut attrs = self.g.as_ref().map(|_| ndarray::Array2::zeros((n, total)));
         let tc = attribution.times_coefficients();
-        let all: Vec<usize> = (0..n).collect();
+        let all: Vec<usize> = rows.collect();
         let parts: Vec<ChunkRows> = all
             .par_chunks(chunk_size(n, self.x.dim().1))
             .map_init(

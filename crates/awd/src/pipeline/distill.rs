@@ -11,7 +11,7 @@ use awd_core::distill::{
     initial_filter, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, Progress, SweepPoint, SweepSpec,
     ValidityWeights,
 };
-use awd_core::interp::{active_fraction, bootstrap_r2_std, cross_val_r2_folds, r2, FeatureSign, Folds, LinearModel};
+use awd_core::interp::{active_count, bootstrap_r2_std, cross_val_r2_folds, r2, FeatureSign, Folds, LinearModel};
 use awd_core::io::IoError;
 use awd_core::peaks::{all_peaks, rmse, rmse_bootstrap, values_at, Binning, PeakClassifier, PeakStatistic};
 use awd_core::{Mode, Wavelet};
@@ -19,7 +19,7 @@ use ndarray::{Array2, Axis};
 use serde::{Deserialize, Serialize};
 
 use super::data::{Data, Part};
-use super::stages::{prepare_dir, rms, write_text, MeanStd, Timings};
+use super::stages::{prepare_dir, write_text, MeanStd, Timings};
 use crate::error::{Error, Result};
 use crate::model::{SavedModel, TopKModel, TOPK_MODEL_KIND};
 
@@ -560,7 +560,7 @@ impl<'a> Builder<'a> {
     fn features(&self, h: &[f64]) -> Result<Features> {
         match &self.cfg.model {
             ModelSpec::TopK { .. } => {
-                Ok(Features::TopK(self.topk(h, 0.0, 0.0, None)?.features(self.data.train.x.to_f64().view())?))
+                Ok(Features::TopK(self.topk(h, 0.0, 0.0, None)?.features_of(self.data.train.x.view())?))
             }
             ModelSpec::Peaks { bins, .. } => {
                 let Geometry::TwoD { rows, cols } = self.data.geometry else { unreachable!("checked") };
@@ -945,23 +945,48 @@ pub fn compression(cfg: &DistillConfig, data: &Data, h_init: &[f64], h: &[f64]) 
         return Ok(CompressionRates { awd: None, baseline: None, on: None, thresholds: None });
     };
     let p = Problem::with_rows(part.x.view(), Some(g.view()), data.geometry.clone(), h.len(), cfg.mode, cfg.levels)?;
-    let ca = |h: &[f64]| -> Result<(Array2<f64>, Array2<f64>)> {
-        let (c, a) = p.coefficients_and_attributions(h, cfg.attribution)?;
+    // block by block, so memory holds one block of coefficients, not n rows
+    let n = p.len();
+    let blocks = || (0..n).step_by(COMPRESSION_BLOCK).map(move |b| b..(b + COMPRESSION_BLOCK).min(n));
+    let ca = |h: &[f64], rows| -> Result<(Array2<f64>, Array2<f64>)> {
+        let (c, a) = p.coefficients_and_attributions_of(h, cfg.attribution, rows)?;
         Ok((c, a.expect("gradients given")))
     };
-    let (c0, a0) = ca(h_init)?;
-    let (c1, a1) = ca(h)?;
     let thresholds = match cfg.compression {
-        Compression::RelativeToBaseline(r) => (r * rms(c0.view()), r * rms(a0.view())),
+        Compression::RelativeToBaseline(r) => {
+            // sums of squares continued block after block: the bits of one pass
+            let (mut sc, mut sa, mut count) = (0.0, 0.0, 0);
+            for rows in blocks() {
+                let (c0, a0) = ca(h_init, rows)?;
+                sc = c0.iter().fold(sc, |s, v| s + v * v);
+                sa = a0.iter().fold(sa, |s, v| s + v * v);
+                count += c0.len();
+            }
+            let rms = |s: f64| (s / count.max(1) as f64).sqrt();
+            (r * rms(sc), r * rms(sa))
+        }
         Compression::Absolute(t) => (t, t),
     };
+    let (mut active_awd, mut active_baseline, mut count) = (0, 0, 0);
+    for rows in blocks() {
+        let (c0, a0) = ca(h_init, rows.clone())?;
+        let (c1, a1) = ca(h, rows)?;
+        active_awd += active_count(c1.view(), a1.view(), thresholds);
+        active_baseline += active_count(c0.view(), a0.view(), thresholds);
+        count += c0.len();
+    }
+    let total = count.max(1) as f64;
     Ok(CompressionRates {
-        awd: Some(active_fraction(c1.view(), a1.view(), thresholds)),
-        baseline: Some(active_fraction(c0.view(), a0.view(), thresholds)),
+        awd: Some(active_awd as f64 / total),
+        baseline: Some(active_baseline as f64 / total),
         on: Some(on.into()),
         thresholds: Some(thresholds),
     })
 }
+
+/// Samples per block of the compression rates (one block of coefficients
+/// and attributions in memory at a time).
+const COMPRESSION_BLOCK: usize = 4096;
 
 /// 1st, 2nd, 3rd, 4th …
 fn ordinal(n: usize) -> String {
