@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use awd::distill::{Attribution, Progress, Shard, ValidityWeights};
 use awd::interp::FeatureSign;
+use awd::ndarray::ArrayViewD;
 use awd::pipeline::{
     self, teacher_gradients, teacher_predict, train_teacher, Data, DistillConfig, Distilled, FitConfig, ModelSpec,
     Names, PreparedFit, Samples, TeacherSpec,
@@ -84,18 +85,27 @@ fn fit_config(
     })
 }
 
+/// Float32 views of X and its gradients when both are float32 (or no
+/// gradients are given): data kept as float32; `None` otherwise.
+#[allow(clippy::type_complexity)]
+fn float32_pair<'a>(
+    x: &'a Floats<'_>,
+    grad: Option<&'a Floats<'_>>,
+) -> Option<(ArrayViewD<'a, f32>, Option<ArrayViewD<'a, f32>>)> {
+    let grad32 = match grad {
+        None => None,
+        Some(g) => Some(g.view32()?),
+    };
+    Some((x.view32()?, grad32))
+}
+
 /// The samples of a fit: float32 X and gradients are kept as float32 (half
 /// the memory; the fit equals that of their float64 values), anything else
 /// as float64.
 fn samples(x: &Floats<'_>, grad: Option<&Floats<'_>>) -> PyResult<Samples> {
     let maps = is_maps(x, "X")?;
     let names = ("X", "grad");
-    // Some(None): no gradients; Some(Some(g)): float32 gradients
-    let grad32 = match grad {
-        None => Some(None),
-        Some(g) => g.view32().map(Some),
-    };
-    if let (Some(x32), Some(g32)) = (x.view32(), grad32) {
+    if let Some((x32, g32)) = float32_pair(x, grad) {
         return Samples::new(x32, g32, maps, names).map_err(to_py);
     }
     let xv = x.view64();
@@ -400,25 +410,30 @@ pub fn distill(
         work_dir,
         ..base
     };
-    let (xv, yv) = (x.view64(), y.view64());
-    let gv = grad.as_ref().map(|g| g.view64());
+    // float32 X and gradients (as PyTorch hands them over) stay float32
+    let yv = y.view64();
     let groups = labels(groups);
-    let mut data = Data::named(
-        xv.view(),
-        yv.view(),
-        gv.as_ref().map(|g| g.view()),
-        groups.as_deref(),
-        maps,
-        Names { grad: "grad".into(), grad_test: "grad_test".into(), ..Names::default() },
-    )
+    let names = Names { grad: "grad".into(), grad_test: "grad_test".into(), ..Names::default() };
+    let mut data = match float32_pair(&x, grad.as_ref()) {
+        Some((x32, g32)) => Data::named(x32, yv.view(), g32, groups.as_deref(), maps, names),
+        None => {
+            let (xv, gv) = (x.view64(), grad.as_ref().map(|g| g.view64()));
+            Data::named(xv.view(), yv.view(), gv.as_ref().map(|g| g.view()), groups.as_deref(), maps, names)
+        }
+    }
     .map_err(to_py)?;
     match (&x_test, &y_test) {
         (Some(xt), Some(yt)) => {
-            let (xtv, ytv) = (xt.view64(), yt.view64());
-            let gtv = grad_test.as_ref().map(|g| g.view64());
+            let ytv = yt.view64();
             let gt = labels(groups_test);
-            data =
-                data.with_test(xtv.view(), ytv.view(), gtv.as_ref().map(|g| g.view()), gt.as_deref()).map_err(to_py)?;
+            data = match float32_pair(xt, grad_test.as_ref()) {
+                Some((x32, g32)) => data.with_test(x32, ytv.view(), g32, gt.as_deref()),
+                None => {
+                    let (xtv, gtv) = (xt.view64(), grad_test.as_ref().map(|g| g.view64()));
+                    data.with_test(xtv.view(), ytv.view(), gtv.as_ref().map(|g| g.view()), gt.as_deref())
+                }
+            }
+            .map_err(to_py)?;
         }
         (None, None) => {}
         _ => return Err(value_error("give both x_test and y_test, or neither")),

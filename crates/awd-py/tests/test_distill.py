@@ -150,6 +150,17 @@ def test_distill_end_to_end_beats_a_constant_and_round_trips(tmp_path, linear_da
     assert (tmp_path / "d" / "results.json").exists()
 
 
+def test_distill_keeps_float32_and_learns_what_the_float64_values_give(linear_data):
+    x, y, grad = linear_data
+    x32, g32 = x.astype(np.float32), grad.astype(np.float32)
+    kw = dict(levels=3, lams=[0, 0.01], gammas=[0, 0.1], epochs=2, bootstrap=100)
+    narrow = awd.distill(x32[:200], y[:200], g32[:200], X_test=x32[200:], y_test=y[200:], **kw)
+    wide = awd.distill(x32[:200].astype(np.float64), y[:200], g32[:200].astype(np.float64),
+                       X_test=x32[200:].astype(np.float64), y_test=y[200:], **kw)
+    assert narrow.model.lowpass.tolist() == wide.model.lowpass.tolist()
+    assert narrow.results["test"] == wide.results["test"]
+
+
 def test_teacher_learns_and_feeds_distill(linear_data):
     x, y, _ = linear_data
     teacher = awd.Teacher.train("mlp", x[:200], y[:200], epochs=60, lr=0.01, seed=0)

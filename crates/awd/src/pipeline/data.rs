@@ -228,45 +228,54 @@ impl Data {
     /// Check and hold training data: `x` is `(n, L)` signals (or `(n, H, W)`
     /// images with `two_d`), `y` is `(n,)` or `(n, k)`, `grad` is shaped like
     /// `x`, `groups` has one label per sample. Any memory layout and strides.
-    pub fn new(
-        x: ArrayViewD<'_, f64>,
+    pub fn new<T: Real>(
+        x: ArrayViewD<'_, T>,
         y: ArrayViewD<'_, f64>,
-        grad: Option<ArrayViewD<'_, f64>>,
+        grad: Option<ArrayViewD<'_, T>>,
         groups: Option<&[i64]>,
         two_d: bool,
-    ) -> Result<Self> {
+    ) -> Result<Self>
+    where
+        Array2<T>: Into<SampleArray>,
+    {
         Self::named(x, y, grad, groups, two_d, Names::default())
     }
 
     /// [`Data::new`] with the arrays' names for messages.
-    pub fn named(
-        x: ArrayViewD<'_, f64>,
+    pub fn named<T: Real>(
+        x: ArrayViewD<'_, T>,
         y: ArrayViewD<'_, f64>,
-        grad: Option<ArrayViewD<'_, f64>>,
+        grad: Option<ArrayViewD<'_, T>>,
         groups: Option<&[i64]>,
         two_d: bool,
         names: Names,
-    ) -> Result<Self> {
+    ) -> Result<Self>
+    where
+        Array2<T>: Into<SampleArray>,
+    {
         let (geometry, xs) = samples(&names.x, x, two_d)?;
         let grad = owned_grad(&names.grad, &names.x, grad, &geometry, xs.nrows())?;
-        let train = part(&names, false, SampleArray::from_rows(xs), y, grad, groups)?;
+        let train = part(&names, false, xs.into(), y, grad, groups)?;
         Ok(Data { geometry, train, test: None, names })
     }
 
     /// Add a test set: inputs of the same signal length (or map size), as
     /// many target columns as the training targets.
-    pub fn with_test(
+    pub fn with_test<T: Real>(
         self,
-        x: ArrayViewD<'_, f64>,
+        x: ArrayViewD<'_, T>,
         y: ArrayViewD<'_, f64>,
-        grad: Option<ArrayViewD<'_, f64>>,
+        grad: Option<ArrayViewD<'_, T>>,
         groups: Option<&[i64]>,
-    ) -> Result<Self> {
+    ) -> Result<Self>
+    where
+        Array2<T>: Into<SampleArray>,
+    {
         let two_d = matches!(self.geometry, Geometry::TwoD { .. });
         let (geometry, xs) = samples(&self.names.x_test, x, two_d)?;
         self.check_test_geometry(&geometry)?;
         let grad = owned_grad(&self.names.grad_test, &self.names.x_test, grad, &geometry, xs.nrows())?;
-        let test = part(&self.names, true, SampleArray::from_rows(xs), y, grad, groups)?;
+        let test = part(&self.names, true, xs.into(), y, grad, groups)?;
         self.add_test(test)
     }
 
@@ -497,18 +506,22 @@ fn check_grad_shape(gn: &str, xn: &str, shape: &[usize], geometry: &Geometry, n:
     ))
 }
 
-/// Gradients given as an array, checked and copied into rows.
-fn owned_grad(
+/// Gradients given as an array, checked and copied into rows (of their
+/// own type).
+fn owned_grad<T: Real>(
     gn: &str,
     xn: &str,
-    grad: Option<ArrayViewD<'_, f64>>,
+    grad: Option<ArrayViewD<'_, T>>,
     geometry: &Geometry,
     n: usize,
-) -> Result<Option<SampleArray>> {
+) -> Result<Option<SampleArray>>
+where
+    Array2<T>: Into<SampleArray>,
+{
     let Some(g) = grad else { return Ok(None) };
     check_grad_shape(gn, xn, g.shape(), geometry, n)?;
     let two_d = matches!(geometry, Geometry::TwoD { .. });
-    Ok(Some(SampleArray::from_rows(samples(gn, g, two_d)?.1)))
+    Ok(Some(samples(gn, g, two_d)?.1.into()))
 }
 
 /// Gradients in a file, their shape checked from the header first, then
