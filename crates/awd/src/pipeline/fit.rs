@@ -241,7 +241,8 @@ impl Samples {
         Ok(samples)
     }
 
-    /// Whether X is held as float32 (a mapped float32 file).
+    /// Whether X is held as float32 (a mapped float32 file, or float32
+    /// arrays given).
     pub fn is_float32(&self) -> bool {
         self.x.view().is_float32()
     }
@@ -546,7 +547,7 @@ pub fn sweep_groups_across(
     progress: &dyn Progress,
 ) -> Result<Option<Vec<SweepPoint>>> {
     let SweepFiles { x, grad, two_d, dir } = *files;
-    let run = || -> Result<Option<SweepSpec>> {
+    let run = || -> Result<Option<(SweepSpec, Option<ShardRun>)>> {
         let (rows, share) = load_share(x, grad, two_d, group)?;
         let prepared = all_succeed(group, PreparedFit::new(cfg, &share))?;
         let spec = all_succeed(
@@ -558,15 +559,19 @@ pub fn sweep_groups_across(
                 prepared.sweep_spec(lambdas, gammas)
             },
         )?;
-        core_sweep_shard_data_parallel(&prepared.problem, rows, &spec, dir, shard, group, progress)?;
-        Ok((group.rank() == 0).then_some(spec))
+        let done = core_sweep_shard_data_parallel(&prepared.problem, rows, &spec, dir, shard, group, progress)?;
+        Ok((group.rank() == 0).then_some((spec, done)))
     };
-    let spec = all_succeed(world, run())?;
+    let led = all_succeed(world, run())?;
     if world.rank() != 0 {
         return Ok(None);
     }
-    let spec = spec.ok_or_else(|| Error::Input("process 0 of the world must lead its group".into()))?;
-    Ok(Some(core_summarize(&spec, dir, progress)?))
+    let (spec, done) = led.ok_or_else(|| Error::Input("process 0 of the world must lead its group".into()))?;
+    // the summary is written already when this group completed the grid
+    match done.and_then(|d| d.complete) {
+        Some(points) => Ok(Some(points)),
+        None => Ok(Some(core_summarize(&spec, dir, progress)?)),
+    }
 }
 
 /// `result` where every process succeeded; else an error everywhere (its
