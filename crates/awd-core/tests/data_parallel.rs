@@ -77,20 +77,45 @@ fn settings(levels: usize, batch_size: usize) -> FitSettings {
     }
 }
 
+/// Rank `c`'s contiguous share of the rows of `x` and `g` as a problem
+/// (filters of 10 taps, zero mode), with where the share sits.
+fn share<'a>(
+    x: &'a Array2<f64>,
+    g: &'a Array2<f64>,
+    geometry: Geometry,
+    levels: usize,
+    c: &Threads,
+) -> (Problem<'a>, RowShard) {
+    let n = x.nrows();
+    let rows = RowShard::split(n, c.rank, c.size);
+    let (xs, gs) = (x.slice(s![rows.clone(), ..]), g.slice(s![rows.clone(), ..]));
+    let p = Problem::new(xs, Some(gs), geometry, 10, Mode::Zero, levels).unwrap();
+    (p, RowShard { first: rows.start, total: n })
+}
+
+/// A sweep of `lambdas x gammas`, `epochs` each, from db5 with noise seeded
+/// by `seed`, over the data of `whole`.
+fn sweep_spec(whole: &Problem, lambdas: Vec<f64>, gammas: Vec<f64>, epochs: usize, seed: u64) -> SweepSpec {
+    SweepSpec {
+        lambdas,
+        gammas,
+        base: FitSettings { epochs, ..settings(2, 8) },
+        initial_lowpass: initial_filter(&Wavelet::from_name("db5").unwrap().rec_lo, 1.0, 0.1, seed),
+        data_fingerprint: whole.fingerprint(),
+        extra: serde_json::json!({ "note": "test" }),
+    }
+}
+
 /// The filter learned by `ranks` threads, each holding its contiguous rows.
 fn parallel(x: &Array2<f64>, g: &Array2<f64>, geometry: &Geometry, s: &FitSettings, ranks: usize) -> Vec<Vec<f64>> {
     let h0 = initial_filter(&Wavelet::from_name("db5").unwrap().rec_lo, 1.0, 0.1, 7);
-    let n = x.nrows();
     std::thread::scope(|scope| {
         let handles: Vec<_> = Threads::group(ranks)
             .into_iter()
             .map(|c| {
                 let (h0, geometry) = (&h0, geometry.clone());
                 scope.spawn(move || {
-                    let rows = RowShard::split(n, c.rank, c.size);
-                    let (xs, gs) = (x.slice(s![rows.clone(), ..]), g.slice(s![rows.clone(), ..]));
-                    let p = Problem::new(xs, Some(gs), geometry, 10, Mode::Zero, s.levels).unwrap();
-                    let shard = RowShard { first: rows.start, total: n };
+                    let (p, shard) = share(x, g, geometry, s.levels, &c);
                     fit_data_parallel(&p, shard, h0, s, &c, &Silent).unwrap().lowpass
                 })
             })
@@ -155,6 +180,18 @@ fn maps_too() {
     }
 }
 
+/// The files directly in `dir` (name, bytes), sorted by name.
+fn files(dir: &std::path::Path) -> Vec<(std::ffi::OsString, Vec<u8>)> {
+    let mut v: Vec<_> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_file())
+        .map(|p| (p.file_name().unwrap().to_owned(), std::fs::read(&p).unwrap()))
+        .collect();
+    v.sort();
+    v
+}
+
 /// A sweep whose fits are data-parallel over 3 processes writes the files of
 /// the single-process sweep, byte for byte, and resumes from them.
 #[test]
@@ -162,14 +199,7 @@ fn data_parallel_sweep_writes_the_single_process_files() {
     let (x, g) = data(41, 32, 5);
     let geometry = Geometry::OneD { n: 32 };
     let whole = Problem::new(x.view(), Some(g.view()), geometry.clone(), 10, Mode::Zero, 2).unwrap();
-    let spec = SweepSpec {
-        lambdas: vec![0.01, 0.1],
-        gammas: vec![0.0, 0.3, 1.0],
-        base: FitSettings { epochs: 3, ..settings(2, 8) },
-        initial_lowpass: initial_filter(&Wavelet::from_name("db5").unwrap().rec_lo, 1.0, 0.1, 7),
-        data_fingerprint: whole.fingerprint(),
-        extra: serde_json::json!({ "note": "test" }),
-    };
+    let spec = sweep_spec(&whole, vec![0.01, 0.1], vec![0.0, 0.3, 1.0], 3, 7);
     let (one, many) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     sweep(&whole, &spec, one.path(), &Silent).unwrap();
     let run = || {
@@ -180,10 +210,7 @@ fn data_parallel_sweep_writes_the_single_process_files() {
                     let (spec, geometry, dir) = (&spec, geometry.clone(), many.path());
                     let (x, g) = (&x, &g);
                     scope.spawn(move || {
-                        let rows = RowShard::split(41, c.rank, c.size);
-                        let (xs, gs) = (x.slice(s![rows.clone(), ..]), g.slice(s![rows.clone(), ..]));
-                        let p = Problem::new(xs, Some(gs), geometry, 10, Mode::Zero, 2).unwrap();
-                        let shard = RowShard { first: rows.start, total: 41 };
+                        let (p, shard) = share(x, g, geometry, 2, &c);
                         sweep_data_parallel(&p, shard, spec, dir, &c, &Silent).unwrap()
                     })
                 })
@@ -194,16 +221,6 @@ fn data_parallel_sweep_writes_the_single_process_files() {
     let points = run();
     assert_eq!(points[0].as_ref().map(Vec::len), Some(6), "process 0 returns every point");
     assert!(points[1].is_none() && points[2].is_none());
-    let files = |dir: &std::path::Path| {
-        let mut v: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .map(|p| (p.file_name().unwrap().to_owned(), std::fs::read(&p).unwrap()))
-            .collect();
-        v.sort();
-        v
-    };
     let want = files(one.path());
     assert_eq!(want.len(), 6 + 3, "6 points, sweep.json, summary.json, summary.md");
     assert!(files(many.path()) == want, "the data-parallel sweep's files differ from the single-process sweep's");
@@ -236,14 +253,7 @@ fn groups_of_processes_sharing_chains_write_the_single_process_files() {
     let (x, g) = data(37, 32, 8);
     let geometry = Geometry::OneD { n: 32 };
     let whole = Problem::new(x.view(), Some(g.view()), geometry.clone(), 10, Mode::Zero, 2).unwrap();
-    let spec = SweepSpec {
-        lambdas: vec![0.003, 0.01, 0.1],
-        gammas: vec![0.0, 1.0],
-        base: FitSettings { epochs: 2, ..settings(2, 8) },
-        initial_lowpass: initial_filter(&Wavelet::from_name("db5").unwrap().rec_lo, 1.0, 0.1, 9),
-        data_fingerprint: whole.fingerprint(),
-        extra: serde_json::json!({ "note": "groups" }),
-    };
+    let spec = sweep_spec(&whole, vec![0.003, 0.01, 0.1], vec![0.0, 1.0], 2, 9);
     let (one, many) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     sweep(&whole, &spec, one.path(), &Silent).unwrap();
     // group 1 of 2 processes owns chains 0 and 2; group 2, of 3, chain 1
@@ -253,12 +263,9 @@ fn groups_of_processes_sharing_chains_write_the_single_process_files() {
             for c in Threads::group(size) {
                 let (spec, geometry, dir, x, g) = (&spec, geometry.clone(), many.path(), &x, &g);
                 handles.push(scope.spawn(move || {
-                    let rows = RowShard::split(37, c.rank, c.size);
-                    let (xs, gs) = (x.slice(s![rows.clone(), ..]), g.slice(s![rows.clone(), ..]));
-                    let p = Problem::new(xs, Some(gs), geometry, 10, Mode::Zero, 2).unwrap();
-                    let share = RowShard { first: rows.start, total: 37 };
+                    let (p, rows) = share(x, g, geometry, 2, &c);
                     let shard = Shard::new(index, 2).unwrap();
-                    sweep_shard_data_parallel(&p, share, spec, dir, shard, &c, &Silent).unwrap()
+                    sweep_shard_data_parallel(&p, rows, spec, dir, shard, &c, &Silent).unwrap()
                 }));
             }
         }
@@ -268,16 +275,6 @@ fn groups_of_processes_sharing_chains_write_the_single_process_files() {
     assert_eq!(roots.len(), 2, "process 0 of each group reports its shard");
     assert_eq!(roots.iter().map(|r| r.computed).sum::<usize>(), 6, "every point fitted once");
     assert_eq!(roots.iter().filter(|r| r.complete.is_some()).count(), 1, "the last group writes the summary");
-    let files = |dir: &std::path::Path| {
-        let mut v: Vec<_> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| p.is_file())
-            .map(|p| (p.file_name().unwrap().to_owned(), std::fs::read(&p).unwrap()))
-            .collect();
-        v.sort();
-        v
-    };
     let want = files(one.path());
     assert_eq!(want.len(), 6 + 3);
     assert!(files(many.path()) == want, "the grouped sweep's files differ from the single-process sweep's");

@@ -11,16 +11,26 @@ import pytest
 import awd
 
 
+# the settings of the fits compared with the command line, in both spellings
+FIT_KW = dict(levels=3, epochs=4, batch_size=32, lam=0.01, gamma=0.1, noise_factor=0.05, seed=3)
+FIT_ARGS = ["--levels", "3", "--epochs", "4", "--batch-size", "32", "--lambda", "0.01", "--gamma", "0.1",
+            "--noise-factor", "0.05", "--seed", "3"]
+
+
+def cli_fit(awd_binary, folder, x, grad, name):
+    """`awd fit` with FIT_ARGS on x and grad saved as .npy files in folder: the written file."""
+    np.save(folder / f"{name}_x.npy", x)
+    np.save(folder / f"{name}_g.npy", grad)
+    out = folder / f"{name}.json"
+    subprocess.run([awd_binary, "fit", "--x", str(folder / f"{name}_x.npy"), "--grad", str(folder / f"{name}_g.npy"),
+                    *FIT_ARGS, "--output", str(out)], check=True, capture_output=True)
+    return json.loads(out.read_text())
+
+
 def test_fit_equals_the_command_line_bit_for_bit(tmp_path, linear_data, awd_binary):
     x, _, grad = linear_data
-    np.save(tmp_path / "x.npy", x)
-    np.save(tmp_path / "g.npy", grad)
-    out = tmp_path / "cli.json"
-    subprocess.run([awd_binary, "fit", "--x", str(tmp_path / "x.npy"), "--grad", str(tmp_path / "g.npy"),
-                    "--levels", "3", "--epochs", "4", "--batch-size", "32", "--lambda", "0.01", "--gamma", "0.1",
-                    "--noise-factor", "0.05", "--seed", "3", "--output", str(out)], check=True, capture_output=True)
-    cli = json.loads(out.read_text())
-    ours = awd.fit(x, grad, levels=3, epochs=4, batch_size=32, lam=0.01, gamma=0.1, noise_factor=0.05, seed=3)
+    cli = cli_fit(awd_binary, tmp_path, x, grad, "cli")
+    ours = awd.fit(x, grad, **FIT_KW)
     assert ours.lowpass.tolist() == cli["lowpass"]
     assert ours.history["total"].tolist() == [r["total"] for r in cli["history"]]
     # and the file it writes is the CLI's format, usable as a wavelet
@@ -29,8 +39,7 @@ def test_fit_equals_the_command_line_bit_for_bit(tmp_path, linear_data, awd_bina
     assert again.lowpass.tolist() == cli["lowpass"]
     # float32 input and a transposed (Fortran-order) view give the same filter as float64 C-order
     xt = np.asfortranarray(x)
-    assert awd.fit(xt, grad, levels=3, epochs=4, batch_size=32, lam=0.01, gamma=0.1, noise_factor=0.05,
-                   seed=3).lowpass.tolist() == cli["lowpass"]
+    assert awd.fit(xt, grad, **FIT_KW).lowpass.tolist() == cli["lowpass"]
 
 
 def test_float32_data_fit_like_their_float64_values_and_like_the_cli(tmp_path, linear_data, awd_binary):
@@ -38,20 +47,13 @@ def test_float32_data_fit_like_their_float64_values_and_like_the_cli(tmp_path, l
     # equals the fit of their float64 values and the CLI's on float32 files
     x, _, grad = linear_data
     x32, g32 = x.astype(np.float32), grad.astype(np.float32)
-    kw = dict(levels=3, epochs=4, batch_size=32, lam=0.01, gamma=0.1, noise_factor=0.05, seed=3)
-    narrow = awd.fit(x32, g32, **kw)
-    wide = awd.fit(x32.astype(np.float64), g32.astype(np.float64), **kw)
+    narrow = awd.fit(x32, g32, **FIT_KW)
+    wide = awd.fit(x32.astype(np.float64), g32.astype(np.float64), **FIT_KW)
     assert narrow.lowpass.tolist() == wide.lowpass.tolist()
     assert narrow.history["total"].tolist() == wide.history["total"].tolist()
-    np.save(tmp_path / "x32.npy", x32)
-    np.save(tmp_path / "g32.npy", g32)
-    out = tmp_path / "cli32.json"
-    subprocess.run([awd_binary, "fit", "--x", str(tmp_path / "x32.npy"), "--grad", str(tmp_path / "g32.npy"),
-                    "--levels", "3", "--epochs", "4", "--batch-size", "32", "--lambda", "0.01", "--gamma", "0.1",
-                    "--noise-factor", "0.05", "--seed", "3", "--output", str(out)], check=True, capture_output=True)
-    assert narrow.lowpass.tolist() == json.loads(out.read_text())["lowpass"]
+    assert narrow.lowpass.tolist() == cli_fit(awd_binary, tmp_path, x32, g32, "cli32")["lowpass"]
     # mixed types go through float64, with the same result
-    assert awd.fit(x32, g32.astype(np.float64), **kw).lowpass.tolist() == narrow.lowpass.tolist()
+    assert awd.fit(x32, g32.astype(np.float64), **FIT_KW).lowpass.tolist() == narrow.lowpass.tolist()
 
 
 def test_a_learned_wavelet_is_a_valid_wavelet_usable_everywhere(linear_data):

@@ -393,7 +393,7 @@ pub(super) fn samples<T: Real>(name: &str, x: ArrayViewD<'_, T>, two_d: bool) ->
 
 /// Check inputs as [`samples`] does (rank, emptiness, finiteness), without
 /// copying them; their geometry.
-pub(super) fn samples_check<T: Real>(name: &str, x: ArrayViewD<'_, T>, two_d: bool) -> Result<Geometry> {
+fn samples_check<T: Real>(name: &str, x: ArrayViewD<'_, T>, two_d: bool) -> Result<Geometry> {
     let geometry = samples_geometry(name, x.shape(), two_d)?;
     check_finite(x.view()).map_err(|e| Error::data(name, e.to_string()))?;
     Ok(geometry)
@@ -486,24 +486,28 @@ fn part(
     Ok(Part { x, y: y2, grad, groups: groups.map(<[i64]>::to_vec) })
 }
 
-/// An error unless gradients of shape `shape` (named `gn`) are shaped like
-/// the `n` inputs (named `xn`) of `geometry`.
-fn check_grad_shape(gn: &str, xn: &str, shape: &[usize], geometry: &Geometry, n: usize) -> Result<()> {
-    let want: Vec<usize> = match geometry {
-        Geometry::OneD { n: l } => vec![n, *l],
-        Geometry::TwoD { rows, cols } => vec![n, *rows, *cols],
-    };
-    if shape == want.as_slice() {
+/// Refuse gradients of shape `g_shape` (named `g_name`) not shaped like the
+/// inputs (named `x_name`, of shape `x_shape`).
+pub(super) fn check_grad_shape(g_name: &str, g_shape: &[usize], x_name: &str, x_shape: &[usize]) -> Result<()> {
+    if g_shape == x_shape {
         return Ok(());
     }
     Err(Error::data(
-        gn,
+        g_name,
         format!(
-            "gradients have shape {} but {xn} has {}; G must be shaped like X",
-            shape_string(shape),
-            shape_string(&want)
+            "gradients have shape {} but {x_name} has {}; G must be shaped like X",
+            shape_string(g_shape),
+            shape_string(x_shape)
         ),
     ))
+}
+
+/// The shape of `n` inputs of `geometry`.
+fn shape_of(geometry: &Geometry, n: usize) -> Vec<usize> {
+    match geometry {
+        Geometry::OneD { n: l } => vec![n, *l],
+        Geometry::TwoD { rows, cols } => vec![n, *rows, *cols],
+    }
 }
 
 /// Gradients given as an array, checked and copied into rows (of their
@@ -519,7 +523,7 @@ where
     Array2<T>: Into<SampleArray>,
 {
     let Some(g) = grad else { return Ok(None) };
-    check_grad_shape(gn, xn, g.shape(), geometry, n)?;
+    check_grad_shape(gn, g.shape(), xn, &shape_of(geometry, n))?;
     let two_d = matches!(geometry, Geometry::TwoD { .. });
     Ok(Some(samples(gn, g, two_d)?.1.into()))
 }
@@ -528,6 +532,6 @@ where
 /// mapped (or read).
 fn file_grad(path: &Path, xn: &str, geometry: &Geometry, n: usize) -> Result<SampleArray> {
     let gn = path.display().to_string();
-    check_grad_shape(&gn, xn, &read_npy_shape(path)?, geometry, n)?;
+    check_grad_shape(&gn, &read_npy_shape(path)?, xn, &shape_of(geometry, n))?;
     Ok(SampleArray::map_or_read(path, matches!(geometry, Geometry::TwoD { .. }))?.0)
 }

@@ -15,7 +15,7 @@ use awd_core::interp::{active_count, bootstrap_r2_std, cross_val_r2_folds, r2, F
 use awd_core::io::IoError;
 use awd_core::peaks::{all_peaks, rmse, rmse_bootstrap, values_at, Binning, PeakClassifier, PeakStatistic};
 use awd_core::{Mode, Wavelet};
-use ndarray::{Array2, Axis};
+use ndarray::{Array2, Axis, CowArray, Ix2};
 use serde::{Deserialize, Serialize};
 
 use super::data::{Data, Part};
@@ -539,8 +539,13 @@ fn folds(cfg: &DistillConfig, data: &Data) -> Result<Folds> {
 struct Builder<'a> {
     cfg: &'a DistillConfig,
     data: &'a Data,
-    train_peaks: Option<Vec<Vec<(usize, usize)>>>,
+    /// 2-D: the training maps as float64 (borrowed, or widened once from
+    /// float32) and their peaks, shared by every candidate filter.
+    train_maps: Option<TrainMaps<'a>>,
 }
+
+/// Training maps as rows of float64 and the peak positions of each map.
+type TrainMaps<'a> = (CowArray<'a, f64, Ix2>, Vec<Vec<(usize, usize)>>);
 
 /// Features of every training sample at one filter.
 enum Features {
@@ -550,11 +555,15 @@ enum Features {
 
 impl<'a> Builder<'a> {
     fn new(cfg: &'a DistillConfig, data: &'a Data) -> Self {
-        let train_peaks = match data.geometry {
-            Geometry::TwoD { rows, cols } => Some(all_peaks(maps(&data.train.x.to_f64(), rows, cols))),
+        let train_maps = match data.geometry {
+            Geometry::TwoD { rows, cols } => {
+                let x = data.train.x.to_f64();
+                let peaks = all_peaks(maps(&x, rows, cols));
+                Some((x, peaks))
+            }
             Geometry::OneD { .. } => None,
         };
-        Builder { cfg, data, train_peaks }
+        Builder { cfg, data, train_maps }
     }
 
     fn features(&self, h: &[f64]) -> Result<Features> {
@@ -565,11 +574,8 @@ impl<'a> Builder<'a> {
             ModelSpec::Peaks { bins, .. } => {
                 let Geometry::TwoD { rows, cols } = self.data.geometry else { unreachable!("checked") };
                 let stat = subfilters(h)?;
-                let vals = values_at(
-                    maps(&self.data.train.x.to_f64(), rows, cols),
-                    self.train_peaks.as_ref().expect("2-D"),
-                    &stat,
-                );
+                let (x, peaks) = self.train_maps.as_ref().expect("2-D");
+                let vals = values_at(maps(x, rows, cols), peaks, &stat);
                 // the bins come from every training map's peak values (no
                 // targets are read), shared by the folds
                 let binning = Binning::from_quantiles(&vals, PEAK_QUANTILE, *bins)?;
@@ -665,7 +671,7 @@ impl<'a> Builder<'a> {
 }
 
 /// Rows of images as `(n, H, W)`.
-fn maps<'a>(x: &'a ndarray::CowArray<'_, f64, ndarray::Ix2>, rows: usize, cols: usize) -> ndarray::ArrayView3<'a, f64> {
+fn maps<'a>(x: &'a CowArray<'_, f64, Ix2>, rows: usize, cols: usize) -> ndarray::ArrayView3<'a, f64> {
     x.view().into_shape_with_order((x.nrows(), rows, cols)).expect("rows of H*W values")
 }
 

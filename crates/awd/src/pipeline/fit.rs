@@ -7,7 +7,7 @@ use std::path::Path;
 
 use ndarray::{Array2, ArrayViewD};
 
-use super::data::{samples, SampleArray};
+use super::data::{check_grad_shape, samples, SampleArray};
 use crate::distill::validity;
 use crate::distill::{
     check_settings, fit_data_parallel, fit_stoppable, grid_values, initial_filter, summarize as core_summarize,
@@ -16,7 +16,7 @@ use crate::distill::{
     ShardRun, SweepPoint, SweepSpec, Validity, ValidityWeights, FAR_FROM_WAVELET,
 };
 use crate::dwt::Real;
-use crate::io::{read_npy_f64, read_npy_rows_f64, shape_string};
+use crate::io::{read_npy_f64, read_npy_rows_f64};
 use crate::wavelet::Wavelet;
 use crate::{Error, Mode, Result};
 
@@ -117,21 +117,6 @@ impl FitConfig {
             "noise_factor": self.noise_factor,
         })
     }
-}
-
-/// Refuse gradients `g` (named `g_name`) not shaped like the inputs.
-fn check_grad_shape(g_name: &str, g_shape: &[usize], x_name: &str, x_shape: &[usize]) -> Result<()> {
-    if g_shape == x_shape {
-        return Ok(());
-    }
-    Err(Error::data(
-        g_name,
-        format!(
-            "gradients have shape {} but {x_name} has {}; G must be shaped like X",
-            shape_string(g_shape),
-            shape_string(x_shape)
-        ),
-    ))
 }
 
 /// Inputs and teacher gradients as rows `(n, values)`, checked; float64
