@@ -181,16 +181,11 @@ impl Scales {
     }
 }
 
-/// `sign(v)` with `sign(0) = 0`, the subgradient PyTorch uses for `abs`.
+/// `sign(v)` with `sign(0) = 0` (and 0 for NaN), the subgradient PyTorch
+/// uses for `abs`; branch-free, as the signs of coefficients are random.
 #[inline]
 pub(crate) fn sign(v: f64) -> f64 {
-    if v > 0.0 {
-        1.0
-    } else if v < 0.0 {
-        -1.0
-    } else {
-        0.0
-    }
+    f64::from(u8::from(v > 0.0)) - f64::from(u8::from(v < 0.0))
 }
 
 /// `out[i % period] += f(v[i])` in the order of `v`: sums per sample of a

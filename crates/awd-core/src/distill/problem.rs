@@ -16,17 +16,18 @@ use crate::error::{check_finite, Error, Result};
 use crate::Mode;
 
 /// Samples evaluated together per parallel task: about a quarter of the
-/// batch, between 8 and 64, and at most [`CHUNK_VALUES`] values (large maps
-/// come 16 at a time: a tape's arrays grow with the chunk). Any chunking
-/// gives the same bits: every sample's sums are its own.
+/// batch, between 8 and 64, and at most [`CHUNK_VALUES`] values (maps come
+/// 8 at a time: a tape's arrays grow with the chunk, and the two tapes of
+/// two threads must stay in cache). Any chunking gives the same bits: every
+/// sample's sums are its own.
 fn chunk_size(batch: usize, values_per_sample: usize) -> usize {
-    let cap = (CHUNK_VALUES / values_per_sample.max(1)).max(16);
+    let cap = (CHUNK_VALUES / values_per_sample.max(1)).max(8);
     batch.div_ceil(4).clamp(8, 64).min(cap)
 }
 
 /// Values (samples x values per sample) of one chunk, at most, unless a
-/// chunk of 16 samples is larger: about 8 MB per array of a tape.
-const CHUNK_VALUES: usize = 1 << 20;
+/// chunk of 8 samples is larger: 256 KB per array of a tape.
+const CHUNK_VALUES: usize = 1 << 15;
 
 /// Batch positions whose per-sample sums are gathered in one table (and one
 /// collective sum) at a time: a training batch is one block; an evaluation

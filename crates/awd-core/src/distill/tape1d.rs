@@ -152,7 +152,7 @@ impl Tape1d {
     /// SIMD vectors with zero signals, which add nothing to any sum or
     /// gradient (their coefficients, errors and attributions are all zero).
     fn load(&mut self, xs: &[&[f64]], gs: Option<&[&[f64]]>) {
-        let (n, b) = (self.layout.n, xs.len().next_multiple_of(crate::dwt::stencil::GROUP));
+        let (n, b) = (self.layout.n, xs.len().next_multiple_of(crate::dwt::stencil::NARROW_GROUP));
         self.b = b;
         let x = sized(&mut self.x, n * b);
         x.fill(0.0);
