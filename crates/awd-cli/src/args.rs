@@ -761,6 +761,13 @@ pub struct ExperimentCosmologyArgs {
     /// Levels J of the learned 2-D transform [default: 4, the paper's].
     #[arg(long)]
     pub levels: Option<usize>,
+    /// lambda grid, comma-separated [default: the paper's 0.005,0.01,0.02].
+    #[arg(long, value_delimiter = ',')]
+    pub lambdas: Option<Vec<f64>>,
+    /// gamma grid relative to the L1 ratio of coefficients to attributions at db5 on the
+    /// training maps, comma-separated [default: 0 and 10 values log-spaced from 0.001 to 1].
+    #[arg(long, value_delimiter = ',')]
+    pub gammas_relative: Option<Vec<f64>>,
     /// Smaller maps, fewer of them, a small grid and few epochs (CI).
     #[arg(long)]
     pub quick: bool,

@@ -201,8 +201,13 @@ fn quick_experiment_on_a_maps_dir_and_its_errors() {
     user_maps(dir.path());
     let user = dir.path().join("user");
     let out = dir.path().join("out");
-    ok(&["experiment", "cosmology", "--quick", "--maps-dir", s(&user), "--output-dir", s(&out)]);
+    // a grid of the user's (unsorted gammas are sorted)
+    let grid = ["--lambdas", "0.01", "--gammas-relative", "0.1,0"];
+    ok(&[&["experiment", "cosmology", "--quick", "--maps-dir", s(&user), "--output-dir", s(&out)], &grid[..]].concat());
     let r = results(&out);
+    assert_eq!(r["distillation"]["lambdas"], serde_json::json!([0.01]));
+    assert_eq!(r["distillation"]["gammas_relative"], serde_json::json!([0.0, 0.1]));
+    assert_eq!(r["grid"].as_array().unwrap().len(), 2);
     assert_eq!(r["maps"]["width"], 28);
     assert_eq!(r["teacher"]["augment"], false);
     assert!(
@@ -246,6 +251,10 @@ fn quick_experiment_on_a_maps_dir_and_its_errors() {
     };
     let e = run(&["--levels", "6"]);
     assert!(e.contains("too small for 6 levels"), "{e}");
+    let e = run(&["--lambdas", "0.01,-1"]);
+    assert!(e.contains("lambda must be finite and >= 0, got -1"), "{e}");
+    let e = run(&["--gammas-relative", "NaN"]);
+    assert!(e.contains("gamma must be finite and >= 0, got NaN"), "{e}");
     // NaN in a map
     let mut m = read_npy_f64(&user.join("val_maps.npy")).unwrap();
     m[[2, 3, 4]] = f64::NAN;

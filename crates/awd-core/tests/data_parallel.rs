@@ -274,7 +274,11 @@ fn groups_of_processes_sharing_chains_write_the_single_process_files() {
     let roots: Vec<_> = runs.iter().flatten().collect();
     assert_eq!(roots.len(), 2, "process 0 of each group reports its shard");
     assert_eq!(roots.iter().map(|r| r.computed).sum::<usize>(), 6, "every point fitted once");
-    assert_eq!(roots.iter().filter(|r| r.complete.is_some()).count(), 1, "the last group writes the summary");
+    // the group that finishes last finds the grid complete and writes the
+    // summary; when both finish at once both may, one after the other under
+    // the summary lock, with the same bytes (checked below)
+    let summarisers = roots.iter().filter(|r| r.complete.is_some()).count();
+    assert!((1..=2).contains(&summarisers), "{summarisers} groups wrote the summary");
     let want = files(one.path());
     assert_eq!(want.len(), 6 + 3);
     assert!(files(many.path()) == want, "the grouped sweep's files differ from the single-process sweep's");

@@ -15,7 +15,8 @@ use awd_core::data::lognormal::{simulate_maps, MapSpec, ShapeNoise, SimulatedMap
 use awd_core::data::map_dir::read_map_dir;
 use awd_core::distill::Validity;
 use awd_core::distill::{
-    log_space, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, Progress, SweepPoint, SweepSpec,
+    grid_values, log_space, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, Progress, SweepPoint,
+    SweepSpec,
 };
 use awd_core::dwt::len::max_useful_level;
 use awd_core::interp::active_fraction;
@@ -43,6 +44,15 @@ const ACTIVE: f64 = 1e-3;
 
 /// Timed repeats of each prediction path (after one warm-up).
 const TIMING_REPS: usize = 5;
+/// The paper's lambda grid for the cosmology maps (the reference's training
+/// script for Table 2, `notebooks/cosmology/01_train_AWD.py` of
+/// Yu-Group/adaptive-wavelets: `lamL1wave` 0.005, 0.01, 0.02; our L1 term has
+/// the reference's normalisation, per array and per map).
+pub const PAPER_LAMBDAS: [f64; 3] = [0.005, 0.01, 0.02];
+/// Nonzero gammas of the default grid, log-spaced (the paper: 10 values over
+/// a factor of 50, absolute; ours are relative to the teacher's attribution
+/// scale, over a factor of 1,000 so that the validation optimum is inside).
+pub const GAMMAS_RELATIVE_RANGE: (f64, f64, usize) = (1e-3, 1.0, 10);
 
 /// The teacher's saliency on `x`, cached at `path` with a JSON beside it
 /// naming the maps and weights it belongs to (a re-run reuses it only for
@@ -154,8 +164,8 @@ pub struct Config {
 
 impl Config {
     /// The full run: 600 noiseless simulated 64 x 64 maps per cosmology (as
-    /// in the paper), 15 teacher epochs, 3 lambdas x 8 gammas x 50 epochs
-    /// (the paper's epochs), J = 4.
+    /// in the paper), 15 teacher epochs, the paper's 3 lambdas x 11 gammas
+    /// (0 and 10 log-spaced) x 50 epochs, J = 4.
     pub fn paper(seed: u64) -> Self {
         Config {
             maps: Maps::Simulated { cl_table: None, spec: default_spec(64), per_cosmology: 600 },
@@ -177,8 +187,11 @@ impl Config {
                 lr: 0.001,
                 seed,
             },
-            lambdas: [vec![0.0], log_space(1e-3, 1e-2, 2).expect("valid range")].concat(),
-            gammas_relative: [vec![0.0], log_space(1e-3, 1.0, 7).expect("valid range")].concat(),
+            lambdas: PAPER_LAMBDAS.to_vec(),
+            gammas_relative: {
+                let (lo, hi, count) = GAMMAS_RELATIVE_RANGE;
+                [vec![0.0], log_space(lo, hi, count).expect("valid range")].concat()
+            },
             max_validity: 0.05,
             seed,
             quick: false,
@@ -509,6 +522,9 @@ pub struct Outcome {
 /// Run the experiment into `dir` (results.json, report.md, teacher/,
 /// sweep/, models/); finished stages are reused on a re-run.
 pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome> {
+    // the grids first: a bad value fails before the teacher trains
+    let lambdas = grid_values("lambda", &cfg.lambdas)?;
+    let gammas_relative = grid_values("gamma", &cfg.gammas_relative)?;
     prepare_dir(dir)?;
     let mut times = Timings::default();
     let levels = cfg.fit.levels;
@@ -574,16 +590,16 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         &Penalties { lambda: 1.0, gamma: 1.0, attribution: Attribution::Saliency, ..Penalties::default() },
     )?;
     let ratio = if at_db5.l1_attributions > 0.0 { at_db5.l1_coefficients / at_db5.l1_attributions } else { 1.0 };
-    let gammas: Vec<f64> = cfg.gammas_relative.iter().map(|g| g * ratio).collect();
+    let gammas: Vec<f64> = gammas_relative.iter().map(|g| g * ratio).collect();
     let spec = SweepSpec {
-        lambdas: cfg.lambdas.clone(),
+        lambdas: lambdas.clone(),
         gammas: gammas.clone(),
         base: cfg.fit.clone(),
         initial_lowpass: db5.rec_lo.clone(),
         data_fingerprint: problem.fingerprint(),
         extra: serde_json::json!({ "experiment": "cosmology", "seed": cfg.seed }),
     };
-    progress.planned(cfg.lambdas.len() * gammas.len(), cfg.fit.epochs);
+    progress.planned(lambdas.len() * gammas.len(), cfg.fit.epochs);
     let points = times.stage(progress, "sweep", || Ok(sweep(&problem, &spec, &dir.join("sweep"), progress)?))?;
 
     // selection by the validation RMSE of peak counting, among the points
@@ -747,9 +763,9 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         },
         grid,
         distillation: Distillation {
-            lambdas: cfg.lambdas.clone(),
+            lambdas,
             gammas,
-            gammas_relative: cfg.gammas_relative.clone(),
+            gammas_relative,
             l1_ratio_at_db5: ratio,
             epochs: cfg.fit.epochs,
             levels,
@@ -933,4 +949,25 @@ fn report_text(
         chosen.gamma,
         chosen.validity.total(),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_full_run_uses_the_papers_grid() {
+        let c = Config::paper(0);
+        assert_eq!(c.lambdas, vec![0.005, 0.01, 0.02]);
+        // 0 and 10 log-spaced values, increasing (the sweep's warm-start order)
+        let g = &c.gammas_relative;
+        assert_eq!(g.len(), 11);
+        assert_eq!(g[0], 0.0);
+        assert!(g.windows(2).all(|w| w[0] < w[1]));
+        assert!((g[1] - 1e-3).abs() < 1e-15 && (g[10] - 1.0).abs() < 1e-12);
+        let r = g[2] / g[1];
+        assert!(g[2..].windows(2).all(|w| (w[1] / w[0] - r).abs() < 1e-9), "log-spaced");
+        assert_eq!((c.fit.epochs, c.fit.levels, c.fit.batch_size, c.fit.lr), (50, 4, 100, 1e-3));
+        assert_eq!(c.fit.mode, Mode::Zero);
+    }
 }

@@ -12,6 +12,8 @@ use crate::progress::Bar;
 pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
     let mut cfg = if a.quick { Config::quick(a.seed) } else { Config::paper(a.seed) };
     cfg.fit.levels = a.levels.unwrap_or(cfg.fit.levels);
+    cfg.lambdas = a.lambdas.clone().unwrap_or(cfg.lambdas);
+    cfg.gammas_relative = a.gammas_relative.clone().unwrap_or(cfg.gammas_relative);
     cfg.maps = match (&a.maps_dir, &cfg.maps) {
         (Some(dir), _) => Maps::Folder(dir.clone()),
         (None, Maps::Simulated { spec, per_cosmology, .. }) => Maps::Simulated {
