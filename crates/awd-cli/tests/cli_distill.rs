@@ -255,6 +255,8 @@ fn shards_started_together_equal_the_single_process_sweep_bit_for_bit() {
     }
     let stdout: Vec<String> = outputs.iter().map(|o| String::from_utf8_lossy(&o.stdout).into_owned()).collect();
     assert!(stdout.iter().any(|o| o.contains("9 grid points")), "no shard completed the grid: {stdout:?}");
+    let writers = stdout.iter().filter(|o| o.contains("; wrote ")).count();
+    assert_eq!(writers, 1, "the summary is written by exactly one shard: {stdout:?}");
     // the racing twin fitted nothing: it waited for the lock, then reused
     let fitted: usize = stdout
         .iter()

@@ -148,7 +148,7 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<()> {
     let summary = args.output_dir.join("summary.md");
     if args.summarize {
         let points = prepared.summarize(&lambdas, &gammas, &args.output_dir, &Silent)?;
-        return super::emit(&format!("sweep: {} grid points summarized; wrote {}", points.len(), summary.display()));
+        return super::emit(&format!("sweep: {} grid points summarized in {}", points.len(), summary.display()));
     }
     let shard = args.shard.unwrap_or(Shard::ALL);
     let fits = (shard.chains(lambdas.len()).len() * gammas.len() + shard.borrowed_starts(lambdas.len())) as u64;
@@ -167,10 +167,11 @@ pub fn sweep_cmd(args: &SweepArgs) -> Result<()> {
     let work = format!("{} points fitted, {} reused from {}", run.computed, run.reused, args.output_dir.display());
     match &run.complete {
         Some(points) => super::emit(&format!(
-            "sweep: {} grid points ({} lambdas x {} gammas; {work}); wrote {}",
+            "sweep: {} grid points ({} lambdas x {} gammas; {work}); {} {}",
             points.len(),
             lambdas.len(),
             gammas.len(),
+            if run.wrote_summary { "wrote" } else { "summary already written by another run:" },
             summary.display()
         )),
         None => super::emit(&format!(

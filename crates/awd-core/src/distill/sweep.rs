@@ -173,8 +173,12 @@ pub struct ShardRun {
     /// Points fitted and written by this run.
     pub computed: usize,
     /// Every point of the grid, when the grid was complete after this shard
-    /// (the summary was then written).
+    /// (the summary is then on disk).
     pub complete: Option<Vec<SweepPoint>>,
+    /// Whether this run wrote the summary: false when the grid was not
+    /// complete, or when another process (a shard finishing at the same
+    /// time, an earlier run) had written it already.
+    pub wrote_summary: bool,
 }
 
 /// Run (or resume) a sweep, writing into `dir`: `sweep.json` (the spec), one
@@ -285,7 +289,7 @@ pub fn sweep_shard(
     for r in rows {
         points.extend(r?);
     }
-    let complete = write_summary_if_complete(spec, dir, &points, progress)?.ok();
+    let (complete, wrote_summary) = write_summary_if_complete(spec, dir, &points, progress)?.ok().unzip();
     Ok(ShardRun {
         shard,
         lambda_indices: owned,
@@ -293,6 +297,7 @@ pub fn sweep_shard(
         reused: reused.into_inner(),
         computed: computed.into_inner(),
         complete,
+        wrote_summary: wrote_summary.unwrap_or(false),
     })
 }
 
@@ -403,8 +408,16 @@ pub fn sweep_shard_data_parallel(
         })
         .collect();
     let finish = || -> Result<ShardRun, IoError> {
-        let complete = write_summary_if_complete(spec, dir, &points, progress)?.ok();
-        Ok(ShardRun { shard, lambda_indices: owned.clone(), points: points.clone(), reused, computed, complete })
+        let (complete, wrote_summary) = write_summary_if_complete(spec, dir, &points, progress)?.ok().unzip();
+        Ok(ShardRun {
+            shard,
+            lambda_indices: owned.clone(),
+            points: points.clone(),
+            reused,
+            computed,
+            complete,
+            wrote_summary: wrote_summary.unwrap_or(false),
+        })
     };
     together(collective, dir, if root { finish().map(Some) } else { Ok(None) })
 }
@@ -462,7 +475,7 @@ fn together<T>(collective: &dyn Collective, dir: &Path, result: Result<T, IoErro
 /// lists the missing points when some are.
 pub fn summarize(spec: &SweepSpec, dir: &Path, progress: &dyn Progress) -> Result<Vec<SweepPoint>, IoError> {
     check_spec(dir, spec)?;
-    write_summary_if_complete(spec, dir, &[], progress)?.map_err(|missing| {
+    let done = write_summary_if_complete(spec, dir, &[], progress)?.map_err(|missing| {
         let shown: Vec<&str> = missing.iter().take(8).map(String::as_str).collect();
         IoError::Format {
             path: dir.to_path_buf(),
@@ -474,7 +487,8 @@ pub fn summarize(spec: &SweepSpec, dir: &Path, progress: &dyn Progress) -> Resul
                 if missing.len() > shown.len() { ", ..." } else { "" }
             ),
         }
-    })
+    })?;
+    Ok(done.0)
 }
 
 impl SweepSpec {
@@ -586,16 +600,18 @@ fn missing_points(spec: &SweepSpec, dir: &Path) -> Vec<String> {
     missing
 }
 
-/// If every point is on disk, write the summary under the summary lock and
-/// return the points in grid order (chain by chain), taking those in
-/// `known` from memory and reading only the others; else the names of the
-/// missing points.
+/// If every point is on disk, return the points in grid order (chain by
+/// chain), taking those in `known` from memory and reading only the others,
+/// and whether this call wrote the summary: under the summary lock it is
+/// written once, by the first process there; later ones (shards finishing
+/// together, a re-run) find it and leave it (`check_spec` has made sure it
+/// is this sweep's). Else the names of the missing points.
 fn write_summary_if_complete(
     spec: &SweepSpec,
     dir: &Path,
     known: &[SweepPoint],
     progress: &dyn Progress,
-) -> Result<Result<Vec<SweepPoint>, Vec<String>>, IoError> {
+) -> Result<Result<(Vec<SweepPoint>, bool), Vec<String>>, IoError> {
     let missing = missing_points(spec, dir);
     if !missing.is_empty() {
         return Ok(Err(missing));
@@ -617,8 +633,11 @@ fn write_summary_if_complete(
             points.push(SweepPoint::new(spec, li, gi, file, &outcome));
         }
     }
-    write_summary(dir, &points)?;
-    Ok(Ok(points))
+    let written = SUMMARY_FILES.iter().all(|f| dir.join(f).exists());
+    if !written {
+        write_summary(dir, &points)?;
+    }
+    Ok(Ok((points, !written)))
 }
 
 fn merge(a: &serde_json::Value, b: serde_json::Value) -> serde_json::Value {
@@ -673,9 +692,13 @@ fn load_point(path: &Path, expected: &FitSettings, fingerprint: Option<&str>) ->
 }
 
 /// `summary.json` (every point) and `summary.md` (a table), atomically.
+/// The summary's files, written in this order (each atomically), so a
+/// summary whose last file exists is whole.
+const SUMMARY_FILES: [&str; 2] = ["summary.json", "summary.md"];
+
 fn write_summary(dir: &Path, points: &[SweepPoint]) -> Result<(), IoError> {
-    write_json_atomic(&dir.join("summary.json"), &points)?;
-    let path = dir.join("summary.md");
+    write_json_atomic(&dir.join(SUMMARY_FILES[0]), &points)?;
+    let path = dir.join(SUMMARY_FILES[1]);
     write_atomic(&path, |w| {
         use std::io::Write;
         let mut text = String::from(
