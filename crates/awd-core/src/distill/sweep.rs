@@ -600,6 +600,10 @@ fn missing_points(spec: &SweepSpec, dir: &Path) -> Vec<String> {
     missing
 }
 
+/// Every point of a complete grid, in grid order, and whether this process
+/// wrote the summary.
+type CompleteGrid = (Vec<SweepPoint>, bool);
+
 /// If every point is on disk, return the points in grid order (chain by
 /// chain), taking those in `known` from memory and reading only the others,
 /// and whether this call wrote the summary: under the summary lock it is
@@ -611,7 +615,7 @@ fn write_summary_if_complete(
     dir: &Path,
     known: &[SweepPoint],
     progress: &dyn Progress,
-) -> Result<Result<(Vec<SweepPoint>, bool), Vec<String>>, IoError> {
+) -> Result<Result<CompleteGrid, Vec<String>>, IoError> {
     let missing = missing_points(spec, dir);
     if !missing.is_empty() {
         return Ok(Err(missing));
