@@ -282,6 +282,15 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
     s.parse::<Shard>().map_err(|e| e.to_string())
 }
 
+/// How peak counting turns a map's histograms into a prediction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum EstimatorKind {
+    /// The target of the class of smallest chi^2 (the paper's rule).
+    Nearest,
+    /// The classes' targets weighted by exp(-chi^2/2): a continuous estimate.
+    Posterior,
+}
+
 /// Which interpretable model `awd distill` builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelKind {
@@ -382,12 +391,17 @@ pub struct DistillArgs {
     /// Top-k with --linear ridge: the ridge penalty (scikit-learn's alpha).
     #[arg(long, default_value_t = 1.0)]
     pub ridge_alpha: f64,
-    /// Peaks: histogram bins per sub-filter.
-    #[arg(long, default_value_t = 22)]
-    pub bins: usize,
+    /// Peaks: histogram bins per sub-filter; several (6,10,16,22): the count
+    /// of best cross-validated score, chosen with each grid point.
+    #[arg(long, value_delimiter = ',', default_value = "22")]
+    pub bins: Vec<usize>,
     /// Peaks: the target column predicted and scored.
     #[arg(long, default_value_t = 0)]
     pub target_column: usize,
+    /// Peaks: the nearest class's target (the paper's rule) or the
+    /// posterior mean over the classes.
+    #[arg(long, value_enum, default_value_t = EstimatorKind::Nearest)]
+    pub estimator: EstimatorKind,
     /// Cross-validation folds (grouped: at most one per group).
     #[arg(long, default_value_t = 5)]
     pub folds: usize,

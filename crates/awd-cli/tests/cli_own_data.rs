@@ -224,6 +224,22 @@ fn distill_maps_by_peak_counting() {
     let pred = dir.path().join("pred.npy");
     ok(&["predict", "--model", s(&out.join("models/awd.json")), "--x", s(&paths[3]), "--output", s(&pred)]);
     assert_eq!(read_npy_f64(&pred).unwrap(), read_npy_f64(&out.join("test_predictions.npy")).unwrap());
+    // the posterior mean over the classes: selected, saved and applied as such
+    let post = dir.path().join("post");
+    #[rustfmt::skip]
+    ok(&[
+        "distill", "--2d", "--x", s(&paths[0]), "--y", s(&paths[1]), "--grad", s(&paths[2]), "--x-test", s(&paths[3]),
+        "--y-test", s(&paths[4]), "--levels", "1", "--epochs", "1", "--lambdas", "0", "--gammas", "0,0.01",
+        "--bins", "4,6", "--folds", "4", "--bootstrap", "100", "--estimator", "posterior", "--output-dir", s(&post),
+    ]);
+    let r = json(&post.join("results.json"));
+    let bins = r["selected"]["bins"].as_u64().unwrap();
+    assert!(bins == 4 || bins == 6, "{}", r["selected"]);
+    assert_eq!(json(&post.join("models/awd.json"))["binning"]["bins"], bins);
+    assert!(r["test"]["awd"]["rmse"].as_f64().unwrap() < 0.025, "{}", r["test"]);
+    assert_eq!(json(&post.join("models/awd.json"))["estimator"], "posterior_mean");
+    ok(&["predict", "--model", s(&post.join("models/awd.json")), "--x", s(&paths[3]), "--output", s(&pred)]);
+    assert_eq!(read_npy_f64(&pred).unwrap(), read_npy_f64(&post.join("test_predictions.npy")).unwrap());
     // traces given to a peak-counting model, continuous targets for peak counting
     let e = fails(&["predict", "--model", s(&out.join("models/awd.json")), "--x", s(&dir.path().join("y.npy"))]);
     assert!(e.contains("y.npy") && e.contains("maps (n, H, W)"), "{e}");
@@ -233,4 +249,9 @@ fn distill_maps_by_peak_counting() {
     let e = fails(&["distill", "--2d", "--x", s(&paths[0]), "--y", s(&yc), "--grad", s(&paths[2]), "--levels", "1",
                     "--output-dir", s(&dir.path().join("o2"))]);
     assert!(e.contains("yc.npy") && e.contains("not continuous targets"), "{e}");
+    // a bin count of 0
+    #[rustfmt::skip]
+    let e = fails(&["distill", "--2d", "--x", s(&paths[0]), "--y", s(&paths[1]), "--grad", s(&paths[2]), "--bins", "6,0",
+                    "--output-dir", s(&dir.path().join("o3"))]);
+    assert!(e.contains("bins") && e.contains("[6, 0]") && e.contains("at least 1"), "{e}");
 }

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use awd::distill::{Attribution, Progress, Shard, ValidityWeights};
 use awd::interp::FeatureSign;
 use awd::ndarray::ArrayViewD;
+use awd::peaks::Estimator;
 use awd::pipeline::{
     self, teacher_gradients, teacher_predict, train_teacher, Data, DistillConfig, Distilled, FitConfig, ModelSpec,
     Names, PreparedFit, Samples, TeacherSpec,
@@ -343,8 +344,8 @@ fn labels(a: Option<PyReadonlyArray1<'_, i64>>) -> Option<Vec<i64>> {
 #[pyo3(signature = (x, y, grad = None, *, groups = None, x_test = None, y_test = None, grad_test = None,
     groups_test = None, teacher = None, wavelet = "db5", levels = None, mode = "zero", attribution = "saliency",
     lams = None, gammas = None, epochs = 20, batch_size = 100, lr = 0.001, seeds = vec![0], noise_factor = 0.0,
-    model = None, k = 6, feature_sign = "pos", ridge_alpha = 0.0, bins = 22, target = 0, folds = 5, cv_seed = 0,
-    one_standard_error = false, max_validity = None, bootstrap = 10000, work_dir = None, callback = None))]
+    model = None, k = 6, feature_sign = "pos", ridge_alpha = 0.0, bins = vec![22], target = 0, estimator = "nearest",
+    folds = 5, cv_seed = 0, one_standard_error = false, max_validity = None, bootstrap = 10000, work_dir = None, callback = None))]
 #[allow(clippy::too_many_arguments)]
 pub fn distill(
     py: Python<'_>,
@@ -372,8 +373,9 @@ pub fn distill(
     k: usize,
     feature_sign: &str,
     ridge_alpha: f64,
-    bins: usize,
+    bins: Vec<usize>,
     target: usize,
+    estimator: &str,
     folds: usize,
     cv_seed: u64,
     one_standard_error: bool,
@@ -386,7 +388,19 @@ pub fn distill(
     let base = if maps { DistillConfig::maps() } else { DistillConfig::default() };
     let spec = match model.unwrap_or(if maps { "peaks" } else { "topk" }) {
         "topk" => ModelSpec::TopK { k, sign: feature_sign.parse::<FeatureSign>().map_err(value_error)?, ridge_alpha },
-        "peaks" => ModelSpec::Peaks { bins, target },
+        "peaks" => ModelSpec::Peaks {
+            bins,
+            target,
+            estimator: match estimator {
+                "nearest" => Estimator::NearestCosmology,
+                "posterior" => Estimator::PosteriorMean,
+                other => {
+                    return Err(value_error(format!(
+                        "estimator '{other}' is unknown; expected 'nearest' (the paper's rule) or 'posterior'"
+                    )))
+                }
+            },
+        },
         other => return Err(value_error(format!("model '{other}' is unknown; expected 'topk' or 'peaks'"))),
     };
     let cfg = DistillConfig {

@@ -200,3 +200,25 @@ def test_maps_fit_equals_the_command_line(tmp_path, awd_binary):
     ours = awd.fit(maps, grad, wavelet="db2", levels=2, epochs=2,
                    batch_size=8, gamma=0.5)
     assert ours.lowpass.tolist() == cli["lowpass"]
+
+
+def test_maps_distill_with_the_posterior_mean_beats_a_constant_and_round_trips(tmp_path):
+    # two classes of noise maps told apart by their amplitude
+    rng = np.random.default_rng(5)
+    amp = np.where(np.arange(180) % 2 == 0, 1.0, 2.0)
+    maps = amp[:, None, None] * (rng.random((180, 16, 16)) - 0.5)
+    y = np.where(np.arange(180) % 2 == 0, 0.25, 0.35)
+    groups = np.arange(180) // 2 % 6
+    out = awd.distill(maps[:120], y[:120], 0.1 * maps[:120], groups=groups[:120], X_test=maps[120:], y_test=y[120:],
+                      levels=1, lams=[0], gammas=[0, 0.01], epochs=1, bins=[4, 6], estimator="posterior",
+                      bootstrap=100)
+    pred = out.model.predict(maps[120:])
+    constant = np.sqrt(np.mean((y[120:] - y[:120].mean()) ** 2))
+    assert np.sqrt(np.mean((y[120:] - pred) ** 2)) < 0.5 * constant
+    out.save(tmp_path / "d")
+    saved = json.loads((tmp_path / "d" / "models" / "awd.json").read_text())
+    assert saved["estimator"] == "posterior_mean"
+    assert out.results["selected"]["bins"] in (4, 6) and saved["binning"]["bins"] == out.results["selected"]["bins"]
+    assert np.array_equal(awd.load_model(tmp_path / "d" / "models" / "awd.json").predict(maps[120:]), pred)
+    with pytest.raises(ValueError, match="estimator 'mean' is unknown"):
+        awd.distill(maps[:120], y[:120], estimator="mean", levels=1, lams=[0], gammas=[0], epochs=1)

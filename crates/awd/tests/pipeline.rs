@@ -4,7 +4,8 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use awd::distill::{EpochRecord, Flow, Progress, Silent};
-use awd::ndarray::{s, Array1, Array2, Array3, Axis};
+use awd::ndarray::{s, Array1, Array2, Array3};
+use awd::peaks::Estimator;
 use awd::pipeline::{distill, Data, DistillConfig, ModelSpec};
 use awd::SavedModel;
 use rand::{Rng, SeedableRng};
@@ -184,7 +185,7 @@ fn noise_maps(n: usize, size: usize, seed: u64) -> (Array3<f64>, Array1<f64>, Ve
 }
 
 #[test]
-fn distill_2d_peak_counting_beats_a_constant() {
+fn distill_2d_peak_counting_beats_a_constant_with_either_estimator() {
     let (m, y, groups) = noise_maps(120, 16, 5);
     let (mt, yt, _) = noise_maps(60, 16, 6);
     let g = m.mapv(|v| 0.1 * v);
@@ -192,31 +193,73 @@ fn distill_2d_peak_counting_beats_a_constant() {
         .unwrap()
         .with_test(mt.view().into_dyn(), yt.view().into_dyn(), None, None)
         .unwrap();
-    let cfg = DistillConfig {
-        levels: 1,
-        epochs: 1,
-        bootstrap: 100,
-        lambdas: Some(vec![0.0]),
-        gammas: Some(vec![0.0, 0.01]),
-        model: ModelSpec::Peaks { bins: 6, target: 0 },
-        ..DistillConfig::maps()
+    for estimator in [Estimator::NearestCosmology, Estimator::PosteriorMean] {
+        let cfg = DistillConfig {
+            levels: 1,
+            epochs: 1,
+            bootstrap: 100,
+            lambdas: Some(vec![0.0]),
+            gammas: Some(vec![0.0, 0.01]),
+            model: ModelSpec::Peaks { bins: vec![4, 6], target: 0, estimator },
+            ..DistillConfig::maps()
+        };
+        let work = tempfile::tempdir().unwrap();
+        let out = distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap();
+        let t = out.results.test.clone().unwrap();
+        let rmse = t.awd.value;
+        let constant = 0.05; // predicting 0.30 for every map
+        assert!(rmse < 0.5 * constant, "{estimator:?}: peak counting RMSE {rmse} vs constant {constant}");
+        assert_eq!(out.results.compression.on.as_deref(), Some("train"));
+        // the saved model predicts with the estimator it was selected with
+        out.save(work.path()).unwrap();
+        let model = SavedModel::load(&work.path().join("models/awd.json")).unwrap();
+        match &model {
+            SavedModel::Peaks(p) => assert_eq!(p.estimator, estimator),
+            other => panic!("a peak-counting model expected, got {other:?}"),
+        }
+        let pred = model.predict(mt.view().into_dyn()).unwrap();
+        assert_eq!(pred.to_vec(), out.test_predictions.unwrap().0);
+        // maps of another size are refused by the saved model
+        let small = mt.slice(s![.., ..12, ..12]).to_owned();
+        let e = model.predict(small.view().into_dyn()).unwrap_err().to_string();
+        assert!(e.contains("16x16") && e.contains("12x12"), "{e}");
+    }
+}
+
+#[test]
+fn peak_bins_are_chosen_jointly_with_the_grid_point() {
+    let (m, y, groups) = noise_maps(120, 16, 5);
+    let g = m.mapv(|v| 0.1 * v);
+    let data =
+        Data::new(m.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), Some(&groups), true).unwrap();
+    let run = |bins: Vec<usize>| {
+        let cfg = DistillConfig {
+            levels: 1,
+            epochs: 1,
+            bootstrap: 100,
+            lambdas: Some(vec![0.0]),
+            gammas: Some(vec![0.0, 0.01]),
+            model: ModelSpec::Peaks { bins, target: 0, estimator: Estimator::PosteriorMean },
+            ..DistillConfig::maps()
+        };
+        let work = tempfile::tempdir().unwrap();
+        distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap()
     };
-    let work = tempfile::tempdir().unwrap();
-    let out = distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap();
-    let t = out.results.test.clone().unwrap();
-    let rmse = t.awd.value;
-    let constant = 0.05; // predicting 0.30 for every map
-    assert!(rmse < 0.5 * constant, "peak counting RMSE {rmse} vs constant {constant}");
-    assert_eq!(out.results.compression.on.as_deref(), Some("train"));
-    // maps of another size are refused by the saved model
-    out.save(work.path()).unwrap();
-    let model = SavedModel::load(&work.path().join("models/awd.json")).unwrap();
-    let small = mt.slice(s![.., ..12, ..12]).to_owned();
-    let e = model.predict(small.view().into_dyn()).unwrap_err().to_string();
-    assert!(e.contains("16x16") && e.contains("12x12"), "{e}");
-    let pred = model.predict(mt.view().into_dyn()).unwrap();
-    assert_eq!(pred.to_vec(), out.test_predictions.unwrap().0);
-    let _ = Axis(0);
+    let (two, three) = (run(vec![2]), run(vec![3]));
+    let joint = run(vec![2, 3]);
+    // the best (point, bins) pair is the best of each count's best point
+    let best = if two.results.cv.awd <= three.results.cv.awd { &two } else { &three };
+    assert_eq!(joint.results.cv.awd, best.results.cv.awd);
+    assert_eq!(joint.results.selected.bins, best.results.selected.bins);
+    assert_eq!(joint.results.selected.gamma, best.results.selected.gamma);
+    let base = two.results.cv.baseline.min(three.results.cv.baseline);
+    assert_eq!(joint.results.cv.baseline, base);
+    match &joint.model {
+        SavedModel::Peaks(p) => assert_eq!(Some(p.binning.bins), joint.results.selected.bins),
+        other => panic!("a peak-counting model expected, got {other:?}"),
+    }
+    // the two single counts disagree here, so the choice is not vacuous
+    assert_ne!(two.results.cv.awd, three.results.cv.awd);
 }
 
 #[test]

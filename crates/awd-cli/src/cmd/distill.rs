@@ -5,13 +5,14 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use awd::distill::LearnedWavelet;
+use awd::peaks::Estimator;
 use awd::pipeline::{distill, Data, DataFiles, DistillConfig, Distilled, ModelSpec};
 use awd::teachers::Teacher;
 use awd::SavedModel;
 use plotters::prelude::*;
 
 use super::fit::parse_grid;
-use crate::args::{DistillArgs, LinearKind, ModelKind};
+use crate::args::{DistillArgs, EstimatorKind, LinearKind, ModelKind};
 use crate::plot::{
     draw_heatmap, draw_lines, draw_lines_marked, fitted_font, plot_fit, write_png, zero_tick, Series, XLabels, PALETTE,
 };
@@ -26,7 +27,14 @@ fn config(a: &DistillArgs) -> Result<DistillConfig> {
             sign: a.sign,
             ridge_alpha: if a.linear == LinearKind::Ridge { a.ridge_alpha } else { 0.0 },
         },
-        ModelKind::Peaks => ModelSpec::Peaks { bins: a.bins, target: a.target_column },
+        ModelKind::Peaks => ModelSpec::Peaks {
+            bins: a.bins.clone(),
+            target: a.target_column,
+            estimator: match a.estimator {
+                EstimatorKind::Nearest => Estimator::NearestCosmology,
+                EstimatorKind::Posterior => Estimator::PosteriorMean,
+            },
+        },
     };
     Ok(DistillConfig {
         wavelet: a.wavelet.clone(),

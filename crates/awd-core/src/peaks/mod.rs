@@ -352,6 +352,15 @@ impl PeakClassifier {
             .collect()
     }
 
+    /// The prediction of parameter column `col` for each row of `features`
+    /// by `estimator`.
+    pub fn estimate(&self, features: ArrayView2<'_, f64>, col: usize, estimator: Estimator) -> Vec<f64> {
+        match estimator {
+            Estimator::NearestCosmology => self.predict_param(features, col),
+            Estimator::PosteriorMean => self.posterior_mean(features, col),
+        }
+    }
+
     /// Predicted value of parameter column `col` for each row of `features`.
     pub fn predict_param(&self, features: ArrayView2<'_, f64>, col: usize) -> Vec<f64> {
         self.predict(features).into_iter().map(|k| self.classes[k][col]).collect()

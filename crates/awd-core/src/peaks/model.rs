@@ -157,10 +157,7 @@ impl PeakCountModel {
         crate::check_finite(maps)?;
         let clf = self.classifier()?;
         let hist = self.binning.histograms(&peak_values(maps, &self.statistic));
-        Ok(match self.estimator {
-            Estimator::NearestCosmology => clf.predict_param(hist.view(), self.target_column),
-            Estimator::PosteriorMean => clf.posterior_mean(hist.view(), self.target_column),
-        })
+        Ok(clf.estimate(hist.view(), self.target_column, self.estimator))
     }
 }
 

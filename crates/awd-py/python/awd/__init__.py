@@ -199,13 +199,17 @@ def sweep(X, grad=None, *, output_dir, lams, gammas, wavelet="db5", levels=4, mo
 def distill(X, y, grad=None, *, groups=None, X_test=None, y_test=None, grad_test=None, groups_test=None,
             teacher=None, wavelet="db5", levels=None, mode="zero", attribution="saliency", lams=None,
             gammas=None, epochs=20, batch_size=100, lr=0.001, seeds=(0,), noise_factor=0.0, model=None,
-            k=6, feature_sign="pos", ridge_alpha=0.0, bins=22, target=0, folds=5, cv_seed=0,
-            one_standard_error=False, max_validity=None, bootstrap=10000, work_dir=None, callback=None):
+            k=6, feature_sign="pos", ridge_alpha=0.0, bins=22, target=0, estimator="nearest", folds=5,
+            cv_seed=0, one_standard_error=False, max_validity=None, bootstrap=10000, work_dir=None, callback=None):
     """Distill a network into a learned wavelet and an interpretable model.
 
     ``X`` is (n, L) signals (model "topk": the ``k`` largest coefficients
     per scale and a linear model) or (n, H, W) maps (model "peaks": peak
-    counts of the wavelet's 3x3 sub-filters). ``grad`` is the teacher's
+    counts of the wavelet's 3x3 sub-filters in ``bins`` bins per channel, or
+    the count of best cross-validated score among several, chosen with each
+    grid point; ``estimator`` "nearest", the
+    paper's nearest class, or "posterior", the classes' targets weighted by
+    exp(-chi^2/2)). ``grad`` is the teacher's
     input gradient, or pass an :class:`awd.Teacher` as ``teacher``.
     ``groups`` (cells, simulations) keep each group within one
     cross-validation fold. Returns :class:`awd.Distilled`: ``.model``
@@ -222,7 +226,7 @@ def distill(X, y, grad=None, *, groups=None, X_test=None, y_test=None, grad_test
         gammas=None if gammas is None else [float(v) for v in np.atleast_1d(gammas)],
         epochs=epochs, batch_size=batch_size, lr=lr, seeds=[int(s) for s in np.atleast_1d(seeds)],
         noise_factor=noise_factor, model=model, k=k, feature_sign=feature_sign, ridge_alpha=ridge_alpha,
-        bins=bins, target=target, folds=folds, cv_seed=cv_seed, one_standard_error=one_standard_error,
+        bins=[int(b) for b in np.atleast_1d(bins)], target=target, estimator=estimator, folds=folds, cv_seed=cv_seed, one_standard_error=one_standard_error,
         max_validity=max_validity, bootstrap=bootstrap,
         work_dir=None if work_dir is None else str(work_dir), callback=callback)
 

@@ -156,7 +156,8 @@ def distill(X: ArrayLike, y: ArrayLike, grad: Optional[ArrayLike] = None, *, gro
             mode: str = "zero", attribution: str = "saliency", lams: Optional[Sequence[float]] = None,
             gammas: Optional[Sequence[float]] = None, epochs: int = 20, batch_size: int = 100, lr: float = 0.001,
             seeds: Sequence[int] = (0,), noise_factor: float = 0.0, model: Optional[str] = None, k: int = 6,
-            feature_sign: str = "pos", ridge_alpha: float = 0.0, bins: int = 22, target: int = 0, folds: int = 5,
-            cv_seed: int = 0, one_standard_error: bool = False, max_validity: Optional[float] = None,
+            feature_sign: str = "pos", ridge_alpha: float = 0.0, bins: Union[int, Sequence[int]] = 22,
+            target: int = 0,
+            estimator: str = "nearest", folds: int = 5, cv_seed: int = 0, one_standard_error: bool = False, max_validity: Optional[float] = None,
             bootstrap: int = 10000, work_dir: Optional[Path] = None,
             callback: Optional[Callable[[dict[str, float]], Any]] = None) -> Distilled: ...

@@ -13,7 +13,7 @@ use awd_core::distill::{
 };
 use awd_core::interp::{active_count, bootstrap_r2_std, cross_val_r2_folds, r2, FeatureSign, Folds, LinearModel};
 use awd_core::io::IoError;
-use awd_core::peaks::{all_peaks, rmse, rmse_bootstrap, values_at, Binning, PeakClassifier, PeakStatistic};
+use awd_core::peaks::{all_peaks, rmse, rmse_bootstrap, values_at, Binning, Estimator, PeakClassifier, PeakStatistic};
 use awd_core::{Mode, Wavelet};
 use ndarray::{Array2, Axis, CowArray, Ix2};
 use serde::{Deserialize, Serialize};
@@ -38,13 +38,21 @@ pub enum ModelSpec {
         ridge_alpha: f64,
     },
     /// 2-D: peaks of the map, histograms of the wavelet's four 3x3
-    /// sub-filter responses at them, nearest class by chi^2 (each distinct
-    /// target row is a class). Metric: RMSE of target column `target`.
+    /// sub-filter responses at them, chi^2 to each class (each distinct
+    /// target row is a class), then the nearest class's target or the
+    /// posterior mean. Metric: RMSE of target column `target`.
     Peaks {
-        /// Histogram bins per sub-filter.
-        bins: usize,
+        /// Histogram bins per sub-filter; with several counts, the one of
+        /// best cross-validated score at each grid point (so jointly with
+        /// the wavelet).
+        #[serde(deserialize_with = "one_or_many")]
+        bins: Vec<usize>,
         /// Target column predicted and scored.
         target: usize,
+        /// Nearest class (the paper's rule) or posterior mean over the
+        /// classes; absent in older files: nearest.
+        #[serde(default)]
+        estimator: Estimator,
     },
 }
 
@@ -53,9 +61,10 @@ impl ModelSpec {
     pub fn top_k() -> Self {
         ModelSpec::TopK { k: TOP_K, sign: FeatureSign::Pos, ridge_alpha: 0.0 }
     }
-    /// The paper's cosmology model: 22 bins per sub-filter, column 0.
+    /// The paper's cosmology model: 22 bins per sub-filter, column 0,
+    /// nearest class.
     pub fn peaks() -> Self {
-        ModelSpec::Peaks { bins: PEAK_BINS, target: 0 }
+        ModelSpec::Peaks { bins: vec![PEAK_BINS], target: 0, estimator: Estimator::NearestCosmology }
     }
     /// The metric's name in results: `r2` or `rmse`.
     pub fn metric(&self) -> &'static str {
@@ -64,9 +73,42 @@ impl ModelSpec {
             ModelSpec::Peaks { .. } => "rmse",
         }
     }
+    /// The model in words, for reports.
+    pub fn describe(&self) -> String {
+        match self {
+            ModelSpec::TopK { k, sign, ridge_alpha } => format!(
+                "the {k} largest {} of each coefficient array, then {}",
+                if *sign == FeatureSign::Abs { "magnitudes" } else { "values" },
+                if *ridge_alpha > 0.0 { format!("ridge (alpha {ridge_alpha})") } else { "OLS".into() }
+            ),
+            ModelSpec::Peaks { bins, target, estimator } => format!(
+                "peak counting with the wavelet's 3x3 sub-filters ({} bins each{}), target column {target} by {}",
+                bins.iter().map(|b| b.to_string()).collect::<Vec<_>>().join(" or "),
+                if bins.len() > 1 { ", chosen by cross-validation with the grid point" } else { "" },
+                match estimator {
+                    Estimator::NearestCosmology => "the nearest class in chi^2 (the paper's rule)",
+                    Estimator::PosteriorMean => "the posterior mean over the classes (weights exp(-chi^2/2))",
+                }
+            ),
+        }
+    }
     fn higher_is_better(&self) -> bool {
         matches!(self, ModelSpec::TopK { .. })
     }
+}
+
+/// A list of counts, or one count (results.json of earlier versions).
+fn one_or_many<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Vec<usize>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(usize),
+        Many(Vec<usize>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(b) => vec![b],
+        OneOrMany::Many(b) => b,
+    })
 }
 
 /// Coefficients per array of the paper's top-k model.
@@ -191,6 +233,10 @@ pub struct GridScore {
     pub cv_score: f64,
     /// Its standard error over the folds.
     pub cv_se: f64,
+    /// Peak counting: the histogram bins per channel of that score (chosen
+    /// by cross-validation among the spec's counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bins: Option<usize>,
     /// Summed validity penalties of the learned filter.
     pub validity: f64,
     /// Whether selection could take it (validity cap).
@@ -232,6 +278,9 @@ pub struct Selected {
     pub seed: u64,
     /// Its point file.
     pub file: String,
+    /// Peak counting: histogram bins per channel, chosen with the point.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bins: Option<usize>,
 }
 
 /// Per seed: the point that seed's own grid selects, and its test score.
@@ -315,6 +364,10 @@ pub struct CvScores {
     pub grouped: bool,
     /// `r2` or `rmse`.
     pub metric: String,
+    /// Peak counting: the baseline's histogram bins per channel (chosen by
+    /// cross-validation among the spec's counts).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub baseline_bins: Option<usize>,
 }
 
 /// A metric and its bootstrap standard deviation, written as
@@ -468,9 +521,9 @@ fn check_config(cfg: &DistillConfig, data: &Data) -> Result<()> {
                 );
             }
         }
-        (ModelSpec::Peaks { bins, target }, true) => {
-            if *bins == 0 {
-                return bad("bins", "at least 1 bin is needed".into());
+        (ModelSpec::Peaks { bins, target, .. }, true) => {
+            if bins.is_empty() || bins.contains(&0) {
+                return bad("bins", format!("every bin count must be at least 1, got {bins:?}"));
             }
             if *target >= data.train.y.ncols() {
                 return bad(
@@ -550,7 +603,8 @@ type TrainMaps<'a> = (CowArray<'a, f64, Ix2>, Vec<Vec<(usize, usize)>>);
 /// Features of every training sample at one filter.
 enum Features {
     TopK(Array2<f64>),
-    Peaks(Array2<f64>, Binning),
+    /// Per bin count of the spec: the count, the histograms, their bins.
+    Peaks(Vec<(usize, Array2<f64>, Binning)>),
 }
 
 impl<'a> Builder<'a> {
@@ -578,28 +632,46 @@ impl<'a> Builder<'a> {
                 let vals = values_at(maps(x, rows, cols), peaks, &stat);
                 // the bins come from every training map's peak values (no
                 // targets are read), shared by the folds
-                let binning = Binning::from_quantiles(&vals, PEAK_QUANTILE, *bins)?;
-                Ok(Features::Peaks(binning.histograms(&vals), binning))
+                let per_count = bins
+                    .iter()
+                    .map(|&b| {
+                        let binning = Binning::from_quantiles(&vals, PEAK_QUANTILE, b)?;
+                        Ok((b, binning.histograms(&vals), binning))
+                    })
+                    .collect::<Result<_>>()?;
+                Ok(Features::Peaks(per_count))
             }
         }
     }
 
-    /// Scores of the model on each fold.
-    fn cv(&self, f: &Features, folds: &Folds) -> Result<Vec<f64>> {
+    /// Scores of the model on each fold; for peak counting, those of the
+    /// bin count of best mean score, returned with it.
+    fn cv(&self, f: &Features, folds: &Folds) -> Result<(Vec<f64>, Option<usize>)> {
         let y = &self.data.train.y;
         match (f, &self.cfg.model) {
             (Features::TopK(x), ModelSpec::TopK { ridge_alpha, .. }) => {
-                Ok(cross_val_r2_folds(x.view(), y.column(0), folds, *ridge_alpha)?)
+                Ok((cross_val_r2_folds(x.view(), y.column(0), folds, *ridge_alpha)?, None))
             }
-            (Features::Peaks(hist, _), ModelSpec::Peaks { target, .. }) => (0..folds.len())
-                .map(|k| {
-                    let (tr, te) = (&folds.train[k], &folds.test[k]);
-                    let clf = PeakClassifier::fit(hist.select(Axis(0), tr).view(), y.select(Axis(0), tr).view())?;
-                    let pred = clf.predict_param(hist.select(Axis(0), te).view(), *target);
-                    let truth: Vec<f64> = te.iter().map(|&i| y[[i, *target]]).collect();
-                    Ok(rmse(&pred, &truth))
-                })
-                .collect(),
+            (Features::Peaks(per_count), ModelSpec::Peaks { target, estimator, .. }) => {
+                let mut best: Option<(Vec<f64>, usize)> = None;
+                for (bins, hist, _) in per_count {
+                    let scores = (0..folds.len())
+                        .map(|k| {
+                            let (tr, te) = (&folds.train[k], &folds.test[k]);
+                            let clf =
+                                PeakClassifier::fit(hist.select(Axis(0), tr).view(), y.select(Axis(0), tr).view())?;
+                            let pred = clf.estimate(hist.select(Axis(0), te).view(), *target, *estimator);
+                            let truth: Vec<f64> = te.iter().map(|&i| y[[i, *target]]).collect();
+                            Ok(rmse(&pred, &truth))
+                        })
+                        .collect::<Result<Vec<f64>>>()?;
+                    if best.as_ref().is_none_or(|(b, _)| mean_se(&scores).0 < mean_se(b).0) {
+                        best = Some((scores, *bins));
+                    }
+                }
+                let (scores, bins) = best.expect("at least one bin count (checked)");
+                Ok((scores, Some(bins)))
+            }
             _ => unreachable!("features follow the model spec"),
         }
     }
@@ -623,19 +695,25 @@ impl<'a> Builder<'a> {
     }
 
     /// The final model at `h` on all training samples, from `features` (the
-    /// features of `h`, see [`Builder::features`]).
-    fn fit(&self, h: &[f64], features: Features, lambda: f64, gamma: f64) -> Result<SavedModel> {
+    /// features of `h`, see [`Builder::features`]); peak counting with
+    /// `bins` per channel (the count [`Builder::cv`] chose).
+    fn fit(&self, h: &[f64], features: Features, bins: Option<usize>, lambda: f64, gamma: f64) -> Result<SavedModel> {
         let y = &self.data.train.y;
         match (features, &self.cfg.model) {
             (Features::TopK(x), ModelSpec::TopK { ridge_alpha, .. }) => {
                 let linear = LinearModel::fit_ridge(x.view(), y.column(0), *ridge_alpha)?;
                 Ok(SavedModel::TopK(self.topk(h, lambda, gamma, Some(linear))?))
             }
-            (Features::Peaks(hist, binning), ModelSpec::Peaks { target, .. }) => {
+            (Features::Peaks(per_count), ModelSpec::Peaks { target, estimator, .. }) => {
                 let Geometry::TwoD { rows, cols } = self.data.geometry else { unreachable!("checked") };
+                let (_, hist, binning) = per_count
+                    .into_iter()
+                    .find(|(b, _, _)| Some(*b) == bins)
+                    .expect("bins chosen among the spec's counts");
                 let clf = PeakClassifier::fit(hist.view(), y.view())?;
                 let m = awd_core::peaks::PeakCountModel::new(subfilters(h)?, binning, &clf, *target, Some(h.to_vec()))
-                    .with_map_shape(rows, cols);
+                    .with_map_shape(rows, cols)
+                    .with_estimator(*estimator);
                 Ok(SavedModel::Peaks(m))
             }
             _ => unreachable!("features follow the model spec"),
@@ -776,7 +854,8 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
     times.stage(progress, "cross-validation over the grid", || {
         for (seed, points) in &sweeps {
             for p in points {
-                let (cv_score, cv_se) = mean_se(&builder.cv(&builder.features(&p.lowpass)?, &folds)?);
+                let (scores, bins) = builder.cv(&builder.features(&p.lowpass)?, &folds)?;
+                let (cv_score, cv_se) = mean_se(&scores);
                 let validity = p.validity.total();
                 grid.push(GridScore {
                     seed: *seed,
@@ -784,6 +863,7 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
                     gamma: p.gamma,
                     cv_score,
                     cv_se,
+                    bins,
                     validity,
                     eligible: cfg.max_validity.is_none_or(|m| validity <= m),
                     file: format!("sweeps/seed{seed}/{}", p.file),
@@ -833,6 +913,7 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
         validity: g.validity,
         seed: g.seed,
         file: g.file.clone(),
+        bins: g.bins,
     };
     let mut per_seed = Vec::new();
     for &seed in &cfg.seeds {
@@ -851,11 +932,12 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
     let (seed_models, baseline, baseline_cv) = times.stage(progress, "final models", || {
         let seed_models = per_seed
             .iter()
-            .map(|g| builder.fit(&g.lowpass, builder.features(&g.lowpass)?, g.lambda, g.gamma))
+            .map(|g| builder.fit(&g.lowpass, builder.features(&g.lowpass)?, g.bins, g.lambda, g.gamma))
             .collect::<Result<Vec<_>>>()?;
         let base_features = builder.features(&h_init)?;
-        let baseline_cv = mean_se(&builder.cv(&base_features, &folds)?);
-        Ok((seed_models, builder.fit(&h_init, base_features, 0.0, 0.0)?, baseline_cv))
+        let (base_scores, base_bins) = builder.cv(&base_features, &folds)?;
+        let baseline = builder.fit(&h_init, base_features, base_bins, 0.0, 0.0)?;
+        Ok((seed_models, baseline, (mean_se(&base_scores), base_bins)))
     })?;
     let model = seed_models[best_seed].clone();
     let mut seeds = Vec::new();
@@ -921,12 +1003,13 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
         selected: as_selected(&best),
         cv: CvScores {
             awd: best.cv_score,
-            baseline: baseline_cv.0,
+            baseline: baseline_cv.0 .0,
             awd_se: best.cv_se,
-            baseline_se: baseline_cv.1,
+            baseline_se: baseline_cv.0 .1,
             folds: folds.len(),
             grouped: folds.grouped,
             metric: cfg.model.metric().into(),
+            baseline_bins: baseline_cv.1,
         },
         test: test_json,
         compression,
@@ -1021,6 +1104,7 @@ fn report_text(d: &Distilled) -> String {
         r.cv.folds,
         if r.cv.grouped { " (no group on both sides of a split)" } else { "" },
     ));
+    md.push_str(&format!("Model: {}.\n\n", r.config.model.describe()));
     md.push_str("| | AWD (learned wavelet) | baseline (initial wavelet) |\n|---|---|---|\n");
     md.push_str(&format!(
         "| cross-validated {} (± SE over folds) | {} ± {} | {} ± {} |\n",
@@ -1048,10 +1132,14 @@ fn report_text(d: &Distilled) -> String {
     ));
     let s = &r.selected;
     md.push_str(&format!(
-        "Selected: lambda = {:.3e}, gamma = {:.3e} (seed {}), summed validity penalties {:.2e}{}.\n\n",
+        "Selected: lambda = {:.3e}, gamma = {:.3e} (seed {}){}, summed validity penalties {:.2e}{}.\n\n",
         s.lambda,
         s.gamma,
         s.seed,
+        match (s.bins, r.cv.baseline_bins) {
+            (Some(a), Some(b)) => format!(", {a} bins per channel (the baseline: {b})"),
+            _ => String::new(),
+        },
         s.validity,
         if r.config.one_standard_error { ", by the one-standard-error rule" } else { "" }
     ));
