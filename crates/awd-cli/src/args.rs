@@ -339,7 +339,7 @@ pub struct DistillArgs {
     /// Test gradients .npy (for the compression rate on the test set; computed with --teacher).
     #[arg(long, requires = "x_test", conflicts_with = "teacher")]
     pub grad_test: Option<PathBuf>,
-    /// Test groups .npy (recorded).
+    /// Test groups .npy (the paired bootstrap of the test scores resamples within each group).
     #[arg(long, requires = "x_test")]
     pub groups_test: Option<PathBuf>,
     /// Maps: X is (n, H, W), the transform is 2-D and the model counts peaks.

@@ -146,6 +146,8 @@ def test_distill_end_to_end_beats_a_constant_and_round_trips(tmp_path, linear_da
     res = out.results
     assert res["metric"] == "r2" and "selected" in res and "cv" in res
     assert np.isclose(res["test"]["awd"]["r2"], r2(yt, pred))
+    diff = res["test"]["awd_minus_baseline"]
+    assert diff["lo"] <= diff["mean"] <= diff["hi"]
     out.save(tmp_path / "d")
     loaded = awd.load_model(tmp_path / "d" / "models" / "awd.json")
     assert np.array_equal(loaded.predict(xt), pred)

@@ -77,6 +77,9 @@ fn distill_1d_beats_a_constant_and_the_saved_model_reproduces_the_test() {
     assert!(awd > flat + 0.5, "AWD test R^2 {awd} vs constant {flat}");
     assert!(base > flat + 0.5, "baseline test R^2 {base} vs constant {flat}");
     assert_eq!(r.test.as_ref().unwrap().awd.value, awd);
+    // the paired difference of R^2 brackets the difference of the two scores
+    let d = r.test.as_ref().unwrap().awd_minus_baseline;
+    assert!(d.lo < awd - base && awd - base < d.hi && d.lo < d.hi, "{d:?} vs {}", awd - base);
     // the saved model, loaded back, gives the same predictions bit for bit
     out.save(work.path()).unwrap();
     let m = SavedModel::load(&work.path().join("models/awd.json")).unwrap();
@@ -209,6 +212,10 @@ fn distill_2d_peak_counting_beats_a_constant_with_either_estimator() {
         let rmse = t.awd.value;
         let constant = 0.05; // predicting 0.30 for every map
         assert!(rmse < 0.5 * constant, "{estimator:?}: peak counting RMSE {rmse} vs constant {constant}");
+        // the paired difference brackets the difference of the two test scores
+        let d = t.awd_minus_baseline;
+        let point = t.awd.value - t.baseline.value;
+        assert!(d.lo <= point && point <= d.hi, "{d:?} vs {point}");
         assert_eq!(out.results.compression.on.as_deref(), Some("train"));
         // the saved model predicts with the estimator it was selected with
         out.save(work.path()).unwrap();

@@ -95,7 +95,11 @@ pub fn distill_cmd(a: &DistillArgs) -> Result<()> {
         r.selected.lambda, r.selected.gamma, r.metric, r.cv.awd, r.cv.baseline
     );
     if let Some(t) = &r.test {
-        line.push_str(&format!("; test {} AWD {:.4} baseline {:.4}", r.metric, t.awd.value, t.baseline.value));
+        let d = &t.awd_minus_baseline;
+        line.push_str(&format!(
+            "; test {} AWD {:.4} baseline {:.4} (difference {:+.4} [{:+.4}, {:+.4}])",
+            r.metric, t.awd.value, t.baseline.value, d.mean, d.lo, d.hi
+        ));
     }
     line.push_str(&format!("; wrote {}", a.output_dir.join("report.md").display()));
     super::emit(&line)

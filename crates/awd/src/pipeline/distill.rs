@@ -11,15 +11,18 @@ use awd_core::distill::{
     initial_filter, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, Progress, SweepPoint, SweepSpec,
     ValidityWeights,
 };
-use awd_core::interp::{active_count, bootstrap_r2_std, cross_val_r2_folds, r2, FeatureSign, Folds, LinearModel};
+use awd_core::interp::{
+    active_count, bootstrap_paired, bootstrap_r2_paired, bootstrap_r2_std, cross_val_r2_folds, r2, FeatureSign, Folds,
+    LinearModel,
+};
 use awd_core::io::IoError;
 use awd_core::peaks::{all_peaks, rmse, rmse_bootstrap, values_at, Binning, Estimator, PeakClassifier, PeakStatistic};
 use awd_core::{Mode, Wavelet};
-use ndarray::{Array2, Axis, CowArray, Ix2};
+use ndarray::{Array2, ArrayView1, Axis, CowArray, Ix2};
 use serde::{Deserialize, Serialize};
 
 use super::data::{Data, Part};
-use super::stages::{prepare_dir, write_text, MeanStd, Timings};
+use super::stages::{prepare_dir, write_text, Interval, MeanStd, Timings};
 use crate::error::{Error, Result};
 use crate::model::{SavedModel, TopKModel, TOPK_MODEL_KIND};
 
@@ -399,6 +402,9 @@ pub struct TestScores {
     pub awd: MetricScore,
     /// The baseline.
     pub baseline: MetricScore,
+    /// AWD's metric minus the baseline's on the same bootstrap resamples
+    /// (stratified by the test groups when given): mean and 95 % interval.
+    pub awd_minus_baseline: Interval,
     /// Test samples.
     pub samples: usize,
     /// Bootstrap resamples.
@@ -720,6 +726,24 @@ impl<'a> Builder<'a> {
         }
     }
 
+    /// The metric of each of `preds` (predictions of the test part) on the
+    /// same bootstrap resamples of the test samples, stratified by the test
+    /// groups when there are some: one row per resample.
+    fn paired_bootstrap(&self, preds: &[&[f64]], test: &Part) -> Result<Array2<f64>> {
+        let strata = test.groups.clone().unwrap_or_else(|| vec![0; test.len()]);
+        let views: Vec<_> = preds.iter().map(|p| ArrayView1::from(*p)).collect();
+        let seed = self.cfg.cv_seed;
+        let boot = match &self.cfg.model {
+            ModelSpec::TopK { .. } => bootstrap_r2_paired(&views, test.y.column(0), &strata, self.cfg.bootstrap, seed),
+            ModelSpec::Peaks { target, .. } => {
+                bootstrap_paired(&views, test.y.column(*target), &strata, self.cfg.bootstrap, seed, &|p, t| {
+                    rmse(p.as_slice().expect("contiguous"), t.as_slice().expect("contiguous"))
+                })
+            }
+        };
+        Ok(boot?)
+    }
+
     /// Test metric and predictions of a fitted model.
     fn test(&self, model: &SavedModel, test: &Part) -> Result<(Scored, Vec<f64>)> {
         let rows = test.x.to_f64();
@@ -948,9 +972,11 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
             let (awd, p_awd) = builder.test(&model, test)?;
             let (base, p_base) = builder.test(&baseline, test)?;
             let metric = cfg.model.metric();
+            let boot = builder.paired_bootstrap(&[&p_awd, &p_base], test)?;
             test_json = Some(TestScores {
                 awd: MetricScore { metric, value: awd.value, std: awd.std },
                 baseline: MetricScore { metric, value: base.value, std: base.std },
+                awd_minus_baseline: Interval::of_differences(boot.column(0), boot.column(1)),
                 samples: test.len(),
                 bootstrap_resamples: cfg.bootstrap,
             });
@@ -1122,6 +1148,11 @@ fn report_text(d: &Distilled) -> String {
             f(Some(t.awd.std)),
             f(Some(t.baseline.value)),
             f(Some(t.baseline.std))
+        ));
+        let d = &t.awd_minus_baseline;
+        md.push_str(&format!(
+            "| test {} AWD - baseline, same resamples (95 % interval) | {:+.4} [{:+.4}, {:+.4}] | |\n",
+            r.metric, d.mean, d.lo, d.hi
         ));
     }
     md.push_str(&format!(

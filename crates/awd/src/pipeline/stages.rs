@@ -5,9 +5,10 @@ use std::path::Path;
 use std::time::Instant;
 
 use awd_core::distill::Progress;
+use awd_core::interp::quantile;
 use awd_core::io::{fingerprint_f64, write_atomic, write_json_atomic, IoError};
 use awd_teachers::{train, Teacher, TeacherConfig, TrainOptions};
-use ndarray::ArrayView2;
+use ndarray::{ArrayView1, ArrayView2};
 use serde::Serialize;
 
 use crate::error::Result;
@@ -152,5 +153,32 @@ impl MeanStd {
             0.0
         };
         MeanStd { mean: m, std: s }
+    }
+}
+
+/// Central probability of the bootstrap intervals of paired differences.
+pub const INTERVAL: f64 = 0.95;
+
+/// A bootstrap mean and its central [`INTERVAL`] interval.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Interval {
+    /// Mean over the resamples.
+    pub mean: f64,
+    /// Lower end of the interval.
+    pub lo: f64,
+    /// Upper end.
+    pub hi: f64,
+}
+
+impl Interval {
+    /// The differences `a - b` of two models' scores on the same resamples.
+    pub fn of_differences(a: ArrayView1<'_, f64>, b: ArrayView1<'_, f64>) -> Self {
+        let d: Vec<f64> = a.iter().zip(b.iter()).map(|(x, y)| x - y).collect();
+        let tail = (1.0 - INTERVAL) / 2.0;
+        Interval {
+            mean: d.iter().sum::<f64>() / d.len().max(1) as f64,
+            lo: quantile(&d, tail),
+            hi: quantile(&d, 1.0 - tail),
+        }
     }
 }

@@ -8,29 +8,19 @@ use std::path::Path;
 
 use awd_core::data::clathrin::Cell;
 use awd_core::distill::Progress;
-use awd_core::interp::{quantile, r2};
+use awd_core::interp::r2;
 use awd_core::io::{write_json_atomic, write_npy};
 use ndarray::{Array1, Array2, Axis};
 use serde::Serialize;
 
 use super::split::{column, paired_scores, run_split, Rows, SplitRun};
 use super::teacher::{TeacherChoice, TeacherSettings};
-use super::{speeds, Config, Outcome, Speeds, BOOTSTRAP, INTERVAL};
+use super::{speeds, Config, Outcome, Speeds, BOOTSTRAP};
 use crate::error::Result;
 use crate::model::SavedModel;
 use crate::pipeline::distill::{CompressionRates, CvScores, DistillConfig, GridScore, Selected};
-use crate::pipeline::stages::{write_text, MeanStd, Timings};
-
-/// A bootstrap mean and its central interval.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct Interval {
-    /// Mean over the resamples.
-    pub mean: f64,
-    /// Lower end of the interval.
-    pub lo: f64,
-    /// Upper end.
-    pub hi: f64,
-}
+use crate::pipeline::stages::Interval;
+use crate::pipeline::stages::{write_text, MeanStd, Timings, INTERVAL};
 
 /// Paired differences of R^2 on the pooled test tracks.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -150,18 +140,7 @@ pub struct LocoResults {
 }
 
 fn interval(boot: &Array2<f64>, a: &str, b: &str) -> Interval {
-    let d: Vec<f64> = boot
-        .index_axis(Axis(1), column(a))
-        .iter()
-        .zip(boot.index_axis(Axis(1), column(b)).iter())
-        .map(|(x, y)| x - y)
-        .collect();
-    let tail = (1.0 - INTERVAL) / 2.0;
-    Interval {
-        mean: d.iter().sum::<f64>() / d.len().max(1) as f64,
-        lo: quantile(&d, tail),
-        hi: quantile(&d, 1.0 - tail),
-    }
+    Interval::of_differences(boot.column(column(a)), boot.column(column(b)))
 }
 
 /// Run every held-out cell (`chosen` index into `cells`) into

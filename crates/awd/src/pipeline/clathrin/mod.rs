@@ -24,7 +24,7 @@ use awd_core::interp::FeatureSign;
 use awd_core::Mode;
 use serde::Serialize;
 
-pub use loco::{CellScores, Diffs, FoldSummary, Interval, Loco, LocoResults};
+pub use loco::{CellScores, Diffs, FoldSummary, Loco, LocoResults};
 pub use single::{CompressionTable, GridRow, PipelineSummary, Results, SeedSelection, Tracks};
 pub use split::Rows;
 pub use teacher::{Committee, TeacherCandidate, TeacherChoice, TeacherSettings, LSTM};
@@ -40,8 +40,6 @@ const TIMING_REPS: usize = 20;
 const BOOTSTRAP: usize = 10_000;
 /// The paper's activity threshold of the compression rate.
 const ACTIVE: f64 = 1e-3;
-/// Two-sided coverage of the bootstrap intervals.
-const INTERVAL: f64 = 0.95;
 
 /// How the cells are split.
 #[derive(Debug, Clone, PartialEq, Serialize)]
