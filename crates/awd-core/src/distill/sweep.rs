@@ -695,11 +695,10 @@ fn load_point(path: &Path, expected: &FitSettings, fingerprint: Option<&str>) ->
     }))
 }
 
-/// `summary.json` (every point) and `summary.md` (a table), atomically.
-/// The summary's files, written in this order (each atomically), so a
-/// summary whose last file exists is whole.
+/// The summary's files, written in this order (each atomically).
 const SUMMARY_FILES: [&str; 2] = ["summary.json", "summary.md"];
 
+/// `summary.json` (every point) and `summary.md` (a table), atomically.
 fn write_summary(dir: &Path, points: &[SweepPoint]) -> Result<(), IoError> {
     write_json_atomic(&dir.join(SUMMARY_FILES[0]), &points)?;
     let path = dir.join(SUMMARY_FILES[1]);

@@ -953,7 +953,7 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
     let best = per_seed[best_seed].clone();
 
     // final models (one per seed; the best seed's is the model), the baseline
-    let (seed_models, baseline, baseline_cv) = times.stage(progress, "final models", || {
+    let (seed_models, baseline, (baseline_cv, baseline_bins)) = times.stage(progress, "final models", || {
         let seed_models = per_seed
             .iter()
             .map(|g| builder.fit(&g.lowpass, builder.features(&g.lowpass)?, g.bins, g.lambda, g.gamma))
@@ -1029,13 +1029,13 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
         selected: as_selected(&best),
         cv: CvScores {
             awd: best.cv_score,
-            baseline: baseline_cv.0 .0,
+            baseline: baseline_cv.0,
             awd_se: best.cv_se,
-            baseline_se: baseline_cv.0 .1,
+            baseline_se: baseline_cv.1,
             folds: folds.len(),
             grouped: folds.grouped,
             metric: cfg.model.metric().into(),
-            baseline_bins: baseline_cv.1,
+            baseline_bins,
         },
         test: test_json,
         compression,
@@ -1221,4 +1221,19 @@ fn report_text(d: &Distilled) -> String {
          `awd predict --model models/awd.json --x X.npy`.\n",
     );
     md
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn peak_specs_of_earlier_results_still_read() {
+        // one bin count and no estimator (results.json before both were added)
+        let old: ModelSpec = serde_json::from_str(r#"{"kind": "peaks", "bins": 22, "target": 1}"#).unwrap();
+        assert_eq!(old, ModelSpec::Peaks { bins: vec![22], target: 1, estimator: Estimator::NearestCosmology });
+        let new = ModelSpec::Peaks { bins: vec![6, 10], target: 0, estimator: Estimator::PosteriorMean };
+        let back: ModelSpec = serde_json::from_str(&serde_json::to_string(&new).unwrap()).unwrap();
+        assert_eq!(back, new);
+    }
 }
