@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use awd::distill::{Attribution, Shard};
 use awd::interp::FeatureSign;
+use awd::peaks::Estimator;
 use awd::teachers::Arch;
 use awd::Mode;
 use clap::{Args, Parser, Subcommand};
@@ -282,15 +283,6 @@ fn parse_shard(s: &str) -> Result<Shard, String> {
     s.parse::<Shard>().map_err(|e| e.to_string())
 }
 
-/// How peak counting turns a map's histograms into a prediction.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum EstimatorKind {
-    /// The target of the class of smallest chi^2 (the paper's rule).
-    Nearest,
-    /// The classes' targets weighted by exp(-chi^2/2): a continuous estimate.
-    Posterior,
-}
-
 /// Which interpretable model `awd distill` builds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ModelKind {
@@ -398,10 +390,11 @@ pub struct DistillArgs {
     /// Peaks: the target column predicted and scored.
     #[arg(long, default_value_t = 0)]
     pub target_column: usize,
-    /// Peaks: the nearest class's target (the paper's rule) or the
-    /// posterior mean over the classes.
-    #[arg(long, value_enum, default_value_t = EstimatorKind::Nearest)]
-    pub estimator: EstimatorKind,
+    /// Peaks: nearest (the target of the class of smallest chi^2, the
+    /// paper's rule) or posterior (the classes' targets weighted by
+    /// exp(-chi^2/2), a continuous estimate).
+    #[arg(long, default_value = "nearest", value_parser = parse_estimator)]
+    pub estimator: Estimator,
     /// Cross-validation folds (grouped: at most one per group).
     #[arg(long, default_value_t = 5)]
     pub folds: usize,
@@ -425,6 +418,11 @@ pub struct DistillArgs {
 /// Parse a feature rule.
 pub fn parse_sign(s: &str) -> Result<FeatureSign, String> {
     s.parse::<FeatureSign>()
+}
+
+/// Parse a peak-counting estimator (nearest or posterior).
+pub fn parse_estimator(s: &str) -> Result<Estimator, String> {
+    s.parse::<Estimator>()
 }
 
 /// Parse an attribution name.

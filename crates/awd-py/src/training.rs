@@ -388,19 +388,7 @@ pub fn distill(
     let base = if maps { DistillConfig::maps() } else { DistillConfig::default() };
     let spec = match model.unwrap_or(if maps { "peaks" } else { "topk" }) {
         "topk" => ModelSpec::TopK { k, sign: feature_sign.parse::<FeatureSign>().map_err(value_error)?, ridge_alpha },
-        "peaks" => ModelSpec::Peaks {
-            bins,
-            target,
-            estimator: match estimator {
-                "nearest" => Estimator::NearestCosmology,
-                "posterior" => Estimator::PosteriorMean,
-                other => {
-                    return Err(value_error(format!(
-                        "estimator '{other}' is unknown; expected 'nearest' (the paper's rule) or 'posterior'"
-                    )))
-                }
-            },
-        },
+        "peaks" => ModelSpec::Peaks { bins, target, estimator: estimator.parse::<Estimator>().map_err(value_error)? },
         other => return Err(value_error(format!("model '{other}' is unknown; expected 'topk' or 'peaks'"))),
     };
     let cfg = DistillConfig {

@@ -187,6 +187,19 @@ fn noise_maps(n: usize, size: usize, seed: u64) -> (Array3<f64>, Array1<f64>, Ve
     (maps, y, groups)
 }
 
+/// A small 2-D run: one level, one epoch, 1 x 2 grid, peak counting.
+fn quick_peaks(bins: Vec<usize>, estimator: Estimator) -> DistillConfig {
+    DistillConfig {
+        levels: 1,
+        epochs: 1,
+        bootstrap: 100,
+        lambdas: Some(vec![0.0]),
+        gammas: Some(vec![0.0, 0.01]),
+        model: ModelSpec::Peaks { bins, target: 0, estimator },
+        ..DistillConfig::maps()
+    }
+}
+
 #[test]
 fn distill_2d_peak_counting_beats_a_constant_with_either_estimator() {
     let (m, y, groups) = noise_maps(120, 16, 5);
@@ -197,17 +210,8 @@ fn distill_2d_peak_counting_beats_a_constant_with_either_estimator() {
         .with_test(mt.view().into_dyn(), yt.view().into_dyn(), None, None)
         .unwrap();
     for estimator in [Estimator::NearestCosmology, Estimator::PosteriorMean] {
-        let cfg = DistillConfig {
-            levels: 1,
-            epochs: 1,
-            bootstrap: 100,
-            lambdas: Some(vec![0.0]),
-            gammas: Some(vec![0.0, 0.01]),
-            model: ModelSpec::Peaks { bins: vec![4, 6], target: 0, estimator },
-            ..DistillConfig::maps()
-        };
         let work = tempfile::tempdir().unwrap();
-        let out = distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap();
+        let out = distill(&in_dir(&quick_peaks(vec![4, 6], estimator), work.path()), &data, &Silent).unwrap();
         let t = out.results.test.clone().unwrap();
         let rmse = t.awd.value;
         let constant = 0.05; // predicting 0.30 for every map
@@ -240,17 +244,8 @@ fn peak_bins_are_chosen_jointly_with_the_grid_point() {
     let data =
         Data::new(m.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), Some(&groups), true).unwrap();
     let run = |bins: Vec<usize>| {
-        let cfg = DistillConfig {
-            levels: 1,
-            epochs: 1,
-            bootstrap: 100,
-            lambdas: Some(vec![0.0]),
-            gammas: Some(vec![0.0, 0.01]),
-            model: ModelSpec::Peaks { bins, target: 0, estimator: Estimator::PosteriorMean },
-            ..DistillConfig::maps()
-        };
         let work = tempfile::tempdir().unwrap();
-        distill(&in_dir(&cfg, work.path()), &data, &Silent).unwrap()
+        distill(&in_dir(&quick_peaks(bins, Estimator::PosteriorMean), work.path()), &data, &Silent).unwrap()
     };
     let (two, three) = (run(vec![2]), run(vec![3]));
     let joint = run(vec![2, 3]);

@@ -5,14 +5,13 @@ use std::path::Path;
 
 use anyhow::{Context, Result};
 use awd::distill::LearnedWavelet;
-use awd::peaks::Estimator;
 use awd::pipeline::{distill, Data, DataFiles, DistillConfig, Distilled, ModelSpec};
 use awd::teachers::Teacher;
 use awd::SavedModel;
 use plotters::prelude::*;
 
 use super::fit::parse_grid;
-use crate::args::{DistillArgs, EstimatorKind, LinearKind, ModelKind};
+use crate::args::{DistillArgs, LinearKind, ModelKind};
 use crate::plot::{
     draw_heatmap, draw_lines, draw_lines_marked, fitted_font, plot_fit, write_png, zero_tick, Series, XLabels, PALETTE,
 };
@@ -27,14 +26,7 @@ fn config(a: &DistillArgs) -> Result<DistillConfig> {
             sign: a.sign,
             ridge_alpha: if a.linear == LinearKind::Ridge { a.ridge_alpha } else { 0.0 },
         },
-        ModelKind::Peaks => ModelSpec::Peaks {
-            bins: a.bins.clone(),
-            target: a.target_column,
-            estimator: match a.estimator {
-                EstimatorKind::Nearest => Estimator::NearestCosmology,
-                EstimatorKind::Posterior => Estimator::PosteriorMean,
-            },
-        },
+        ModelKind::Peaks => ModelSpec::Peaks { bins: a.bins.clone(), target: a.target_column, estimator: a.estimator },
     };
     Ok(DistillConfig {
         wavelet: a.wavelet.clone(),

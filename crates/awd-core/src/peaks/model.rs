@@ -54,6 +54,18 @@ pub enum Estimator {
     PosteriorMean,
 }
 
+impl std::str::FromStr for Estimator {
+    type Err = String;
+    /// `nearest` or `posterior`, the names on the command line and in Python.
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "nearest" => Ok(Estimator::NearestCosmology),
+            "posterior" => Ok(Estimator::PosteriorMean),
+            _ => Err(format!("estimator '{s}' is unknown; expected 'nearest' (the paper's rule) or 'posterior'")),
+        }
+    }
+}
+
 /// The `kind` written into model files.
 pub const KIND: &str = "awd peak-counting model";
 
