@@ -225,3 +225,35 @@ proptest! {
         }
     }
 }
+
+/// Long float32 signals run in float32 through the row kernels (split over
+/// threads): within float32 accuracy of the f64 transform of the same
+/// values, forward and inverse, and they reconstruct to float32 accuracy.
+#[test]
+fn long_float32_signals_match_f64_to_float32_accuracy() {
+    // a few float32 roundings per tap and level, relative to the values' scale
+    const TOL: f64 = 8.0 * f32::EPSILON as f64;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let n = 70_001; // odd, and long enough for the parallel split of the first levels
+    let x32 = Array2::from_shape_simple_fn((2, n), || rng.random::<f32>() * 2.0 - 1.0);
+    let x64 = x32.mapv(f64::from);
+    for (name, mode) in [("db5", Mode::Zero), ("sym4", Mode::Symmetric), ("coif2", Mode::Periodization)] {
+        let w = Wavelet::from_name(name).unwrap();
+        let plan = Plan1d::with_boundary_levels(n, &w, mode, 5).unwrap();
+        let c32 = plan.wavedec_f32(x32.view()).unwrap();
+        let c64 = plan.wavedec(x64.view()).unwrap();
+        let scale = c64.data.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let got: Vec<f64> = c32.iter().map(|&v| f64::from(v)).collect();
+        let err = max_err(&got, c64.data.as_slice().unwrap());
+        assert!(err <= TOL * scale, "{name} {mode} forward: {err:e} > {:e}", TOL * scale);
+        // computed in float32 arithmetic (as pywt), not the f64 result rounded
+        let rounded = c64.data.iter().zip(c32.iter()).filter(|(&w, &g)| w as f32 != g).count();
+        assert!(rounded > 0, "{name} {mode}: every value is the rounded f64 result");
+        // pywt's inverse returns n + 1 samples for odd n; the first n are x
+        let back = plan.waverec_f32(c32.view()).unwrap();
+        let back: Vec<f64> =
+            back.rows().into_iter().flat_map(|r| r.to_vec().into_iter().take(n)).map(f64::from).collect();
+        let err = max_err(&back, x64.as_slice().unwrap());
+        assert!(err <= TOL * scale, "{name} {mode} reconstruction: {err:e} > {:e}", TOL * scale);
+    }
+}

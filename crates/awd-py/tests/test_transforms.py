@@ -93,9 +93,9 @@ def test_float32_in_float32_out():
 @pytest.mark.parametrize("mode", MODES)
 @pytest.mark.parametrize("shape", [(40, 64), (3, 50), (1, 3000), (2, 5, 37)])
 def test_float32_matches_pywt_float32(mode, shape):
-    """Batches of short signals run in float32 arithmetic (tiled kernels), long
-    ones in float64 rounded once: both within float32 accuracy of pywt's own
-    float32 results, and float32 all the way through."""
+    """1-D transforms run in float32 arithmetic (batches of short signals in
+    the tiled kernels, long ones in the row kernels): within float32 accuracy
+    of pywt's own float32 results, and float32 all the way through."""
     x = np.random.default_rng(5).standard_normal(shape).astype(np.float32)
     level = min(3, pywt.dwt_max_level(shape[-1], "db4")) or 1
     ours, theirs = awd.wavedec(x, "db4", mode=mode, level=level), pywt.wavedec(x, "db4", mode=mode, level=level)

@@ -63,8 +63,9 @@ pub fn dwt(args: &DwtArgs) -> Result<()> {
         true => Some(Plan2d::with_boundary_levels((item[0], item[1]), &wavelet, args.mode, args.levels).map_err(at)?),
         false => None,
     };
-    // float32 files give float32 coefficients, as pywt does: 1-D batches are
-    // computed in float32, 2-D in float64 and rounded once
+    // float32 files give float32 coefficients, as pywt does: 1-D transforms
+    // are computed in float32 (short and long signals), 2-D in float64 and
+    // rounded once
     let float32 = npy_is_float32(input)?;
     let read_block = |r: std::ops::Range<usize>| -> Result<ArrayD<f64>> {
         let x = if single { read_npy_f64(input)?.insert_axis(Axis(0)) } else { read_npy_rows_f64(input, r.clone())?.0 };

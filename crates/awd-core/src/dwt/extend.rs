@@ -5,6 +5,7 @@
 //! samples; zero padding has none). The forward kernels read through it and
 //! the adjoints will scatter through it, so the two cannot drift apart.
 
+use super::real::Real;
 use crate::Mode;
 
 /// Up to two weighted source samples that make one extended sample.
@@ -83,16 +84,17 @@ pub fn ext_terms(n: usize, m: isize, mode: Mode) -> Terms {
 }
 
 /// The value of extended sample `m`, computed as PyWavelets does (the same
-/// rule as [`ext_terms`], evaluated directly for speed).
+/// rule as [`ext_terms`], evaluated directly for speed), in the signal's
+/// own number type.
 #[inline(always)]
-pub fn ext_value(x: &[f64], m: isize, mode: Mode) -> f64 {
+pub fn ext_value<T: Real>(x: &[T], m: isize, mode: Mode) -> T {
     let n = x.len();
     let ni = n as isize;
     if (0..ni).contains(&m) {
         return x[m as usize];
     }
     match mode {
-        Mode::Zero => 0.0,
+        Mode::Zero => T::ZERO,
         Mode::Constant => x[if m < 0 { 0 } else { n - 1 }],
         Mode::Symmetric => {
             let r = m.rem_euclid(2 * ni);
@@ -110,12 +112,19 @@ pub fn ext_value(x: &[f64], m: isize, mode: Mode) -> f64 {
         Mode::Smooth if n >= 2 => {
             // pywt: x0 + k (x0 - x1), evaluated in that order
             if m < 0 {
-                x[0] + (-m) as f64 * (x[0] - x[1])
+                x[0] + T::from_f64((-m) as f64) * (x[0] - x[1])
             } else {
-                x[n - 1] + (m - ni + 1) as f64 * (x[n - 1] - x[n - 2])
+                x[n - 1] + T::from_f64((m - ni + 1) as f64) * (x[n - 1] - x[n - 2])
             }
         }
-        _ => ext_terms(n, m, mode).as_slice().iter().map(|&(i, w)| w * x[i]).sum(),
+        _ => {
+            let terms = ext_terms(n, m, mode);
+            let mut terms = terms.as_slice().iter().map(|&(i, w)| T::from_f64(w) * x[i]);
+            // the first term as it is, then the rest (as f64's `sum`, which
+            // keeps a lone -0.0)
+            let first = terms.next().unwrap_or(T::ZERO);
+            terms.fold(first, |s, v| s + v)
+        }
     }
 }
 

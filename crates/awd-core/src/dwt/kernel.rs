@@ -19,7 +19,9 @@
 //! Inputs are gathered block by block into small stack buffers (the extension
 //! is never materialised), accumulated in registers/L1, compiled twice (a
 //! portable build and an AVX2 build picked at run time) and long signals are
-//! split over threads.
+//! split over threads. The kernels are generic over the sample type
+//! ([`KernelReal`]: f64, and f32 computed in float32 as pywt does); both
+//! types sum in the same order.
 
 use std::mem::MaybeUninit;
 
@@ -27,11 +29,12 @@ use rayon::prelude::*;
 
 use super::extend::ext_value;
 use super::len::{dwt_coeff_len, idwt_output_len};
+use super::real::Real;
 use crate::Mode;
 
 /// An output buffer the kernels write completely (never read): initialised
-/// `[f64]` or fresh uninitialised memory alike.
-pub type OutBuf = [MaybeUninit<f64>];
+/// `[T]` or fresh uninitialised memory alike.
+pub type OutBuf<T = f64> = [MaybeUninit<T>];
 
 /// View an initialised slice as an output buffer. Crate-private on purpose:
 /// storing `MaybeUninit::uninit()` through the result would de-initialise
@@ -45,7 +48,7 @@ pub(crate) fn as_out(s: &mut [f64]) -> &mut OutBuf {
 
 /// `v` emptied, with room for `len` values: the write-only memory a kernel
 /// fills before `set_len(len)` (no zeroing of scratch that is overwritten).
-pub(crate) fn uninit_len(v: &mut Vec<f64>, len: usize) -> &mut OutBuf {
+pub(crate) fn uninit_len<T>(v: &mut Vec<T>, len: usize) -> &mut OutBuf<T> {
     v.clear();
     v.reserve(len);
     &mut v.spare_capacity_mut()[..len]
@@ -54,11 +57,9 @@ pub(crate) fn uninit_len(v: &mut Vec<f64>, len: usize) -> &mut OutBuf {
 /// Copy `src` into `dst` (equal lengths); full register groups are copied
 /// with fixed-size moves rather than a `memcpy` call.
 #[inline(always)]
-fn store(dst: &mut OutBuf, src: &[f64]) {
-    if let (Ok(d), Ok(s)) =
-        (<&mut [std::mem::MaybeUninit<f64>; LANES]>::try_from(&mut *dst), <&[f64; LANES]>::try_from(src))
-    {
-        for i in 0..LANES {
+fn store<T: Copy, const L: usize>(dst: &mut OutBuf<T>, src: &[T]) {
+    if let (Ok(d), Ok(s)) = (<&mut [MaybeUninit<T>; L]>::try_from(&mut *dst), <&[T; L]>::try_from(src)) {
+        for i in 0..L {
             d[i].write(s[i]);
         }
         return;
@@ -86,6 +87,10 @@ pub struct Taps {
     pub analysis: [Vec<f64>; 4],
     /// Synthesis taps: reversed even phases of rec_lo/rec_hi, then odd phases.
     pub synthesis: [Vec<f64>; 4],
+    /// `analysis` rounded to float32 (the float32 transforms' taps).
+    pub analysis_f32: [Vec<f32>; 4],
+    /// `synthesis` rounded to float32.
+    pub synthesis_f32: [Vec<f32>; 4],
 }
 
 impl Taps {
@@ -101,16 +106,18 @@ impl Taps {
         let phase = |v: &[f64], p: usize, rev: bool| -> Vec<f64> {
             (0..half).map(|k| v[2 * if rev { u - k } else { k } + p]).collect()
         };
+        let analysis =
+            [phase(rec_lo, 0, false), phase(rec_lo, 1, false), phase(rec_hi, 0, false), phase(rec_hi, 1, false)];
+        let synthesis =
+            [phase(rec_lo, 0, true), phase(rec_hi, 0, true), phase(rec_lo, 1, true), phase(rec_hi, 1, true)];
+        let narrow = |v: &Vec<f64>| v.iter().map(|&t| t as f32).collect::<Vec<f32>>();
         Taps {
             f,
             rec: [rec_lo.to_vec(), rec_hi.to_vec()],
-            analysis: [
-                phase(rec_lo, 0, false),
-                phase(rec_lo, 1, false),
-                phase(rec_hi, 0, false),
-                phase(rec_hi, 1, false),
-            ],
-            synthesis: [phase(rec_lo, 0, true), phase(rec_hi, 0, true), phase(rec_lo, 1, true), phase(rec_hi, 1, true)],
+            analysis_f32: analysis.each_ref().map(narrow),
+            synthesis_f32: synthesis.each_ref().map(narrow),
+            analysis,
+            synthesis,
         }
     }
 
@@ -123,43 +130,115 @@ impl Taps {
     }
 }
 
-/// Output pairs per register group (two AVX2 vectors per accumulator).
-pub(crate) const LANES: usize = 8;
+/// Output pairs per register group of f64 (two AVX2 vectors per accumulator).
+const LANES_F64: usize = 8;
+/// Output pairs per register group of f32 (two AVX2 vectors per accumulator).
+const LANES_F32: usize = 32;
+/// The larger of the two: readable values the kernels need past a span.
+pub(crate) const MAX_LANES: usize = LANES_F32;
 
 /// Block buffers of the kernel, one set per thread (no per-call zeroing).
-pub(crate) struct KernelBufs {
-    pub in0: [f64; BLOCK + MAX_HALF + LANES],
-    pub in1: [f64; BLOCK + MAX_HALF + LANES],
+pub(crate) struct KernelBufs<T> {
+    pub in0: [T; BLOCK + MAX_HALF + MAX_LANES],
+    pub in1: [T; BLOCK + MAX_HALF + MAX_LANES],
 }
 
-impl KernelBufs {
-    pub(crate) const ZERO: KernelBufs =
-        KernelBufs { in0: [0.0; BLOCK + MAX_HALF + LANES], in1: [0.0; BLOCK + MAX_HALF + LANES] };
+impl<T: Real> KernelBufs<T> {
+    /// Buffers of zeros.
+    pub(crate) const ZERO: KernelBufs<T> =
+        KernelBufs { in0: [T::ZERO; BLOCK + MAX_HALF + MAX_LANES], in1: [T::ZERO; BLOCK + MAX_HALF + MAX_LANES] };
 }
 
 thread_local! {
-    static KERNEL_BUFS: std::cell::RefCell<KernelBufs> = const { std::cell::RefCell::new(KernelBufs::ZERO) };
+    static KERNEL_BUFS_F64: std::cell::RefCell<KernelBufs<f64>> =
+        const { std::cell::RefCell::new(KernelBufs::ZERO) };
+    static KERNEL_BUFS_F32: std::cell::RefCell<KernelBufs<f32>> =
+        const { std::cell::RefCell::new(KernelBufs::ZERO) };
 }
 
 /// `a * b + c`, fused where the build has FMA.
 #[inline(always)]
 pub(crate) fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
-    if FMA {
-        a.mul_add(b, c)
-    } else {
-        a * b + c
-    }
+    f64::madd::<FMA>(a, b, c)
 }
+
+/// A sample type the row kernels run in: its thread's block buffers, its
+/// copy of the taps and its register-group width.
+pub(crate) trait KernelReal: Real {
+    /// Run `f` with this thread's kernel buffers of this type.
+    fn with_bufs<R>(f: impl FnOnce(&mut KernelBufs<Self>) -> R) -> R;
+    /// Analysis taps in this type.
+    fn analysis_taps(taps: &Taps) -> &[Vec<Self>; 4];
+    /// Synthesis taps in this type.
+    fn synthesis_taps(taps: &Taps) -> &[Vec<Self>; 4];
+    /// The polyphase kernel with this type's register-group width and the
+    /// best build for this CPU.
+    fn run<Fill: Source<Self>, Emit: Sink<Self>>(
+        bufs: &mut KernelBufs<Self>,
+        q_start: isize,
+        count: usize,
+        p: &[Vec<Self>; 4],
+        fill: &Fill,
+        emit: &mut Emit,
+    );
+}
+
+macro_rules! kernel_real {
+    ($t:ty, $bufs:ident, $analysis:ident, $synthesis:ident, $lanes:expr) => {
+        impl KernelReal for $t {
+            #[inline]
+            fn with_bufs<R>(f: impl FnOnce(&mut KernelBufs<Self>) -> R) -> R {
+                $bufs.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut b) => f(&mut b),
+                    // a nested call (rayon may run another task on this
+                    // thread while one waits) gets fresh buffers instead
+                    Err(_) => {
+                        let mut fresh = KernelBufs::ZERO;
+                        f(&mut fresh)
+                    }
+                })
+            }
+            #[inline(always)]
+            fn analysis_taps(taps: &Taps) -> &[Vec<Self>; 4] {
+                &taps.$analysis
+            }
+            #[inline(always)]
+            fn synthesis_taps(taps: &Taps) -> &[Vec<Self>; 4] {
+                &taps.$synthesis
+            }
+            #[inline(always)]
+            fn run<Fill: Source<Self>, Emit: Sink<Self>>(
+                bufs: &mut KernelBufs<Self>,
+                q_start: isize,
+                count: usize,
+                p: &[Vec<Self>; 4],
+                fill: &Fill,
+                emit: &mut Emit,
+            ) {
+                #[cfg(target_arch = "x86_64")]
+                if has_avx2() {
+                    // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+                    return unsafe { run_blocks_avx2::<$t, $lanes, _, _>(bufs, q_start, count, p, fill, emit) };
+                }
+                run_blocks::<$t, $lanes, false, _, _>(bufs, q_start, count, p, fill, emit)
+            }
+        }
+    };
+}
+
+kernel_real!(f64, KERNEL_BUFS_F64, analysis, synthesis, LANES_F64);
+kernel_real!(f32, KERNEL_BUFS_F32, analysis_f32, synthesis_f32, LANES_F32);
 
 /// The polyphase kernel over `count` output pairs from `q_start`: `fill`
 /// gathers inputs `j0 .. j0 + len + half - 1`, `emit(q, y0, y1)` takes the
-/// outputs of pairs `q ..` in groups of at most `LANES`. Accumulators for `LANES` outputs stay in registers across all taps.
+/// outputs of pairs `q ..` in groups of at most `L`. Accumulators for `L`
+/// outputs stay in registers across all taps.
 #[inline(always)]
-fn run_blocks<const FMA: bool, Fill: Source, Emit: Sink>(
-    bufs: &mut KernelBufs,
+fn run_blocks<T: Real, const L: usize, const FMA: bool, Fill: Source<T>, Emit: Sink<T>>(
+    bufs: &mut KernelBufs<T>,
     q_start: isize,
     count: usize,
-    p: &[Vec<f64>; 4],
+    p: &[Vec<T>; 4],
     fill: &Fill,
     emit: &mut Emit,
 ) {
@@ -174,20 +253,20 @@ fn run_blocks<const FMA: bool, Fill: Source, Emit: Sink>(
         let (in0, in1) = fill.inputs(q0, span, in0, in1);
         let mut t0 = 0;
         while t0 < len {
-            let mut a0 = [0.0f64; LANES];
-            let mut a1 = [0.0f64; LANES];
+            let mut a0 = [T::ZERO; L];
+            let mut a1 = [T::ZERO; L];
             for k in 0..half {
                 let (c00, c01, c10, c11) = (p00[k], p01[k], p10[k], p11[k]);
-                let s0: &[f64; LANES] = in0[t0 + k..][..LANES].try_into().expect("lanes");
-                let s1: &[f64; LANES] = in1[t0 + k..][..LANES].try_into().expect("lanes");
-                for i in 0..LANES {
-                    a0[i] = madd::<FMA>(c01, s1[i], madd::<FMA>(c00, s0[i], a0[i]));
-                    a1[i] = madd::<FMA>(c11, s1[i], madd::<FMA>(c10, s0[i], a1[i]));
+                let s0: &[T; L] = in0[t0 + k..][..L].try_into().expect("lanes");
+                let s1: &[T; L] = in1[t0 + k..][..L].try_into().expect("lanes");
+                for i in 0..L {
+                    a0[i] = T::madd::<FMA>(c01, s1[i], T::madd::<FMA>(c00, s0[i], a0[i]));
+                    a1[i] = T::madd::<FMA>(c11, s1[i], T::madd::<FMA>(c10, s0[i], a1[i]));
                 }
             }
-            let m = LANES.min(len - t0);
-            emit.emit(q0 + t0 as isize, &a0[..m], &a1[..m]);
-            t0 += LANES;
+            let m = L.min(len - t0);
+            emit.emit::<L>(q0 + t0 as isize, &a0[..m], &a1[..m]);
+            t0 += L;
         }
         done += len;
     }
@@ -195,15 +274,15 @@ fn run_blocks<const FMA: bool, Fill: Source, Emit: Sink>(
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_blocks_avx2<Fill: Source, Emit: Sink>(
-    bufs: &mut KernelBufs,
+unsafe fn run_blocks_avx2<T: Real, const L: usize, Fill: Source<T>, Emit: Sink<T>>(
+    bufs: &mut KernelBufs<T>,
     q_start: isize,
     count: usize,
-    p: &[Vec<f64>; 4],
+    p: &[Vec<T>; 4],
     fill: &Fill,
     emit: &mut Emit,
 ) {
-    run_blocks::<true, _, _>(bufs, q_start, count, p, fill, emit)
+    run_blocks::<T, L, true, _, _>(bufs, q_start, count, p, fill, emit)
 }
 
 /// Whether the AVX2+FMA build of the kernels runs on this CPU (checked once).
@@ -225,72 +304,52 @@ pub fn has_avx2() -> bool {
 
 /// Run the kernel with the best build for this CPU and this thread's buffers.
 #[inline]
-pub(crate) fn dispatch<Fill: Source, Emit: Sink>(
+pub(crate) fn dispatch<T: KernelReal, Fill: Source<T>, Emit: Sink<T>>(
     q_start: isize,
     count: usize,
-    p: &[Vec<f64>; 4],
+    p: &[Vec<T>; 4],
     fill: &Fill,
     emit: &mut Emit,
 ) {
-    let go = |bufs: &mut KernelBufs| {
-        #[cfg(target_arch = "x86_64")]
-        if has_avx2() {
-            // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-            return unsafe { run_blocks_avx2(bufs, q_start, count, p, fill, emit) };
-        }
-        run_blocks::<false, _, _>(bufs, q_start, count, p, fill, emit)
-    };
-    with_kernel_bufs(go)
-}
-
-/// Run `f` with this thread's kernel buffers; a nested call (rayon may run
-/// another task on this thread while one waits) gets fresh ones instead.
-#[inline]
-pub(crate) fn with_kernel_bufs<R>(f: impl FnOnce(&mut KernelBufs) -> R) -> R {
-    KERNEL_BUFS.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut b) => f(&mut b),
-        Err(_) => {
-            let mut fresh = KernelBufs::ZERO;
-            f(&mut fresh)
-        }
-    })
+    T::with_bufs(|bufs| T::run(bufs, q_start, count, p, fill, emit))
 }
 
 /// Where the kernel's inputs come from: `fill(j0, x0, x1)` writes inputs
 /// `j0 .. j0 + x0.len()` of both phases.
-pub(crate) trait Source {
+pub(crate) trait Source<T> {
     /// Write inputs `j0 .. j0 + x0.len()` of both phases.
-    fn fill(&self, j0: isize, x0: &mut [f64], x1: &mut [f64]);
+    fn fill(&self, j0: isize, x0: &mut [T], x1: &mut [T]);
 
     /// Inputs `j0 .. j0 + span` of both phases, each followed by at least
-    /// `LANES` readable values (the last register group reads past the
+    /// `MAX_LANES` readable values (the last register group reads past the
     /// span; those lanes are never emitted): gathered into the block buffers
     /// by default, borrowed where the source can lend them.
     #[inline(always)]
-    fn inputs<'a>(&'a self, j0: isize, span: usize, in0: &'a mut [f64], in1: &'a mut [f64]) -> (&'a [f64], &'a [f64]) {
+    fn inputs<'a>(&'a self, j0: isize, span: usize, in0: &'a mut [T], in1: &'a mut [T]) -> (&'a [T], &'a [T]) {
         self.fill(j0, &mut in0[..span], &mut in1[..span]);
         (in0, in1)
     }
 }
 
 /// Where the kernel's outputs go: `emit(q0, y0, y1)` takes pairs `q0 ..`.
-pub(crate) trait Sink {
-    /// Take the outputs of pairs `q0 .. q0 + y0.len()`.
-    fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]);
+pub(crate) trait Sink<T> {
+    /// Take the outputs of pairs `q0 .. q0 + y0.len()` (at most `L`, the
+    /// kernel's register-group width).
+    fn emit<const L: usize>(&mut self, q0: isize, y0: &[T], y1: &[T]);
 }
 
 /// Analysis input: the extended signal split into even and odd samples.
-pub(crate) struct Extended<'a> {
-    pub x: &'a [f64],
+pub(crate) struct Extended<'a, T> {
+    pub x: &'a [T],
     pub mode: Mode,
     pub shift: isize,
 }
 
-impl Source for Extended<'_> {
+impl<T: Real> Source<T> for Extended<'_, T> {
     /// `ext(2j - s)` and `ext(2j + 1 - s)`: a direct copy where both samples
     /// are inside the signal, the mode's rule elsewhere.
     #[inline(always)]
-    fn fill(&self, j0: isize, even: &mut [f64], odd: &mut [f64]) {
+    fn fill(&self, j0: isize, even: &mut [T], odd: &mut [T]) {
         let (x, mode) = (self.x, self.mode);
         let n = x.len() as isize;
         let len = even.len() as isize;
@@ -316,26 +375,26 @@ impl Source for Extended<'_> {
 }
 
 /// Synthesis input: the coefficients as they are.
-struct Coeffs<'a> {
-    ca: &'a [f64],
-    cd: &'a [f64],
+struct Coeffs<'a, T> {
+    ca: &'a [T],
+    cd: &'a [T],
 }
 
-impl Source for Coeffs<'_> {
+impl<T: Real> Source<T> for Coeffs<'_, T> {
     #[inline(always)]
-    fn fill(&self, j0: isize, a: &mut [f64], d: &mut [f64]) {
+    fn fill(&self, j0: isize, a: &mut [T], d: &mut [T]) {
         let j = j0 as usize;
         let n = a.len();
         a.copy_from_slice(&self.ca[j..j + n]);
         d.copy_from_slice(&self.cd[j..j + n]);
     }
 
-    /// The coefficients themselves where `LANES` values follow the span,
-    /// copies near the end.
+    /// The coefficients themselves where `MAX_LANES` values follow the
+    /// span, copies near the end.
     #[inline(always)]
-    fn inputs<'a>(&'a self, j0: isize, span: usize, in0: &'a mut [f64], in1: &'a mut [f64]) -> (&'a [f64], &'a [f64]) {
+    fn inputs<'a>(&'a self, j0: isize, span: usize, in0: &'a mut [T], in1: &'a mut [T]) -> (&'a [T], &'a [T]) {
         let j = j0 as usize;
-        if j + span + LANES <= self.ca.len() {
+        if j + span + MAX_LANES <= self.ca.len() {
             return (&self.ca[j..], &self.cd[j..]);
         }
         self.fill(j0, &mut in0[..span], &mut in1[..span]);
@@ -344,15 +403,15 @@ impl Source for Coeffs<'_> {
 }
 
 /// Periodization synthesis input: the coefficients read cyclically.
-struct CyclicCoeffs<'a> {
-    ca: &'a [f64],
-    cd: &'a [f64],
+struct CyclicCoeffs<'a, T> {
+    ca: &'a [T],
+    cd: &'a [T],
     offset: isize,
 }
 
-impl Source for CyclicCoeffs<'_> {
+impl<T: Real> Source<T> for CyclicCoeffs<'_, T> {
     #[inline(always)]
-    fn fill(&self, j0: isize, a: &mut [f64], d: &mut [f64]) {
+    fn fill(&self, j0: isize, a: &mut [T], d: &mut [T]) {
         let nc = self.ca.len() as isize;
         for (i, (va, vd)) in a.iter_mut().zip(d.iter_mut()).enumerate() {
             let idx = (j0 + i as isize - self.offset).rem_euclid(nc) as usize;
@@ -363,38 +422,35 @@ impl Source for CyclicCoeffs<'_> {
 }
 
 /// Analysis output: `cA` and `cD` for pairs from `o0`.
-struct Split<'a> {
-    ca: &'a mut OutBuf,
-    cd: &'a mut OutBuf,
+struct Split<'a, T> {
+    ca: &'a mut OutBuf<T>,
+    cd: &'a mut OutBuf<T>,
     o0: usize,
 }
 
-impl Sink for Split<'_> {
+impl<T: Real> Sink<T> for Split<'_, T> {
     #[inline(always)]
-    fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]) {
+    fn emit<const L: usize>(&mut self, q0: isize, y0: &[T], y1: &[T]) {
         let at = q0 as usize - self.o0;
-        store(&mut self.ca[at..at + y0.len()], y0);
-        store(&mut self.cd[at..at + y1.len()], y1);
+        store::<T, L>(&mut self.ca[at..at + y0.len()], y0);
+        store::<T, L>(&mut self.cd[at..at + y1.len()], y1);
     }
 }
 
 /// Synthesis output: even/odd samples interleaved, from sample `t0` (even).
-struct Interleaved<'a> {
-    out: &'a mut OutBuf,
+struct Interleaved<'a, T> {
+    out: &'a mut OutBuf<T>,
     t0: usize,
 }
 
-impl Sink for Interleaved<'_> {
+impl<T: Real> Sink<T> for Interleaved<'_, T> {
     #[inline(always)]
-    fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]) {
+    fn emit<const L: usize>(&mut self, q0: isize, y0: &[T], y1: &[T]) {
         let at = 2 * q0 as usize - self.t0;
-        if let (Ok(e), Ok(o), Ok(dst)) = (
-            <&[f64; LANES]>::try_from(y0),
-            <&[f64; LANES]>::try_from(y1),
-            <&mut [MaybeUninit<f64>; 2 * LANES]>::try_from(&mut self.out[at..at + 2 * y0.len()]),
-        ) {
+        if let (Ok(e), Ok(o)) = (<&[T; L]>::try_from(y0), <&[T; L]>::try_from(y1)) {
             // a full group: fixed sizes let the interleave compile to shuffles
-            for i in 0..LANES {
+            let dst = &mut self.out[at..at + 2 * L];
+            for i in 0..L {
                 dst[2 * i].write(e[i]);
                 dst[2 * i + 1].write(o[i]);
             }
@@ -409,16 +465,16 @@ impl Sink for Interleaved<'_> {
 
 /// Periodization synthesis output: sample `2q + p` lands at
 /// `(2q + p + shift) mod n2`, kept where it falls in `[t0, t0 + len)`.
-struct Rotated<'a> {
-    out: &'a mut OutBuf,
+struct Rotated<'a, T> {
+    out: &'a mut OutBuf<T>,
     t0: isize,
     shift: isize,
     n2: isize,
 }
 
-impl Sink for Rotated<'_> {
+impl<T: Real> Sink<T> for Rotated<'_, T> {
     #[inline(always)]
-    fn emit(&mut self, q0: isize, y0: &[f64], y1: &[f64]) {
+    fn emit<const L: usize>(&mut self, q0: isize, y0: &[T], y1: &[T]) {
         let len = self.out.len() as isize;
         for (i, (&e, &o)) in y0.iter().zip(y1).enumerate() {
             for (p, v) in [(0, e), (1, o)] {
@@ -432,10 +488,10 @@ impl Sink for Rotated<'_> {
 }
 
 /// Analysis over output range `[o0, o0 + ca.len())`.
-fn analysis_range(x: &[f64], taps: &Taps, mode: Mode, o0: usize, ca: &mut OutBuf, cd: &mut OutBuf) {
+fn analysis_range<T: KernelReal>(x: &[T], taps: &Taps, mode: Mode, o0: usize, ca: &mut OutBuf<T>, cd: &mut OutBuf<T>) {
     let count = ca.len();
     let source = Extended { x, mode, shift: taps.analysis_shift(mode) as isize };
-    dispatch(o0 as isize, count, &taps.analysis, &source, &mut Split { ca, cd, o0 });
+    dispatch(o0 as isize, count, T::analysis_taps(taps), &source, &mut Split { ca, cd, o0 });
 }
 
 /// One analysis step of one signal (pywt `dwt`): writes `ca` and `cd`, each of
@@ -444,7 +500,7 @@ fn analysis_range(x: &[f64], taps: &Taps, mode: Mode, o0: usize, ca: &mut OutBuf
 /// # Panics
 /// If `x` is empty or the output lengths do not follow the length rule (the
 /// plans check both before calling).
-pub fn analysis_row(x: &[f64], taps: &Taps, mode: Mode, ca: &mut OutBuf, cd: &mut OutBuf) {
+pub(crate) fn analysis_row<T: KernelReal>(x: &[T], taps: &Taps, mode: Mode, ca: &mut OutBuf<T>, cd: &mut OutBuf<T>) {
     let n_out = dwt_coeff_len(x.len(), taps.f, mode);
     assert!(!x.is_empty() && ca.len() == n_out && cd.len() == n_out, "analysis_row: bad lengths");
     if n_out > 2 * PAR_CHUNK {
@@ -458,10 +514,11 @@ pub fn analysis_row(x: &[f64], taps: &Taps, mode: Mode, ca: &mut OutBuf, cd: &mu
 }
 
 /// Synthesis of the output samples `[t0, t0 + out.len())`.
-fn synthesis_range(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, t0: usize, out: &mut OutBuf) {
+fn synthesis_range<T: KernelReal>(ca: &[T], cd: &[T], taps: &Taps, mode: Mode, t0: usize, out: &mut OutBuf<T>) {
     if mode != Mode::Periodization {
         let pairs = out.len() / 2;
-        dispatch((t0 / 2) as isize, pairs, &taps.synthesis, &Coeffs { ca, cd }, &mut Interleaved { out, t0 });
+        let synthesis = T::synthesis_taps(taps);
+        dispatch((t0 / 2) as isize, pairs, synthesis, &Coeffs { ca, cd }, &mut Interleaved { out, t0 });
         return;
     }
     // Periodization: coefficients read cyclically; output moved by `shift`.
@@ -474,7 +531,7 @@ fn synthesis_range(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, t0: usize, o
     dispatch(
         q_first,
         (q_last - q_first + 1) as usize,
-        &taps.synthesis,
+        T::synthesis_taps(taps),
         &CyclicCoeffs { ca, cd, offset },
         &mut Rotated { out, t0, shift, n2 },
     );
@@ -486,7 +543,7 @@ fn synthesis_range(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, t0: usize, o
 /// # Panics
 /// If `ca` and `cd` differ in length or `out` has the wrong length (the plans
 /// check before calling).
-pub fn synthesis_row(ca: &[f64], cd: &[f64], taps: &Taps, mode: Mode, out: &mut OutBuf) {
+pub(crate) fn synthesis_row<T: KernelReal>(ca: &[T], cd: &[T], taps: &Taps, mode: Mode, out: &mut OutBuf<T>) {
     let nc = ca.len();
     assert!(cd.len() == nc, "synthesis_row: cA has {nc} samples, cD {}", cd.len());
     assert_eq!(Some(out.len()), idwt_output_len(nc, taps.f, mode), "synthesis_row: bad output");

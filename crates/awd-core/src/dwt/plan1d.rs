@@ -6,7 +6,7 @@ use std::mem::MaybeUninit;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::kernel::{analysis_row, as_out, synthesis_row, uninit_len, OutBuf, Taps};
+use super::kernel::{analysis_row, as_out, synthesis_row, uninit_len, KernelReal, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use super::tiles;
 use crate::error::{all_finite_par, check_finite, Error, Result};
@@ -17,9 +17,9 @@ const TILE_MIN_ROWS: usize = 4;
 
 /// Reusable buffers for one thread: a training epoch allocates nothing.
 #[derive(Debug, Default, Clone)]
-pub struct Scratch {
-    ping: Vec<f64>,
-    pong: Vec<f64>,
+pub struct Scratch<T = f64> {
+    ping: Vec<T>,
+    pong: Vec<T>,
 }
 
 /// A planned multilevel 1-D transform: fixed wavelet, mode, levels and
@@ -184,7 +184,7 @@ impl Plan1d {
         self.wavedec_row_out(x, as_out(out), scratch)
     }
 
-    fn wavedec_row_out(&self, x: &[f64], out: &mut OutBuf, scratch: &mut Scratch) {
+    fn wavedec_row_out<T: KernelReal>(&self, x: &[T], out: &mut OutBuf<T>, scratch: &mut Scratch<T>) {
         assert_eq!(x.len(), self.signal_len, "wavedec_row: input length");
         assert_eq!(out.len(), self.total_len(), "wavedec_row: output length");
         let levels = self.levels();
@@ -202,7 +202,7 @@ impl Plan1d {
             let n_out = self.coeff_lens[k];
             let (head, tail) = out.split_at_mut(self.offsets[k]);
             let cd = &mut tail[..n_out];
-            let input: &[f64] = if j == 1 { x } else { &cur };
+            let input: &[T] = if j == 1 { x } else { &cur };
             if j == levels {
                 analysis_row(input, &self.taps, self.mode, &mut head[..n_out], cd);
             } else {
@@ -224,7 +224,7 @@ impl Plan1d {
         self.waverec_row_out(coeffs, as_out(out), scratch)
     }
 
-    fn waverec_row_out(&self, coeffs: &[f64], out: &mut OutBuf, scratch: &mut Scratch) {
+    fn waverec_row_out<T: KernelReal>(&self, coeffs: &[T], out: &mut OutBuf<T>, scratch: &mut Scratch<T>) {
         assert_eq!(coeffs.len(), self.total_len(), "waverec_row: coefficient length");
         assert_eq!(out.len(), self.recon_len, "waverec_row: output length");
         let levels = self.levels();
@@ -239,7 +239,7 @@ impl Plan1d {
         let mut next = std::mem::take(&mut scratch.pong);
         for k in 1..=levels {
             let d = &coeffs[self.offsets[k]..self.offsets[k + 1]];
-            let a: &[f64] = if k == 1 { &coeffs[..self.coeff_lens[0]] } else { &cur };
+            let a: &[T] = if k == 1 { &coeffs[..self.coeff_lens[0]] } else { &cur };
             let a = &a[..d.len()]; // pywt drops a trailing sample of a
             let n_out = idwt_output_len(d.len(), f, self.mode).expect("validated plan");
             if k == levels {
@@ -291,7 +291,7 @@ impl Plan1d {
 
     /// Analyse `rows` signals stored flat, row-major, into `out` (all written):
     /// across signals in tiles for short signals, one signal at a time else.
-    fn wavedec_flat(&self, x: &[f64], rows: usize, out: &mut OutBuf) {
+    fn wavedec_flat<T: RowReal>(&self, x: &[T], rows: usize, out: &mut OutBuf<T>) {
         if self.tiled(rows) {
             tiles::wavedec_tiles(self, x, out);
         } else {
@@ -300,7 +300,7 @@ impl Plan1d {
     }
 
     /// Rebuild `rows` packed coefficient rows stored flat into `out` (all written).
-    fn waverec_flat(&self, c: &[f64], rows: usize, out: &mut OutBuf) {
+    fn waverec_flat<T: RowReal>(&self, c: &[T], rows: usize, out: &mut OutBuf<T>) {
         if self.tiled(rows) {
             tiles::waverec_tiles(self, c, out);
         } else {
@@ -337,9 +337,9 @@ impl Plan1d {
     }
 
     /// Analyse a batch of float32 signals into packed float32 rows
-    /// `(batch, total_len)`: float32 in, float32 out, as pywt does. Short
-    /// signals run in float32 arithmetic (the tiled kernels); long ones are
-    /// computed in f64 row by row and rounded once.
+    /// `(batch, total_len)`: float32 in, float32 out, computed in float32
+    /// arithmetic, as pywt does (the same kernels and summation order as
+    /// f64).
     pub fn wavedec_f32(&self, x: ArrayView2<'_, f32>) -> Result<Array2<f32>> {
         if x.ncols() != self.signal_len {
             return Err(Error::ShapeMismatch {
@@ -349,13 +349,7 @@ impl Plan1d {
         check_finite_f32(x)?;
         let x = x.as_standard_layout();
         let src = x.as_slice().expect("standard layout");
-        Ok(new_rows(x.nrows(), self.total_len(), |out| {
-            if self.tiled(x.nrows()) {
-                tiles::wavedec_tiles(self, src, out);
-            } else {
-                via_f64(src, x.nrows(), out, |x, rows, o| self.wavedec_flat(x, rows, o));
-            }
-        }))
+        Ok(new_rows(x.nrows(), self.total_len(), |out| self.wavedec_flat(src, x.nrows(), out)))
     }
 
     /// Rebuild float32 signals `(batch, recon_len)` from packed float32 rows
@@ -374,13 +368,7 @@ impl Plan1d {
         check_finite_f32(packed)?;
         let packed = packed.as_standard_layout();
         let src = packed.as_slice().expect("standard layout");
-        Ok(new_rows(packed.nrows(), self.recon_len, |out| {
-            if self.tiled(packed.nrows()) {
-                tiles::waverec_tiles(self, src, out);
-            } else {
-                via_f64(src, packed.nrows(), out, |c, rows, o| self.waverec_flat(c, rows, o));
-            }
-        }))
+        Ok(new_rows(packed.nrows(), self.recon_len, |out| self.waverec_flat(src, packed.nrows(), out)))
     }
 }
 
@@ -396,62 +384,43 @@ fn check_finite_f32(x: ArrayView2<'_, f32>) -> Result<()> {
     }
 }
 
-/// Largest widened buffers kept between float32 calls (values each).
-const KEPT_WIDE_VALUES: usize = 1 << 23;
-
-thread_local! {
-    /// The widened input and the f64 result of float32 transforms, kept
-    /// between calls: fresh multi-megabyte buffers cost more in page faults
-    /// than the transform itself.
-    static WIDE: std::cell::RefCell<(Vec<f64>, Vec<f64>)> = const { std::cell::RefCell::new((Vec::new(), Vec::new())) };
-}
-
-/// Run an f64 transform `f(input, rows, out)` on float32 rows: widened
-/// and rounded once, both in parallel.
-fn via_f64(input: &[f32], rows: usize, out: &mut [MaybeUninit<f32>], f: impl FnOnce(&[f64], usize, &mut OutBuf)) {
-    let n_out = out.len();
-    let run = |wide: &mut Vec<f64>, res: &mut Vec<f64>| {
-        wide.clear();
-        input.par_iter().map(|&v| v as f64).collect_into_vec(wide);
-        f(wide, rows, uninit_len(res, n_out));
-        // SAFETY: the transforms write every value of their output.
-        unsafe { res.set_len(n_out) };
-        out.par_iter_mut().zip(res.par_iter()).for_each(|(o, &v)| {
-            o.write(v as f32);
-        });
-    };
-    if input.len().max(n_out) > KEPT_WIDE_VALUES {
-        return run(&mut Vec::new(), &mut Vec::new());
-    }
-    WIDE.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut bufs) => {
-            let (wide, res) = &mut *bufs;
-            run(wide, res)
-        }
-        Err(_) => run(&mut Vec::new(), &mut Vec::new()),
-    })
-}
-
 thread_local! {
     /// Per-thread buffers, kept between calls so repeated transforms (training
     /// epochs, benchmarks) do not allocate.
-    static SCRATCH: std::cell::RefCell<Scratch> = std::cell::RefCell::new(Scratch::default());
+    static SCRATCH_F64: std::cell::RefCell<Scratch<f64>> = std::cell::RefCell::new(Scratch::default());
+    static SCRATCH_F32: std::cell::RefCell<Scratch<f32>> = std::cell::RefCell::new(Scratch::default());
 }
 
-/// Run `f` with this thread's scratch; a nested call (rayon may run another
-/// row on this thread while a long row waits) gets fresh buffers instead.
-fn with_scratch<R>(f: impl FnOnce(&mut Scratch) -> R) -> R {
-    SCRATCH.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut s) => f(&mut s),
-        Err(_) => f(&mut Scratch::default()),
-    })
+/// A sample type of the row path: the kernels' type with its thread's
+/// scratch buffers.
+trait RowReal: KernelReal {
+    /// Run `f` with this thread's scratch; a nested call (rayon may run
+    /// another row on this thread while a long row waits) gets fresh
+    /// buffers instead.
+    fn with_scratch<R>(f: impl FnOnce(&mut Scratch<Self>) -> R) -> R;
 }
+
+macro_rules! row_real {
+    ($t:ty, $scratch:ident) => {
+        impl RowReal for $t {
+            fn with_scratch<R>(f: impl FnOnce(&mut Scratch<Self>) -> R) -> R {
+                $scratch.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut s) => f(&mut s),
+                    Err(_) => f(&mut Scratch::default()),
+                })
+            }
+        }
+    };
+}
+
+row_real!(f64, SCRATCH_F64);
+row_real!(f32, SCRATCH_F32);
 
 /// Apply `f(in_row, out_row, scratch)` to every pair of rows of two flat
 /// row-major buffers, in parallel.
-fn rows_into<F>(input: &[f64], rows: usize, out: &mut OutBuf, f: &F)
+fn rows_into<T: RowReal, F>(input: &[T], rows: usize, out: &mut OutBuf<T>, f: &F)
 where
-    F: Fn(&[f64], &mut OutBuf, &mut Scratch) + Sync,
+    F: Fn(&[T], &mut OutBuf<T>, &mut Scratch<T>) + Sync,
 {
     if rows == 0 || input.is_empty() || out.is_empty() {
         return;
@@ -462,7 +431,7 @@ where
         .par_chunks(ni)
         .zip(out.par_chunks_mut(no))
         .with_min_len(min_len)
-        .for_each(|(xr, or)| with_scratch(|s| f(xr, or, s)));
+        .for_each(|(xr, or)| T::with_scratch(|s| f(xr, or, s)));
 }
 
 /// A new `(rows, cols)` array (f64 or f32) that `fill` writes completely,
