@@ -177,6 +177,18 @@ pub(crate) trait KernelReal: Real {
     fn analysis_taps(taps: &Taps) -> &[Vec<Self>; 4];
     /// Synthesis taps in this type.
     fn synthesis_taps(taps: &Taps) -> &[Vec<Self>; 4];
+    /// Synthesis of the interior pairs `q0 ..` (inputs read in place) by a
+    /// kernel written for this type, if it has one: returns how many of the
+    /// `pairs` pairs it wrote to `out` (pair `q` at `2 (q - q0)`); the
+    /// generic kernel does the rest. Same sums in the same order.
+    fn synthesis_interior(
+        ca: &[Self],
+        cd: &[Self],
+        taps: &Taps,
+        q0: usize,
+        pairs: usize,
+        out: &mut OutBuf<Self>,
+    ) -> usize;
     /// The polyphase kernel with this type's register-group width for
     /// analysis or synthesis (`SYNTHESIS`) and the best build for this CPU.
     fn run<const SYNTHESIS: bool, Fill: Source<Self>, Emit: Sink<Self>>(
@@ -190,8 +202,19 @@ pub(crate) trait KernelReal: Real {
 }
 
 macro_rules! kernel_real {
-    ($t:ty, $bufs:ident, $analysis:ident, $synthesis:ident, $lanes_analysis:expr, $lanes_synthesis:expr) => {
+    ($t:ty, $bufs:ident, $analysis:ident, $synthesis:ident, $lanes_analysis:expr, $lanes_synthesis:expr, $interior:path) => {
         impl KernelReal for $t {
+            #[inline(always)]
+            fn synthesis_interior(
+                ca: &[Self],
+                cd: &[Self],
+                taps: &Taps,
+                q0: usize,
+                pairs: usize,
+                out: &mut OutBuf<Self>,
+            ) -> usize {
+                $interior(ca, cd, taps, q0, pairs, out)
+            }
             #[inline]
             fn with_bufs<R>(f: impl FnOnce(&mut KernelBufs<Self>) -> R) -> R {
                 $bufs.with(|cell| match cell.try_borrow_mut() {
@@ -242,8 +265,95 @@ macro_rules! kernel_real {
     };
 }
 
-kernel_real!(f64, KERNEL_BUFS_F64, analysis, synthesis, LANES_F64_ANALYSIS, LANES_F64_SYNTHESIS);
-kernel_real!(f32, KERNEL_BUFS_F32, analysis_f32, synthesis_f32, LANES_F32, LANES_F32);
+kernel_real!(
+    f64,
+    KERNEL_BUFS_F64,
+    analysis,
+    synthesis,
+    LANES_F64_ANALYSIS,
+    LANES_F64_SYNTHESIS,
+    synthesis_interior_f64
+);
+kernel_real!(f32, KERNEL_BUFS_F32, analysis_f32, synthesis_f32, LANES_F32, LANES_F32, no_interior_kernel);
+
+/// No type-specific interior kernel: the generic one does every pair.
+#[inline(always)]
+fn no_interior_kernel<T>(_: &[T], _: &[T], _: &Taps, _: usize, _: usize, _: &mut OutBuf<T>) -> usize {
+    0
+}
+
+/// Pairs per step of the f64 synthesis kernel (four AVX2 vectors per channel).
+const INTERIOR_PAIRS: usize = 16;
+
+/// f64 synthesis of whole steps of [`INTERIOR_PAIRS`] pairs from `q0` whose
+/// inputs lie inside the coefficients, on AVX2 + FMA; 0 elsewhere.
+#[inline(always)]
+fn synthesis_interior_f64(
+    ca: &[f64],
+    cd: &[f64],
+    taps: &Taps,
+    q0: usize,
+    pairs: usize,
+    out: &mut OutBuf<f64>,
+) -> usize {
+    let half = taps.f / 2;
+    // step s reads coefficients below q0 + (s + 1) INTERIOR_PAIRS + half - 1
+    let fit = (ca.len().min(cd.len()) + 1).saturating_sub(q0 + half) / INTERIOR_PAIRS;
+    let steps = fit.min(pairs / INTERIOR_PAIRS);
+    #[cfg(target_arch = "x86_64")]
+    if steps > 0 && has_avx2() && 2 * steps * INTERIOR_PAIRS <= out.len() {
+        // SAFETY: AVX2 and FMA are present (checked at run time); every read
+        // is below q0 + steps * INTERIOR_PAIRS + half - 1 <= len (above) and
+        // every write below 2 * steps * INTERIOR_PAIRS <= out.len().
+        unsafe { synthesis_steps_f64_avx2(ca, cd, &taps.synthesis, q0, steps, out) };
+        return steps * INTERIOR_PAIRS;
+    }
+    0
+}
+
+/// The steps of [`synthesis_interior_f64`]: per tap, each coefficient vector
+/// is loaded once and used by both outputs at once, so eight accumulators
+/// (independent chains of multiply-adds) stay in registers with the taps.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn synthesis_steps_f64_avx2(
+    ca: &[f64],
+    cd: &[f64],
+    syn: &[Vec<f64>; 4],
+    q0: usize,
+    steps: usize,
+    out: &mut OutBuf<f64>,
+) {
+    use std::arch::x86_64::*;
+    const V: usize = INTERIOR_PAIRS / 4;
+    let half = syn[0].len();
+    let (pa, pd) = (ca.as_ptr(), cd.as_ptr());
+    let po = out.as_mut_ptr().cast::<f64>();
+    for s in 0..steps {
+        let q = q0 + s * INTERIOR_PAIRS;
+        let mut even = [_mm256_setzero_pd(); V];
+        let mut odd = [_mm256_setzero_pd(); V];
+        let taps = syn[0].iter().zip(&syn[1]).zip(&syn[2]).zip(&syn[3]).take(half);
+        for (k, (((&t0, &t1), &t2), &t3)) in taps.enumerate() {
+            let (c0, c1, c2, c3) = (_mm256_set1_pd(t0), _mm256_set1_pd(t1), _mm256_set1_pd(t2), _mm256_set1_pd(t3));
+            for v in 0..V {
+                // the generic kernel's order: + c0 a, then + c1 d (even); + c2 a, + c3 d (odd)
+                let a = _mm256_loadu_pd(pa.add(q + 4 * v + k));
+                let d = _mm256_loadu_pd(pd.add(q + 4 * v + k));
+                even[v] = _mm256_fmadd_pd(c1, d, _mm256_fmadd_pd(c0, a, even[v]));
+                odd[v] = _mm256_fmadd_pd(c3, d, _mm256_fmadd_pd(c2, a, odd[v]));
+            }
+        }
+        for v in 0..V {
+            // [e0 e1 e2 e3], [o0 o1 o2 o3] -> [e0 o0 e1 o1], [e2 o2 e3 o3]
+            let lo = _mm256_unpacklo_pd(even[v], odd[v]);
+            let hi = _mm256_unpackhi_pd(even[v], odd[v]);
+            let at = po.add(2 * (s * INTERIOR_PAIRS + 4 * v));
+            _mm256_storeu_pd(at, _mm256_permute2f128_pd::<0x20>(lo, hi));
+            _mm256_storeu_pd(at.add(4), _mm256_permute2f128_pd::<0x31>(lo, hi));
+        }
+    }
+}
 
 /// The polyphase kernel over `count` output pairs from `q_start`: `fill`
 /// gathers inputs `j0 .. j0 + len + half - 1`, `emit(q, y0, y1)` takes the
@@ -534,9 +644,10 @@ fn synthesis_range<T: KernelReal>(ca: &[T], cd: &[T], taps: &Taps, mode: Mode, t
     if mode != Mode::Periodization {
         let pairs = out.len() / 2;
         let synthesis = T::synthesis_taps(taps);
+        let done = T::synthesis_interior(ca, cd, taps, t0 / 2, pairs, out);
         dispatch::<T, true, _, _>(
-            (t0 / 2) as isize,
-            pairs,
+            (t0 / 2 + done) as isize,
+            pairs - done,
             synthesis,
             &Coeffs { ca, cd },
             &mut Interleaved { out, t0 },
@@ -575,5 +686,49 @@ pub(crate) fn synthesis_row<T: KernelReal>(ca: &[T], cd: &[T], taps: &Taps, mode
             .for_each(|(i, o)| synthesis_range(ca, cd, taps, mode, 2 * i * PAR_CHUNK, o));
     } else {
         synthesis_range(ca, cd, taps, mode, 0, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The f64 interior synthesis kernel gives the generic kernel's bits,
+    /// at every start and length around its step size and the edges.
+    #[test]
+    fn interior_synthesis_equals_generic_kernel_bit_for_bit() {
+        let mut state = 12345u64;
+        let mut next = || {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (state >> 11) as f64 / (1u64 << 53) as f64 - 0.5
+        };
+        for f in [2usize, 10, 20] {
+            let rec_lo: Vec<f64> = (0..f).map(|_| next()).collect();
+            let rec_hi: Vec<f64> = (0..f).map(|_| next()).collect();
+            let taps = Taps::new(&rec_lo, &rec_hi);
+            for nc in [1usize, 15, 16, 17, 40, 77, 300] {
+                let ca: Vec<f64> = (0..nc).map(|_| next()).collect();
+                let cd: Vec<f64> = (0..nc).map(|_| next()).collect();
+                let Some(n_out) = idwt_output_len(nc, f, Mode::Zero) else { continue };
+                for t0 in [0usize, 2, 32] {
+                    if t0 > n_out {
+                        continue;
+                    }
+                    let pairs = (n_out - t0) / 2;
+                    let mut fast = vec![0.0; 2 * pairs];
+                    synthesis_range(&ca, &cd, &taps, Mode::Zero, t0, as_out(&mut fast));
+                    let mut generic = vec![0.0; 2 * pairs];
+                    let out = as_out(&mut generic);
+                    dispatch::<f64, true, _, _>(
+                        (t0 / 2) as isize,
+                        pairs,
+                        &taps.synthesis,
+                        &Coeffs { ca: &ca, cd: &cd },
+                        &mut Interleaved { out, t0 },
+                    );
+                    assert_eq!(fast, generic, "F={f} nc={nc} t0={t0}");
+                }
+            }
+        }
     }
 }
