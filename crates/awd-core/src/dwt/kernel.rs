@@ -21,13 +21,15 @@
 //! portable build and an AVX2 build picked at run time) and long signals are
 //! split over threads. The kernels are generic over the sample type
 //! ([`KernelReal`]: f64, and f32 computed in float32 as pywt does); both
-//! types sum in the same order.
+//! types sum in the same order. The interior of f64 synthesis runs on a
+//! hand-written AVX2 kernel ([`super::interior`]) with the same sums.
 
 use std::mem::MaybeUninit;
 
 use rayon::prelude::*;
 
 use super::extend::ext_value;
+use super::interior;
 use super::len::{dwt_coeff_len, idwt_output_len};
 use super::real::Real;
 use crate::Mode;
@@ -139,7 +141,7 @@ const LANES_F64_SYNTHESIS: usize = 8;
 /// Output pairs per register group of f32 (four AVX2 vectors per
 /// accumulator: measured faster than two, mostly in synthesis).
 const LANES_F32: usize = 32;
-/// The larger of the two: readable values the kernels need past a span.
+/// The widest register group: readable values the kernels need past a span.
 pub(crate) const MAX_LANES: usize = LANES_F32;
 const _: () = assert!(LANES_F64_ANALYSIS <= MAX_LANES && LANES_F64_SYNTHESIS <= MAX_LANES);
 
@@ -272,88 +274,9 @@ kernel_real!(
     synthesis,
     LANES_F64_ANALYSIS,
     LANES_F64_SYNTHESIS,
-    synthesis_interior_f64
+    interior::synthesis_f64
 );
-kernel_real!(f32, KERNEL_BUFS_F32, analysis_f32, synthesis_f32, LANES_F32, LANES_F32, no_interior_kernel);
-
-/// No type-specific interior kernel: the generic one does every pair.
-#[inline(always)]
-fn no_interior_kernel<T>(_: &[T], _: &[T], _: &Taps, _: usize, _: usize, _: &mut OutBuf<T>) -> usize {
-    0
-}
-
-/// Pairs per step of the f64 synthesis kernel (four AVX2 vectors per channel).
-const INTERIOR_PAIRS: usize = 16;
-
-/// f64 synthesis of whole steps of [`INTERIOR_PAIRS`] pairs from `q0` whose
-/// inputs lie inside the coefficients, on AVX2 + FMA; 0 elsewhere.
-#[inline(always)]
-fn synthesis_interior_f64(
-    ca: &[f64],
-    cd: &[f64],
-    taps: &Taps,
-    q0: usize,
-    pairs: usize,
-    out: &mut OutBuf<f64>,
-) -> usize {
-    let half = taps.f / 2;
-    // step s reads coefficients below q0 + (s + 1) INTERIOR_PAIRS + half - 1
-    let fit = (ca.len().min(cd.len()) + 1).saturating_sub(q0 + half) / INTERIOR_PAIRS;
-    let steps = fit.min(pairs / INTERIOR_PAIRS);
-    #[cfg(target_arch = "x86_64")]
-    if steps > 0 && has_avx2() && 2 * steps * INTERIOR_PAIRS <= out.len() {
-        // SAFETY: AVX2 and FMA are present (checked at run time); every read
-        // is below q0 + steps * INTERIOR_PAIRS + half - 1 <= len (above) and
-        // every write below 2 * steps * INTERIOR_PAIRS <= out.len().
-        unsafe { synthesis_steps_f64_avx2(ca, cd, &taps.synthesis, q0, steps, out) };
-        return steps * INTERIOR_PAIRS;
-    }
-    0
-}
-
-/// The steps of [`synthesis_interior_f64`]: per tap, each coefficient vector
-/// is loaded once and used by both outputs at once, so eight accumulators
-/// (independent chains of multiply-adds) stay in registers with the taps.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-unsafe fn synthesis_steps_f64_avx2(
-    ca: &[f64],
-    cd: &[f64],
-    syn: &[Vec<f64>; 4],
-    q0: usize,
-    steps: usize,
-    out: &mut OutBuf<f64>,
-) {
-    use std::arch::x86_64::*;
-    const V: usize = INTERIOR_PAIRS / 4;
-    let half = syn[0].len();
-    let (pa, pd) = (ca.as_ptr(), cd.as_ptr());
-    let po = out.as_mut_ptr().cast::<f64>();
-    for s in 0..steps {
-        let q = q0 + s * INTERIOR_PAIRS;
-        let mut even = [_mm256_setzero_pd(); V];
-        let mut odd = [_mm256_setzero_pd(); V];
-        let taps = syn[0].iter().zip(&syn[1]).zip(&syn[2]).zip(&syn[3]).take(half);
-        for (k, (((&t0, &t1), &t2), &t3)) in taps.enumerate() {
-            let (c0, c1, c2, c3) = (_mm256_set1_pd(t0), _mm256_set1_pd(t1), _mm256_set1_pd(t2), _mm256_set1_pd(t3));
-            for v in 0..V {
-                // the generic kernel's order: + c0 a, then + c1 d (even); + c2 a, + c3 d (odd)
-                let a = _mm256_loadu_pd(pa.add(q + 4 * v + k));
-                let d = _mm256_loadu_pd(pd.add(q + 4 * v + k));
-                even[v] = _mm256_fmadd_pd(c1, d, _mm256_fmadd_pd(c0, a, even[v]));
-                odd[v] = _mm256_fmadd_pd(c3, d, _mm256_fmadd_pd(c2, a, odd[v]));
-            }
-        }
-        for v in 0..V {
-            // [e0 e1 e2 e3], [o0 o1 o2 o3] -> [e0 o0 e1 o1], [e2 o2 e3 o3]
-            let lo = _mm256_unpacklo_pd(even[v], odd[v]);
-            let hi = _mm256_unpackhi_pd(even[v], odd[v]);
-            let at = po.add(2 * (s * INTERIOR_PAIRS + 4 * v));
-            _mm256_storeu_pd(at, _mm256_permute2f128_pd::<0x20>(lo, hi));
-            _mm256_storeu_pd(at.add(4), _mm256_permute2f128_pd::<0x31>(lo, hi));
-        }
-    }
-}
+kernel_real!(f32, KERNEL_BUFS_F32, analysis_f32, synthesis_f32, LANES_F32, LANES_F32, interior::none);
 
 /// The polyphase kernel over `count` output pairs from `q_start`: `fill`
 /// gathers inputs `j0 .. j0 + len + half - 1`, `emit(q, y0, y1)` takes the

@@ -4,6 +4,7 @@
 pub(crate) mod adjoint;
 pub(crate) mod cols;
 pub(crate) mod extend;
+mod interior;
 pub(crate) mod kernel;
 pub mod len;
 mod plan1d;

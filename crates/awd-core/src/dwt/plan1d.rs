@@ -16,6 +16,8 @@ use crate::{Mode, Wavelet};
 const TILE_MIN_ROWS: usize = 4;
 
 /// Reusable buffers for one thread: a training epoch allocates nothing.
+/// `T` is the sample type (f64 for the public row functions; the float32
+/// transforms keep their own).
 #[derive(Debug, Default, Clone)]
 pub struct Scratch<T = f64> {
     ping: Vec<T>,

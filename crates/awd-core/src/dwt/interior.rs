@@ -1,0 +1,87 @@
+//! Hand-written synthesis of the interior of long f64 signals on AVX2 +
+//! FMA: the generic kernel's sums in its order (tested bit for bit in
+//! `kernel`'s tests), with more independent accumulator chains in registers
+//! than the compiler keeps there from the generic code.
+
+use super::kernel::{OutBuf, Taps};
+
+/// No type-specific interior kernel: the generic one does every pair.
+#[inline(always)]
+pub(crate) fn none<T>(_: &[T], _: &[T], _: &Taps, _: usize, _: usize, _: &mut OutBuf<T>) -> usize {
+    0
+}
+
+/// Pairs per step of the f64 synthesis kernel (four AVX2 vectors per channel).
+const INTERIOR_PAIRS: usize = 16;
+
+/// f64 synthesis of whole steps of [`INTERIOR_PAIRS`] pairs from `q0` whose
+/// inputs lie inside the coefficients, on AVX2 + FMA; 0 elsewhere.
+#[inline(always)]
+pub(crate) fn synthesis_f64(
+    ca: &[f64],
+    cd: &[f64],
+    taps: &Taps,
+    q0: usize,
+    pairs: usize,
+    out: &mut OutBuf<f64>,
+) -> usize {
+    let half = taps.f / 2;
+    // step s reads coefficients below q0 + (s + 1) INTERIOR_PAIRS + half - 1
+    let fit = (ca.len().min(cd.len()) + 1).saturating_sub(q0 + half) / INTERIOR_PAIRS;
+    let steps = fit.min(pairs / INTERIOR_PAIRS);
+    #[cfg(target_arch = "x86_64")]
+    if steps > 0 && super::kernel::has_avx2() && 2 * steps * INTERIOR_PAIRS <= out.len() {
+        // SAFETY: AVX2 and FMA are present (checked at run time); every read
+        // is below q0 + steps * INTERIOR_PAIRS + half - 1 <= len (above) and
+        // every write below 2 * steps * INTERIOR_PAIRS <= out.len().
+        unsafe { synthesis_steps_f64_avx2(ca, cd, &taps.synthesis, q0, steps, out) };
+        return steps * INTERIOR_PAIRS;
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (steps, ca, cd, q0, out);
+    0
+}
+
+/// The steps of [`synthesis_f64`]: per tap, each coefficient vector
+/// is loaded once and used by both outputs at once, so eight accumulators
+/// (independent chains of multiply-adds) stay in registers with the taps.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+unsafe fn synthesis_steps_f64_avx2(
+    ca: &[f64],
+    cd: &[f64],
+    syn: &[Vec<f64>; 4],
+    q0: usize,
+    steps: usize,
+    out: &mut OutBuf<f64>,
+) {
+    use std::arch::x86_64::*;
+    const V: usize = INTERIOR_PAIRS / 4;
+    let half = syn[0].len();
+    let (pa, pd) = (ca.as_ptr(), cd.as_ptr());
+    let po = out.as_mut_ptr().cast::<f64>();
+    for s in 0..steps {
+        let q = q0 + s * INTERIOR_PAIRS;
+        let mut even = [_mm256_setzero_pd(); V];
+        let mut odd = [_mm256_setzero_pd(); V];
+        let taps = syn[0].iter().zip(&syn[1]).zip(&syn[2]).zip(&syn[3]).take(half);
+        for (k, (((&t0, &t1), &t2), &t3)) in taps.enumerate() {
+            let (c0, c1, c2, c3) = (_mm256_set1_pd(t0), _mm256_set1_pd(t1), _mm256_set1_pd(t2), _mm256_set1_pd(t3));
+            for v in 0..V {
+                // the generic kernel's order: + c0 a, then + c1 d (even); + c2 a, + c3 d (odd)
+                let a = _mm256_loadu_pd(pa.add(q + 4 * v + k));
+                let d = _mm256_loadu_pd(pd.add(q + 4 * v + k));
+                even[v] = _mm256_fmadd_pd(c1, d, _mm256_fmadd_pd(c0, a, even[v]));
+                odd[v] = _mm256_fmadd_pd(c3, d, _mm256_fmadd_pd(c2, a, odd[v]));
+            }
+        }
+        for v in 0..V {
+            // [e0 e1 e2 e3], [o0 o1 o2 o3] -> [e0 o0 e1 o1], [e2 o2 e3 o3]
+            let lo = _mm256_unpacklo_pd(even[v], odd[v]);
+            let hi = _mm256_unpackhi_pd(even[v], odd[v]);
+            let at = po.add(2 * (s * INTERIOR_PAIRS + 4 * v));
+            _mm256_storeu_pd(at, _mm256_permute2f128_pd::<0x20>(lo, hi));
+            _mm256_storeu_pd(at.add(4), _mm256_permute2f128_pd::<0x31>(lo, hi));
+        }
+    }
+}
