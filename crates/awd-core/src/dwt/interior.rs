@@ -5,12 +5,6 @@
 
 use super::kernel::{OutBuf, Taps};
 
-/// No type-specific interior kernel: the generic one does every pair.
-#[inline(always)]
-pub(crate) fn none<T>(_: &[T], _: &[T], _: &Taps, _: usize, _: usize, _: &mut OutBuf<T>) -> usize {
-    0
-}
-
 /// Pairs per step of the f64 synthesis kernel (four AVX2 vectors per channel).
 const INTERIOR_PAIRS: usize = 16;
 

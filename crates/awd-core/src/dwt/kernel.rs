@@ -25,6 +25,7 @@
 //! hand-written AVX2 kernel ([`super::interior`]) with the same sums.
 
 use std::mem::MaybeUninit;
+use std::sync::OnceLock;
 
 use rayon::prelude::*;
 
@@ -89,10 +90,16 @@ pub struct Taps {
     pub analysis: [Vec<f64>; 4],
     /// Synthesis taps: reversed even phases of rec_lo/rec_hi, then odd phases.
     pub synthesis: [Vec<f64>; 4],
-    /// `analysis` rounded to float32 (the float32 transforms' taps).
-    pub analysis_f32: [Vec<f32>; 4],
-    /// `synthesis` rounded to float32.
-    pub synthesis_f32: [Vec<f32>; 4],
+    /// `analysis` and `synthesis` rounded to float32, made on first use (f64
+    /// users, the training loop among them, never pay for them).
+    float32: OnceLock<Phases<f32>>,
+}
+
+/// Analysis and synthesis taps in one number type.
+#[derive(Debug, Clone)]
+pub(crate) struct Phases<T> {
+    pub analysis: [Vec<T>; 4],
+    pub synthesis: [Vec<T>; 4],
 }
 
 impl Taps {
@@ -112,15 +119,15 @@ impl Taps {
             [phase(rec_lo, 0, false), phase(rec_lo, 1, false), phase(rec_hi, 0, false), phase(rec_hi, 1, false)];
         let synthesis =
             [phase(rec_lo, 0, true), phase(rec_hi, 0, true), phase(rec_lo, 1, true), phase(rec_hi, 1, true)];
-        let narrow = |v: &Vec<f64>| v.iter().map(|&t| t as f32).collect::<Vec<f32>>();
-        Taps {
-            f,
-            rec: [rec_lo.to_vec(), rec_hi.to_vec()],
-            analysis_f32: analysis.each_ref().map(narrow),
-            synthesis_f32: synthesis.each_ref().map(narrow),
-            analysis,
-            synthesis,
-        }
+        Taps { f, rec: [rec_lo.to_vec(), rec_hi.to_vec()], analysis, synthesis, float32: OnceLock::new() }
+    }
+
+    /// The analysis and synthesis taps rounded to float32 (made on first use).
+    pub(crate) fn float32(&self) -> &Phases<f32> {
+        self.float32.get_or_init(|| {
+            let narrow = |v: &Vec<f64>| v.iter().map(|&t| t as f32).collect::<Vec<f32>>();
+            Phases { analysis: self.analysis.each_ref().map(narrow), synthesis: self.synthesis.each_ref().map(narrow) }
+        })
     }
 
     /// Shift `s` between extended-signal and output indices in analysis.
@@ -164,33 +171,28 @@ thread_local! {
         const { std::cell::RefCell::new(KernelBufs::ZERO) };
 }
 
-/// `a * b + c`, fused where the build has FMA.
-#[inline(always)]
-pub(crate) fn madd<const FMA: bool>(a: f64, b: f64, c: f64) -> f64 {
-    f64::madd::<FMA>(a, b, c)
-}
-
 /// A sample type the row kernels run in: its thread's block buffers, its
 /// copy of the taps and its register-group width.
 pub(crate) trait KernelReal: Real {
     /// Run `f` with this thread's kernel buffers of this type.
     fn with_bufs<R>(f: impl FnOnce(&mut KernelBufs<Self>) -> R) -> R;
-    /// Analysis taps in this type.
-    fn analysis_taps(taps: &Taps) -> &[Vec<Self>; 4];
-    /// Synthesis taps in this type.
-    fn synthesis_taps(taps: &Taps) -> &[Vec<Self>; 4];
+    /// The analysis and synthesis taps in this type.
+    fn phases(taps: &Taps) -> (&[Vec<Self>; 4], &[Vec<Self>; 4]);
     /// Synthesis of the interior pairs `q0 ..` (inputs read in place) by a
     /// kernel written for this type, if it has one: returns how many of the
     /// `pairs` pairs it wrote to `out` (pair `q` at `2 (q - q0)`); the
     /// generic kernel does the rest. Same sums in the same order.
+    #[inline(always)]
     fn synthesis_interior(
-        ca: &[Self],
-        cd: &[Self],
-        taps: &Taps,
-        q0: usize,
-        pairs: usize,
-        out: &mut OutBuf<Self>,
-    ) -> usize;
+        _ca: &[Self],
+        _cd: &[Self],
+        _taps: &Taps,
+        _q0: usize,
+        _pairs: usize,
+        _out: &mut OutBuf<Self>,
+    ) -> usize {
+        0
+    }
     /// The polyphase kernel with this type's register-group width for
     /// analysis or synthesis (`SYNTHESIS`) and the best build for this CPU.
     fn run<const SYNTHESIS: bool, Fill: Source<Self>, Emit: Sink<Self>>(
@@ -204,19 +206,8 @@ pub(crate) trait KernelReal: Real {
 }
 
 macro_rules! kernel_real {
-    ($t:ty, $bufs:ident, $analysis:ident, $synthesis:ident, $lanes_analysis:expr, $lanes_synthesis:expr, $interior:path) => {
+    ($t:ty, $bufs:ident, $phases:expr, $lanes_analysis:expr, $lanes_synthesis:expr $(, $interior:path)?) => {
         impl KernelReal for $t {
-            #[inline(always)]
-            fn synthesis_interior(
-                ca: &[Self],
-                cd: &[Self],
-                taps: &Taps,
-                q0: usize,
-                pairs: usize,
-                out: &mut OutBuf<Self>,
-            ) -> usize {
-                $interior(ca, cd, taps, q0, pairs, out)
-            }
             #[inline]
             fn with_bufs<R>(f: impl FnOnce(&mut KernelBufs<Self>) -> R) -> R {
                 $bufs.with(|cell| match cell.try_borrow_mut() {
@@ -230,13 +221,23 @@ macro_rules! kernel_real {
                 })
             }
             #[inline(always)]
-            fn analysis_taps(taps: &Taps) -> &[Vec<Self>; 4] {
-                &taps.$analysis
+            fn phases(taps: &Taps) -> (&[Vec<Self>; 4], &[Vec<Self>; 4]) {
+                let p = $phases(taps);
+                (&p.analysis, &p.synthesis)
             }
-            #[inline(always)]
-            fn synthesis_taps(taps: &Taps) -> &[Vec<Self>; 4] {
-                &taps.$synthesis
-            }
+            $(
+                #[inline(always)]
+                fn synthesis_interior(
+                    ca: &[Self],
+                    cd: &[Self],
+                    taps: &Taps,
+                    q0: usize,
+                    pairs: usize,
+                    out: &mut OutBuf<Self>,
+                ) -> usize {
+                    $interior(ca, cd, taps, q0, pairs, out)
+                }
+            )?
             #[inline(always)]
             fn run<const SYNTHESIS: bool, Fill: Source<Self>, Emit: Sink<Self>>(
                 bufs: &mut KernelBufs<Self>,
@@ -246,37 +247,45 @@ macro_rules! kernel_real {
                 fill: &Fill,
                 emit: &mut Emit,
             ) {
-                #[cfg(target_arch = "x86_64")]
-                if has_avx2() {
-                    // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-                    return unsafe {
-                        if SYNTHESIS {
-                            run_blocks_avx2::<$t, $lanes_synthesis, _, _>(bufs, q_start, count, p, fill, emit)
-                        } else {
-                            run_blocks_avx2::<$t, $lanes_analysis, _, _>(bufs, q_start, count, p, fill, emit)
-                        }
-                    };
-                }
                 if SYNTHESIS {
-                    run_blocks::<$t, $lanes_synthesis, false, _, _>(bufs, q_start, count, p, fill, emit)
+                    run_best::<$t, $lanes_synthesis, _, _>(bufs, q_start, count, p, fill, emit)
                 } else {
-                    run_blocks::<$t, $lanes_analysis, false, _, _>(bufs, q_start, count, p, fill, emit)
+                    run_best::<$t, $lanes_analysis, _, _>(bufs, q_start, count, p, fill, emit)
                 }
             }
         }
     };
 }
 
+// `$phases(taps)` has fields `analysis` and `synthesis`: `Taps` itself in f64
 kernel_real!(
     f64,
     KERNEL_BUFS_F64,
-    analysis,
-    synthesis,
+    std::convert::identity,
     LANES_F64_ANALYSIS,
     LANES_F64_SYNTHESIS,
     interior::synthesis_f64
 );
-kernel_real!(f32, KERNEL_BUFS_F32, analysis_f32, synthesis_f32, LANES_F32, LANES_F32, interior::none);
+kernel_real!(f32, KERNEL_BUFS_F32, Taps::float32, LANES_F32, LANES_F32);
+
+/// The kernel with `L` outputs per register group in the best build for
+/// this CPU.
+#[inline(always)]
+fn run_best<T: Real, const L: usize, Fill: Source<T>, Emit: Sink<T>>(
+    bufs: &mut KernelBufs<T>,
+    q_start: isize,
+    count: usize,
+    p: &[Vec<T>; 4],
+    fill: &Fill,
+    emit: &mut Emit,
+) {
+    #[cfg(target_arch = "x86_64")]
+    if has_avx2() {
+        // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
+        return unsafe { run_blocks_avx2::<T, L, _, _>(bufs, q_start, count, p, fill, emit) };
+    }
+    run_blocks::<T, L, false, _, _>(bufs, q_start, count, p, fill, emit)
+}
 
 /// The polyphase kernel over `count` output pairs from `q_start`: `fill`
 /// gathers inputs `j0 .. j0 + len + half - 1`, `emit(q, y0, y1)` takes the
@@ -540,7 +549,7 @@ impl<T: Real> Sink<T> for Rotated<'_, T> {
 fn analysis_range<T: KernelReal>(x: &[T], taps: &Taps, mode: Mode, o0: usize, ca: &mut OutBuf<T>, cd: &mut OutBuf<T>) {
     let count = ca.len();
     let source = Extended { x, mode, shift: taps.analysis_shift(mode) as isize };
-    dispatch::<T, false, _, _>(o0 as isize, count, T::analysis_taps(taps), &source, &mut Split { ca, cd, o0 });
+    dispatch::<T, false, _, _>(o0 as isize, count, T::phases(taps).0, &source, &mut Split { ca, cd, o0 });
 }
 
 /// One analysis step of one signal (pywt `dwt`): writes `ca` and `cd`, each of
@@ -566,7 +575,7 @@ pub(crate) fn analysis_row<T: KernelReal>(x: &[T], taps: &Taps, mode: Mode, ca: 
 fn synthesis_range<T: KernelReal>(ca: &[T], cd: &[T], taps: &Taps, mode: Mode, t0: usize, out: &mut OutBuf<T>) {
     if mode != Mode::Periodization {
         let pairs = out.len() / 2;
-        let synthesis = T::synthesis_taps(taps);
+        let synthesis = T::phases(taps).1;
         let done = T::synthesis_interior(ca, cd, taps, t0 / 2, pairs, out);
         dispatch::<T, true, _, _>(
             (t0 / 2 + done) as isize,
@@ -587,7 +596,7 @@ fn synthesis_range<T: KernelReal>(ca: &[T], cd: &[T], taps: &Taps, mode: Mode, t
     dispatch::<T, true, _, _>(
         q_first,
         (q_last - q_first + 1) as usize,
-        T::synthesis_taps(taps),
+        T::phases(taps).1,
         &CyclicCoeffs { ca, cd, offset },
         &mut Rotated { out, t0, shift, n2 },
     );

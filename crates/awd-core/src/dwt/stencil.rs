@@ -6,8 +6,9 @@
 //! input gradient of analysis), and the filter gradient.
 
 use super::extend::ext_terms;
-use super::kernel::{has_avx2, madd};
+use super::kernel::has_avx2;
 use super::len::dwt_coeff_len;
+use super::real::Real;
 use crate::Mode;
 
 /// One term of a stencil.
@@ -101,8 +102,8 @@ fn analysis_group<const FMA: bool, const G: usize>(
         let at = row * b + c0;
         let xr: &[f64; G] = x[at..at + G].try_into().expect("group");
         for i in 0..G {
-            aa[i] = madd::<FMA>(wa, xr[i], aa[i]);
-            ad[i] = madd::<FMA>(wd, xr[i], ad[i]);
+            aa[i] = f64::madd::<FMA>(wa, xr[i], aa[i]);
+            ad[i] = f64::madd::<FMA>(wd, xr[i], ad[i]);
         }
     }
     (aa, ad)
@@ -124,7 +125,7 @@ fn transpose_group<const FMA: bool, const G: usize>(
         let ra: &[f64; G] = ca[at..at + G].try_into().expect("group");
         let rd: &[f64; G] = cd[at..at + G].try_into().expect("group");
         for k in 0..G {
-            acc[k] = madd::<FMA>(wd, rd[k], madd::<FMA>(wa, ra[k], acc[k]));
+            acc[k] = f64::madd::<FMA>(wd, rd[k], f64::madd::<FMA>(wa, ra[k], acc[k]));
         }
     }
     acc
@@ -249,8 +250,8 @@ impl Stencil {
                             let ra: &[f64; G] = ca[at..at + G].try_into().expect("group");
                             let rd: &[f64; G] = cd[at..at + G].try_into().expect("group");
                             for k in 0..G {
-                                even[k] = madd::<FMA>(wde, rd[k], madd::<FMA>(we, ra[k], even[k]));
-                                odd[k] = madd::<FMA>(wdo, rd[k], madd::<FMA>(wo, ra[k], odd[k]));
+                                even[k] = f64::madd::<FMA>(wde, rd[k], f64::madd::<FMA>(we, ra[k], even[k]));
+                                odd[k] = f64::madd::<FMA>(wdo, rd[k], f64::madd::<FMA>(wo, ra[k], odd[k]));
                             }
                         }
                         out[i * b + c0..i * b + c0 + G].copy_from_slice(&even);
@@ -302,8 +303,8 @@ impl Stencil {
                     let ag: &mut [f64; VEC] = (&mut acc_g[slot..slot + VEC]).try_into().expect("vector");
                     for k in 0..VEC {
                         let wx = w * xr[k];
-                        ah[k] = madd::<false>(wx, ra[k], ah[k]);
-                        ag[k] = madd::<false>(wx, rd[k], ag[k]);
+                        ah[k] = f64::madd::<false>(wx, ra[k], ah[k]);
+                        ag[k] = f64::madd::<false>(wx, rd[k], ag[k]);
                     }
                 }
             }
@@ -324,8 +325,8 @@ impl Stencil {
                         let xa = (row0 + k) * b + c0;
                         let xr: &[f64; VEC] = x[xa..xa + VEC].try_into().expect("vector");
                         for i in 0..VEC {
-                            sh[k][i] = madd::<false>(xr[i], ra[i], sh[k][i]);
-                            sg[k][i] = madd::<false>(xr[i], rd[i], sg[k][i]);
+                            sh[k][i] = f64::madd::<false>(xr[i], ra[i], sh[k][i]);
+                            sg[k][i] = f64::madd::<false>(xr[i], rd[i], sg[k][i]);
                         }
                     }
                 }

@@ -16,7 +16,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::extend::ext_terms;
-use super::kernel::has_avx2;
+use super::kernel::{has_avx2, KernelReal};
 use super::len::idwt_output_len;
 use super::plan1d::Plan1d;
 use super::real::Real;
@@ -226,17 +226,18 @@ fn store_tile<T: Real, const W: usize, const SIMD: bool>(
     transpose::<T, SIMD>(tile, W, rows, len, len, valid);
 }
 
-/// A plan's filters in the tile's number type.
-struct TapsOf<T> {
+/// A plan's filters in the tile's number type: the whole filters for
+/// analysis, the row kernels' synthesis phases (shared with them).
+struct TapsOf<'a, T> {
     rec: (Vec<T>, Vec<T>),
-    syn: [Vec<T>; 4],
+    syn: &'a [Vec<T>; 4],
 }
 
-impl<T: Real> TapsOf<T> {
-    fn new(plan: &Plan1d) -> Self {
+impl<'a, T: KernelReal> TapsOf<'a, T> {
+    fn new(plan: &'a Plan1d) -> Self {
         let cast = |v: &[f64]| v.iter().map(|&t| T::from_f64(t)).collect::<Vec<T>>();
         let t = plan.taps();
-        TapsOf { rec: (cast(&t.rec[0]), cast(&t.rec[1])), syn: t.synthesis.each_ref().map(|v| cast(v)) }
+        TapsOf { rec: (cast(&t.rec[0]), cast(&t.rec[1])), syn: T::phases(t).1 }
     }
 }
 
@@ -250,7 +251,7 @@ fn level_rows(n_in: usize, n_out: usize, f: usize, shift: usize) -> usize {
 #[inline(always)]
 fn wavedec_tile<T: Real, const W: usize, const FMA: bool>(
     plan: &Plan1d,
-    taps: &TapsOf<T>,
+    taps: &TapsOf<'_, T>,
     x: &[T],
     valid: usize,
     out: &mut [MaybeUninit<T>],
@@ -295,7 +296,7 @@ fn wavedec_tile<T: Real, const W: usize, const FMA: bool>(
 #[inline(always)]
 fn waverec_tile<T: Real, const W: usize, const FMA: bool>(
     plan: &Plan1d,
-    taps: &TapsOf<T>,
+    taps: &TapsOf<'_, T>,
     c: &[T],
     valid: usize,
     out: &mut [MaybeUninit<T>],
@@ -325,13 +326,13 @@ fn waverec_tile<T: Real, const W: usize, const FMA: bool>(
             let (pa, pd) = (sized(&mut b.pad_a, rows * W), sized(&mut b.pad_d, rows * W));
             wrap_rows::<T, W>(a, d_len, q_first - offset, rows, pa);
             wrap_rows::<T, W>(d, d_len, q_first - offset, rows, pd);
-            synthesis_level::<T, W, FMA>(pa, pd, pairs, &taps.syn, |i, e, o| {
+            synthesis_level::<T, W, FMA>(pa, pd, pairs, taps.syn, |i, e, o| {
                 let q = q_first + i as isize;
                 put_row(&mut next, (2 * q + shift).rem_euclid(n2) as usize, e);
                 put_row(&mut next, (2 * q + 1 + shift).rem_euclid(n2) as usize, o);
             });
         } else {
-            synthesis_level::<T, W, FMA>(a, d, n_out / 2, &taps.syn, |q, e, o| {
+            synthesis_level::<T, W, FMA>(a, d, n_out / 2, taps.syn, |q, e, o| {
                 put_row(&mut next, 2 * q, e);
                 put_row(&mut next, 2 * q + 1, o);
             });
@@ -355,7 +356,7 @@ enum Direction {
 fn run_tile<T: Real, const W: usize, const FMA: bool>(
     dir: Direction,
     plan: &Plan1d,
-    taps: &TapsOf<T>,
+    taps: &TapsOf<'_, T>,
     input: &[T],
     valid: usize,
     out: &mut [MaybeUninit<T>],
@@ -372,7 +373,7 @@ fn run_tile<T: Real, const W: usize, const FMA: bool>(
 unsafe fn run_tile_avx2<T: Real, const W: usize>(
     dir: Direction,
     plan: &Plan1d,
-    taps: &TapsOf<T>,
+    taps: &TapsOf<'_, T>,
     input: &[T],
     valid: usize,
     out: &mut [MaybeUninit<T>],
@@ -383,7 +384,7 @@ unsafe fn run_tile_avx2<T: Real, const W: usize>(
 
 /// Run every tile of `rows` signals in parallel: `input` has `rows x in_len`
 /// values, `out` gets `rows x out_len` (all written).
-fn run_tiles<T: Real, const W: usize>(
+fn run_tiles<T: KernelReal, const W: usize>(
     plan: &Plan1d,
     dir: Direction,
     input: &[T],
@@ -414,7 +415,7 @@ pub(crate) fn takes(plan: &Plan1d) -> bool {
 
 /// Multilevel analysis of `x` (`rows x signal_len`, row-major) into packed
 /// rows `out` (`rows x total_len`), tile by tile.
-pub(crate) fn wavedec_tiles<T: Real>(plan: &Plan1d, x: &[T], out: &mut [MaybeUninit<T>]) {
+pub(crate) fn wavedec_tiles<T: KernelReal>(plan: &Plan1d, x: &[T], out: &mut [MaybeUninit<T>]) {
     let lens = (plan.signal_len(), plan.total_len());
     match T::TILE {
         16 => run_tiles::<T, 16>(plan, Direction::Forward, x, lens, out),
@@ -424,7 +425,7 @@ pub(crate) fn wavedec_tiles<T: Real>(plan: &Plan1d, x: &[T], out: &mut [MaybeUni
 
 /// Multilevel synthesis of packed rows `c` (`rows x total_len`) into `out`
 /// (`rows x recon_len`), tile by tile.
-pub(crate) fn waverec_tiles<T: Real>(plan: &Plan1d, c: &[T], out: &mut [MaybeUninit<T>]) {
+pub(crate) fn waverec_tiles<T: KernelReal>(plan: &Plan1d, c: &[T], out: &mut [MaybeUninit<T>]) {
     let lens = (plan.total_len(), plan.recon_len());
     match T::TILE_INVERSE {
         16 => run_tiles::<T, 16>(plan, Direction::Inverse, c, lens, out),

@@ -659,7 +659,7 @@ impl<'a> Builder<'a> {
                 Ok((cross_val_r2_folds(x.view(), y.column(0), folds, *ridge_alpha)?, None))
             }
             (Features::Peaks(per_count), ModelSpec::Peaks { target, estimator, .. }) => {
-                let mut best: Option<(Vec<f64>, usize)> = None;
+                let mut best: Option<(f64, Vec<f64>, usize)> = None;
                 for (bins, hist, _) in per_count {
                     let scores = (0..folds.len())
                         .map(|k| {
@@ -671,11 +671,12 @@ impl<'a> Builder<'a> {
                             Ok(rmse(&pred, &truth))
                         })
                         .collect::<Result<Vec<f64>>>()?;
-                    if best.as_ref().is_none_or(|(b, _)| mean_se(&scores).0 < mean_se(b).0) {
-                        best = Some((scores, *bins));
+                    let mean = mean_se(&scores).0;
+                    if best.as_ref().is_none_or(|(b, _, _)| mean < *b) {
+                        best = Some((mean, scores, *bins));
                     }
                 }
-                let (scores, bins) = best.expect("at least one bin count (checked)");
+                let (_, scores, bins) = best.expect("at least one bin count (checked)");
                 Ok((scores, Some(bins)))
             }
             _ => unreachable!("features follow the model spec"),
