@@ -52,7 +52,7 @@ def main():
             rs[i][1].append(r["inverse_median_s"])
             limits[i][0].append(r["forward_limit_s"])
             limits[i][1].append(r["inverse_limit_s"])
-    print(f"threads: {r['threads']}; peak multiply-adds (last run): {r['peak_multiply_adds_per_s']/1e9:.0f} G/s "
+    print(f"threads: {r['threads']}; kernels: {r.get('kernels', '?')}; peak multiply-adds (last run): {r['peak_multiply_adds_per_s']/1e9:.0f} G/s "
           f"({r['dtype']}); medians of {args.rounds} rounds x {args.repeat} repeats")
     print()
     print("| case | pywt forward | awd forward | speed-up | limit | x limit "

@@ -94,6 +94,7 @@ pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
         "dtype": if args.float32 { "float32" } else { "float64" },
         "repeat": args.repeat,
         "threads": rayon::current_num_threads(),
+        "kernels": awd::dwt::kernel_build().name(),
         "forward_median_s": forward,
         "inverse_median_s": inverse,
         "forward_bytes_in_out": (n_in + n_coeffs) * value_bytes,
@@ -170,10 +171,16 @@ const PEAK_TRIPS: usize = 4_000_000;
 
 /// The machine's peak multiply-add rate (all threads) in f64 or f32
 /// lanes, measured: the best of three runs of `PEAK_CHAINS` independent
-/// chains of 256-bit fused multiply-adds per thread. Without AVX2 it
-/// reports the scalar rate of the portable kernels' build.
+/// chains of fused multiply-adds per thread, in the widest registers the
+/// kernels' build uses (512-bit in the AVX-512 build, else 256-bit).
+/// Without AVX2 it reports the scalar rate of the portable kernels' build.
 fn peak_multiply_adds(float32: bool) -> f64 {
-    let lanes = if float32 { 8 } else { 4 };
+    let wide = awd::dwt::kernel_build() == awd::dwt::KernelBuild::Avx512;
+    let lanes = match (float32, wide) {
+        (false, false) => 4,
+        (true, false) | (false, true) => 8,
+        (true, true) => 16,
+    };
     (0..3)
         .map(|_| {
             let t = Instant::now();
@@ -188,9 +195,11 @@ fn peak_multiply_adds(float32: bool) -> f64 {
 /// [`peak_multiply_adds`]' loop on one thread.
 fn peak_loop(float32: bool) -> f64 {
     #[cfg(target_arch = "x86_64")]
-    if awd::dwt::has_avx2() {
-        // SAFETY: the CPU has AVX2 and FMA (checked at run time).
-        return unsafe { peak_loop_avx2(float32) };
+    match awd::dwt::kernel_build() {
+        // SAFETY: the build is at most what the CPU supports (checked at run time).
+        awd::dwt::KernelBuild::Avx512 => return unsafe { peak_loop_avx512(float32) },
+        awd::dwt::KernelBuild::Avx2 => return unsafe { peak_loop_avx2(float32) },
+        awd::dwt::KernelBuild::Portable => {}
     }
     let _ = float32;
     let (m, a) = std::hint::black_box((0.999_999_9f64, 1e-7f64));
@@ -230,6 +239,31 @@ unsafe fn peak_loop_avx2(float32: bool) -> f64 {
     let mut out = [0.0f64; 4];
     _mm256_storeu_pd(out.as_mut_ptr(), acc.iter().fold(_mm256_setzero_pd(), |s, &v| _mm256_add_pd(s, v)));
     out.iter().sum()
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn peak_loop_avx512(float32: bool) -> f64 {
+    use std::arch::x86_64::*;
+    let (m, a) = std::hint::black_box((0.999_999_9f64, 1e-7f64));
+    if float32 {
+        let (m, a) = (_mm512_set1_ps(m as f32), _mm512_set1_ps(a as f32));
+        let mut acc = [_mm512_set1_ps(std::hint::black_box(1.0)); PEAK_CHAINS];
+        for _ in 0..PEAK_TRIPS {
+            for v in acc.iter_mut() {
+                *v = _mm512_fmadd_ps(*v, m, a);
+            }
+        }
+        return _mm512_reduce_add_ps(acc.iter().fold(_mm512_setzero_ps(), |s, &v| _mm512_add_ps(s, v))) as f64;
+    }
+    let (m, a) = (_mm512_set1_pd(m), _mm512_set1_pd(a));
+    let mut acc = [_mm512_set1_pd(std::hint::black_box(1.0)); PEAK_CHAINS];
+    for _ in 0..PEAK_TRIPS {
+        for v in acc.iter_mut() {
+            *v = _mm512_fmadd_pd(*v, m, a);
+        }
+    }
+    _mm512_reduce_add_pd(acc.iter().fold(_mm512_setzero_pd(), |s, &v| _mm512_add_pd(s, v)))
 }
 
 /// Default signals of `awd bench fit`.

@@ -1,15 +1,19 @@
 //! Hand-written synthesis of the interior of long f64 signals on AVX2 +
-//! FMA: the generic kernel's sums in its order (tested bit for bit in
-//! `kernel`'s tests), with more independent accumulator chains in registers
-//! than the compiler keeps there from the generic code.
+//! FMA and on AVX-512: the generic kernel's sums in its order (tested bit
+//! for bit in `kernel`'s tests), with more independent accumulator chains
+//! in registers than the compiler keeps there from the generic code.
 
-use super::kernel::{OutBuf, Taps};
+use super::kernel::{kernel_build, KernelBuild, OutBuf, Taps};
 
-/// Pairs per step of the f64 synthesis kernel (four AVX2 vectors per channel).
+/// Pairs per step of the AVX2 f64 synthesis kernel (four 256-bit vectors
+/// per channel).
 const INTERIOR_PAIRS: usize = 16;
+/// Pairs per step of the AVX-512 kernel (four 512-bit vectors per channel).
+const INTERIOR_PAIRS_WIDE: usize = 32;
 
-/// f64 synthesis of whole steps of [`INTERIOR_PAIRS`] pairs from `q0` whose
-/// inputs lie inside the coefficients, on AVX2 + FMA; 0 elsewhere.
+/// f64 synthesis of whole steps of pairs from `q0` whose inputs lie inside
+/// the coefficients, on AVX2 + FMA or AVX-512; returns how many pairs it
+/// wrote (0 in the portable build).
 #[inline(always)]
 pub(crate) fn synthesis_f64(
     ca: &[f64],
@@ -19,17 +23,25 @@ pub(crate) fn synthesis_f64(
     pairs: usize,
     out: &mut OutBuf<f64>,
 ) -> usize {
+    let build = kernel_build();
+    let step = if build == KernelBuild::Avx512 { INTERIOR_PAIRS_WIDE } else { INTERIOR_PAIRS };
     let half = taps.f / 2;
-    // step s reads coefficients below q0 + (s + 1) INTERIOR_PAIRS + half - 1
-    let fit = (ca.len().min(cd.len()) + 1).saturating_sub(q0 + half) / INTERIOR_PAIRS;
-    let steps = fit.min(pairs / INTERIOR_PAIRS);
+    // step s reads coefficients below q0 + (s + 1) step + half - 1
+    let fit = (ca.len().min(cd.len()) + 1).saturating_sub(q0 + half) / step;
+    let steps = fit.min(pairs / step);
     #[cfg(target_arch = "x86_64")]
-    if steps > 0 && super::kernel::has_avx2() && 2 * steps * INTERIOR_PAIRS <= out.len() {
-        // SAFETY: AVX2 and FMA are present (checked at run time); every read
-        // is below q0 + steps * INTERIOR_PAIRS + half - 1 <= len (above) and
-        // every write below 2 * steps * INTERIOR_PAIRS <= out.len().
-        unsafe { synthesis_steps_f64_avx2(ca, cd, &taps.synthesis, q0, steps, out) };
-        return steps * INTERIOR_PAIRS;
+    if steps > 0 && build >= KernelBuild::Avx2 && 2 * steps * step <= out.len() {
+        // SAFETY: the build is at most what the CPU supports (checked at run
+        // time); every read is below q0 + steps * step + half - 1 <= len
+        // (above) and every write below 2 * steps * step <= out.len().
+        unsafe {
+            if build == KernelBuild::Avx512 {
+                synthesis_steps_f64_avx512(ca, cd, &taps.synthesis, q0, steps, out)
+            } else {
+                synthesis_steps_f64_avx2(ca, cd, &taps.synthesis, q0, steps, out)
+            }
+        };
+        return steps * step;
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (steps, ca, cd, q0, out);
@@ -76,6 +88,49 @@ unsafe fn synthesis_steps_f64_avx2(
             let at = po.add(2 * (s * INTERIOR_PAIRS + 4 * v));
             _mm256_storeu_pd(at, _mm256_permute2f128_pd::<0x20>(lo, hi));
             _mm256_storeu_pd(at.add(4), _mm256_permute2f128_pd::<0x31>(lo, hi));
+        }
+    }
+}
+
+/// [`synthesis_steps_f64_avx2`] in 512-bit registers: 32 pairs per step,
+/// the outputs interleaved by two-source permutes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn synthesis_steps_f64_avx512(
+    ca: &[f64],
+    cd: &[f64],
+    syn: &[Vec<f64>; 4],
+    q0: usize,
+    steps: usize,
+    out: &mut OutBuf<f64>,
+) {
+    use std::arch::x86_64::*;
+    const V: usize = INTERIOR_PAIRS_WIDE / 8;
+    let half = syn[0].len();
+    let (pa, pd) = (ca.as_ptr(), cd.as_ptr());
+    let po = out.as_mut_ptr().cast::<f64>();
+    // [e0..e7], [o0..o7] -> [e0 o0 .. e3 o3], [e4 o4 .. e7 o7]
+    let lo_idx = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+    let hi_idx = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    for s in 0..steps {
+        let q = q0 + s * INTERIOR_PAIRS_WIDE;
+        let mut even = [_mm512_setzero_pd(); V];
+        let mut odd = [_mm512_setzero_pd(); V];
+        let taps = syn[0].iter().zip(&syn[1]).zip(&syn[2]).zip(&syn[3]).take(half);
+        for (k, (((&t0, &t1), &t2), &t3)) in taps.enumerate() {
+            let (c0, c1, c2, c3) = (_mm512_set1_pd(t0), _mm512_set1_pd(t1), _mm512_set1_pd(t2), _mm512_set1_pd(t3));
+            for v in 0..V {
+                // the generic kernel's order: + c0 a, then + c1 d (even); + c2 a, + c3 d (odd)
+                let a = _mm512_loadu_pd(pa.add(q + 8 * v + k));
+                let d = _mm512_loadu_pd(pd.add(q + 8 * v + k));
+                even[v] = _mm512_fmadd_pd(c1, d, _mm512_fmadd_pd(c0, a, even[v]));
+                odd[v] = _mm512_fmadd_pd(c3, d, _mm512_fmadd_pd(c2, a, odd[v]));
+            }
+        }
+        for v in 0..V {
+            let at = po.add(2 * (s * INTERIOR_PAIRS_WIDE + 8 * v));
+            _mm512_storeu_pd(at, _mm512_permutex2var_pd(even[v], lo_idx, odd[v]));
+            _mm512_storeu_pd(at.add(8), _mm512_permutex2var_pd(even[v], hi_idx, odd[v]));
         }
     }
 }

@@ -148,9 +148,12 @@ const LANES_F64_SYNTHESIS: usize = 8;
 /// Output pairs per register group of f32 (four AVX2 vectors per
 /// accumulator: measured faster than two, mostly in synthesis).
 const LANES_F32: usize = 32;
+/// Register groups of the AVX-512 build: twice the outputs (the same
+/// number of registers, each twice as wide).
+const WIDE: usize = 2;
 /// The widest register group: readable values the kernels need past a span.
-pub(crate) const MAX_LANES: usize = LANES_F32;
-const _: () = assert!(LANES_F64_ANALYSIS <= MAX_LANES && LANES_F64_SYNTHESIS <= MAX_LANES);
+pub(crate) const MAX_LANES: usize = WIDE * LANES_F32;
+const _: () = assert!(LANES_F64_ANALYSIS <= LANES_F32 && LANES_F64_SYNTHESIS <= LANES_F32);
 
 /// Block buffers of the kernel, one set per thread (no per-call zeroing).
 pub(crate) struct KernelBufs<T> {
@@ -173,7 +176,7 @@ thread_local! {
 
 /// A sample type the row kernels run in: its thread's block buffers, its
 /// copy of the taps and its register-group width.
-pub(crate) trait KernelReal: Real {
+pub(crate) trait KernelReal: super::wide::Wide {
     /// Run `f` with this thread's kernel buffers of this type.
     fn with_bufs<R>(f: impl FnOnce(&mut KernelBufs<Self>) -> R) -> R;
     /// The analysis and synthesis taps in this type.
@@ -248,9 +251,9 @@ macro_rules! kernel_real {
                 emit: &mut Emit,
             ) {
                 if SYNTHESIS {
-                    run_best::<$t, $lanes_synthesis, _, _>(bufs, q_start, count, p, fill, emit)
+                    run_best::<$t, $lanes_synthesis, { WIDE * $lanes_synthesis }, _, _>(bufs, q_start, count, p, fill, emit)
                 } else {
-                    run_best::<$t, $lanes_analysis, _, _>(bufs, q_start, count, p, fill, emit)
+                    run_best::<$t, $lanes_analysis, { WIDE * $lanes_analysis }, _, _>(bufs, q_start, count, p, fill, emit)
                 }
             }
         }
@@ -268,10 +271,10 @@ kernel_real!(
 );
 kernel_real!(f32, KERNEL_BUFS_F32, Taps::float32, LANES_F32, LANES_F32);
 
-/// The kernel with `L` outputs per register group in the best build for
-/// this CPU.
+/// The kernel in the best build for this CPU, with `L` outputs per
+/// register group (`LW` in the AVX-512 build).
 #[inline(always)]
-fn run_best<T: Real, const L: usize, Fill: Source<T>, Emit: Sink<T>>(
+fn run_best<T: Real, const L: usize, const LW: usize, Fill: Source<T>, Emit: Sink<T>>(
     bufs: &mut KernelBufs<T>,
     q_start: isize,
     count: usize,
@@ -280,9 +283,11 @@ fn run_best<T: Real, const L: usize, Fill: Source<T>, Emit: Sink<T>>(
     emit: &mut Emit,
 ) {
     #[cfg(target_arch = "x86_64")]
-    if has_avx2() {
-        // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-        return unsafe { run_blocks_avx2::<T, L, _, _>(bufs, q_start, count, p, fill, emit) };
+    match kernel_build() {
+        // SAFETY: the build is at most what the CPU supports (checked at run time).
+        KernelBuild::Avx512 => return unsafe { run_blocks_avx512::<T, LW, _, _>(bufs, q_start, count, p, fill, emit) },
+        KernelBuild::Avx2 => return unsafe { run_blocks_avx2::<T, L, _, _>(bufs, q_start, count, p, fill, emit) },
+        KernelBuild::Portable => {}
     }
     run_blocks::<T, L, false, _, _>(bufs, q_start, count, p, fill, emit)
 }
@@ -343,21 +348,82 @@ unsafe fn run_blocks_avx2<T: Real, const L: usize, Fill: Source<T>, Emit: Sink<T
     run_blocks::<T, L, true, _, _>(bufs, q_start, count, p, fill, emit)
 }
 
-/// Whether the AVX2+FMA build of the kernels runs on this CPU (checked once).
-pub fn has_avx2() -> bool {
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn run_blocks_avx512<T: Real, const L: usize, Fill: Source<T>, Emit: Sink<T>>(
+    bufs: &mut KernelBufs<T>,
+    q_start: isize,
+    count: usize,
+    p: &[Vec<T>; 4],
+    fill: &Fill,
+    emit: &mut Emit,
+) {
+    run_blocks::<T, L, true, _, _>(bufs, q_start, count, p, fill, emit)
+}
+
+/// The instruction sets the kernels are compiled for, in increasing order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum KernelBuild {
+    /// Plain Rust, no target features (any CPU).
+    Portable,
+    /// AVX2 and FMA: 256-bit registers.
+    Avx2,
+    /// AVX-512 (F and VL) with FMA: 512-bit registers where the kernels'
+    /// register groups are wide enough.
+    Avx512,
+}
+
+impl KernelBuild {
+    /// The name used by `AWD_KERNELS` and in benchmark reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            KernelBuild::Portable => "portable",
+            KernelBuild::Avx2 => "avx2",
+            KernelBuild::Avx512 => "avx512",
+        }
+    }
+}
+
+/// The best build this CPU runs, capped by the environment (checked once):
+/// `AWD_KERNELS=portable|avx2|avx512` asks for a build (never one the CPU
+/// lacks), and `AWD_PORTABLE_KERNELS=1` is `AWD_KERNELS=portable`. Every
+/// build gives the same bits where it has FMA; the tests run each.
+pub fn kernel_build() -> KernelBuild {
+    static BUILD: std::sync::OnceLock<KernelBuild> = std::sync::OnceLock::new();
+    *BUILD.get_or_init(|| {
+        let cpu = cpu_build();
+        let asked = if std::env::var_os("AWD_PORTABLE_KERNELS").is_some() {
+            Some(KernelBuild::Portable)
+        } else {
+            std::env::var("AWD_KERNELS").ok().and_then(|v| {
+                let found = [KernelBuild::Portable, KernelBuild::Avx2, KernelBuild::Avx512]
+                    .into_iter()
+                    .find(|b| b.name() == v.trim().to_ascii_lowercase());
+                if found.is_none() {
+                    eprintln!("awd: AWD_KERNELS={v:?} is not one of portable, avx2, avx512; ignored");
+                }
+                found
+            })
+        };
+        asked.map_or(cpu, |b| b.min(cpu))
+    })
+}
+
+/// The best build the CPU supports.
+fn cpu_build() -> KernelBuild {
     #[cfg(target_arch = "x86_64")]
     {
-        static AVX2: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
-        *AVX2.get_or_init(|| {
-            std::env::var_os("AWD_PORTABLE_KERNELS").is_none()
-                && std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-        })
+        use std::arch::is_x86_feature_detected as has;
+        if has!("avx2") && has!("fma") {
+            return if has!("avx512f") && has!("avx512vl") { KernelBuild::Avx512 } else { KernelBuild::Avx2 };
+        }
     }
-    #[cfg(not(target_arch = "x86_64"))]
-    {
-        false
-    }
+    KernelBuild::Portable
+}
+
+/// Whether the kernels run a build with AVX2 and FMA (AVX-512 included).
+pub fn has_avx2() -> bool {
+    kernel_build() >= KernelBuild::Avx2
 }
 
 /// Run the kernel with the best build for this CPU and this thread's buffers.
@@ -638,7 +704,7 @@ mod tests {
             let rec_lo: Vec<f64> = (0..f).map(|_| next()).collect();
             let rec_hi: Vec<f64> = (0..f).map(|_| next()).collect();
             let taps = Taps::new(&rec_lo, &rec_hi);
-            for nc in [1usize, 15, 16, 17, 40, 77, 300] {
+            for nc in [1usize, 15, 16, 17, 40, 77, 300, 1001] {
                 let ca: Vec<f64> = (0..nc).map(|_| next()).collect();
                 let cd: Vec<f64> = (0..nc).map(|_| next()).collect();
                 let Some(n_out) = idwt_output_len(nc, f, Mode::Zero) else { continue };

@@ -13,8 +13,9 @@ pub mod real;
 pub mod reference;
 pub(crate) mod stencil;
 mod tiles;
+mod wide;
 
-pub use kernel::has_avx2;
+pub use kernel::{has_avx2, kernel_build, KernelBuild};
 pub use len::{boundary_level_warning, dwt_coeff_len, dwt_max_level, idwt_output_len, max_useful_level};
 pub use plan1d::{dwt, idwt, pack_coeff_rows, wavedec, waverec, Coeffs1d, Plan1d, Scratch};
 pub use plan2d::{wavedec2, waverec2, Coeffs2d, Plan2d};

@@ -265,11 +265,14 @@ impl Plan1d {
                 reason: format!("signals have {} samples, the plan expects {}", x.ncols(), self.signal_len),
             });
         }
-        check_finite(x)?;
         let x = x.as_standard_layout();
+        let mut finite = true;
         let data = new_rows(x.nrows(), self.total_len(), |out| {
-            self.wavedec_flat(x.as_slice().expect("standard layout"), x.nrows(), out)
+            finite = self.wavedec_flat(x.as_slice().expect("standard layout"), x.nrows(), out, true)
         });
+        if !finite {
+            check_finite(x.view())?;
+        }
         Ok(Coeffs1d { data, coeff_lens: self.coeff_lens.clone(), offsets: self.offsets.clone() })
     }
 
@@ -282,7 +285,9 @@ impl Plan1d {
         assert_eq!(out.dim(), (x.nrows(), self.total_len()), "wavedec_into: output shape");
         let x = x.as_standard_layout();
         let rows = x.nrows();
-        into_rows(&mut out, |o| self.wavedec_flat(x.as_slice().expect("standard layout"), rows, o));
+        into_rows(&mut out, |o| {
+            self.wavedec_flat(x.as_slice().expect("standard layout"), rows, o, false);
+        });
     }
 
     /// Whether `rows` signals go through the tiled kernels (enough of them,
@@ -293,21 +298,28 @@ impl Plan1d {
 
     /// Analyse `rows` signals stored flat, row-major, into `out` (all written):
     /// across signals in tiles for short signals, one signal at a time else.
-    fn wavedec_flat<T: RowReal>(&self, x: &[T], rows: usize, out: &mut OutBuf<T>) {
+    /// Returns whether every input value is finite: the tiles check each
+    /// tile as they load it (it is in cache then); the row path scans the
+    /// input first if `check` (else it returns true unchecked).
+    fn wavedec_flat<T: RowReal>(&self, x: &[T], rows: usize, out: &mut OutBuf<T>, check: bool) -> bool {
         if self.tiled(rows) {
-            tiles::wavedec_tiles(self, x, out);
-        } else {
-            rows_into(x, rows, out, &|xr, or, s| self.wavedec_row_out(xr, or, s));
+            return tiles::wavedec_tiles(self, x, out);
         }
+        let finite = !check || all_finite_par(x);
+        rows_into(x, rows, out, &|xr, or, s| self.wavedec_row_out(xr, or, s));
+        finite
     }
 
-    /// Rebuild `rows` packed coefficient rows stored flat into `out` (all written).
-    fn waverec_flat<T: RowReal>(&self, c: &[T], rows: usize, out: &mut OutBuf<T>) {
+    /// Rebuild `rows` packed coefficient rows stored flat into `out` (all
+    /// written); returns whether every input value is finite, as
+    /// [`Plan1d::wavedec_flat`].
+    fn waverec_flat<T: RowReal>(&self, c: &[T], rows: usize, out: &mut OutBuf<T>, check: bool) -> bool {
         if self.tiled(rows) {
-            tiles::waverec_tiles(self, c, out);
-        } else {
-            rows_into(c, rows, out, &|cr, or, s| self.waverec_row_out(cr, or, s));
+            return tiles::waverec_tiles(self, c, out);
         }
+        let finite = !check || all_finite_par(c);
+        rows_into(c, rows, out, &|cr, or, s| self.waverec_row_out(cr, or, s));
+        finite
     }
 
     /// Rebuild a batch of signals; output `(batch, recon_len())` (pywt's length).
@@ -320,10 +332,15 @@ impl Plan1d {
                 ),
             });
         }
-        check_finite(coeffs.data.view())?;
         let packed = coeffs.data.as_standard_layout();
         let src = packed.as_slice().expect("standard layout");
-        Ok(new_rows(packed.nrows(), self.recon_len, |out| self.waverec_flat(src, packed.nrows(), out)))
+        let mut finite = true;
+        let out =
+            new_rows(packed.nrows(), self.recon_len, |out| finite = self.waverec_flat(src, packed.nrows(), out, true));
+        if !finite {
+            check_finite(packed.view())?;
+        }
+        Ok(out)
     }
 
     /// Rebuild into a caller-owned `(batch, recon_len)` array (hot loops).
@@ -335,7 +352,9 @@ impl Plan1d {
         assert_eq!(out.dim(), (packed.nrows(), self.recon_len), "waverec_into: output shape");
         let packed = packed.as_standard_layout();
         let rows = packed.nrows();
-        into_rows(&mut out, |o| self.waverec_flat(packed.as_slice().expect("standard layout"), rows, o));
+        into_rows(&mut out, |o| {
+            self.waverec_flat(packed.as_slice().expect("standard layout"), rows, o, false);
+        });
     }
 
     /// Analyse a batch of float32 signals into packed float32 rows
@@ -348,10 +367,14 @@ impl Plan1d {
                 reason: format!("signals have {} samples, the plan expects {}", x.ncols(), self.signal_len),
             });
         }
-        check_finite_f32(x)?;
         let x = x.as_standard_layout();
         let src = x.as_slice().expect("standard layout");
-        Ok(new_rows(x.nrows(), self.total_len(), |out| self.wavedec_flat(src, x.nrows(), out)))
+        let mut finite = true;
+        let out = new_rows(x.nrows(), self.total_len(), |out| finite = self.wavedec_flat(src, x.nrows(), out, true));
+        if !finite {
+            check_finite_f32(x.view())?;
+        }
+        Ok(out)
     }
 
     /// Rebuild float32 signals `(batch, recon_len)` from packed float32 rows
@@ -367,10 +390,15 @@ impl Plan1d {
                 ),
             });
         }
-        check_finite_f32(packed)?;
         let packed = packed.as_standard_layout();
         let src = packed.as_slice().expect("standard layout");
-        Ok(new_rows(packed.nrows(), self.recon_len, |out| self.waverec_flat(src, packed.nrows(), out)))
+        let mut finite = true;
+        let out =
+            new_rows(packed.nrows(), self.recon_len, |out| finite = self.waverec_flat(src, packed.nrows(), out, true));
+        if !finite {
+            check_finite_f32(packed.view())?;
+        }
+        Ok(out)
     }
 }
 

@@ -16,10 +16,12 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::extend::ext_terms;
-use super::kernel::{has_avx2, KernelReal};
+use super::kernel::{kernel_build, KernelBuild, KernelReal};
 use super::len::idwt_output_len;
 use super::plan1d::Plan1d;
 use super::real::Real;
+use super::wide::{self, Wide};
+use crate::error::all_finite;
 use crate::Mode;
 
 /// Longest signal sent to the tiled path; longer signals use the row kernels,
@@ -43,10 +45,13 @@ impl<T: Real> TileBufs<T> {
     }
 }
 
-/// Resize `v` to `len` values (contents unspecified: every value is written
-/// before it is read).
+/// The first `len` values of `v`, grown if it is shorter (never shrunk, so
+/// the levels' changing sizes do not zero-fill it again; contents
+/// unspecified: every value is written before it is read).
 fn sized<T: Real>(v: &mut Vec<T>, len: usize) -> &mut [T] {
-    v.resize(len, T::ZERO);
+    if v.len() < len {
+        v.resize(len, T::ZERO);
+    }
     &mut v[..len]
 }
 
@@ -85,17 +90,20 @@ fn extend_row<T: Real, const W: usize>(buf: &mut [T], base: usize, n: usize, m: 
 
 /// One analysis level of a tile: `input` holds the `n_in` rows from buffer
 /// row `shift` on (room for `shift` extension rows before them and the
-/// needed rows after); writes `n_out` rows of each channel through
-/// `put(o, lo, hi)`.
+/// needed rows after); writes `n_out` rows of the lowpass channel to
+/// `lo[(lo_base + o) W ..]` and of the highpass channel to `hi[o W ..]`,
+/// in 512-bit registers if `WIDE`.
+#[allow(clippy::too_many_arguments)]
 #[inline(always)]
-fn analysis_level<T: Real, const W: usize, const FMA: bool>(
+fn analysis_level<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     input: &mut [T],
     n_in: usize,
     n_out: usize,
     taps: (&[T], &[T]),
     shift: usize,
     mode: Mode,
-    mut put: impl FnMut(usize, &[T; W], &[T; W]),
+    (lo, lo_base): (&mut [T], usize),
+    hi: &mut [T],
 ) {
     let f = taps.0.len();
     let last = 2 * n_out + f - 2; // one past the last extended index, + shift
@@ -105,31 +113,45 @@ fn analysis_level<T: Real, const W: usize, const FMA: bool>(
     for e in n_in as isize..last as isize - shift as isize {
         extend_row::<T, W>(input, shift, n_in, e, mode);
     }
+    #[cfg(target_arch = "x86_64")]
+    if WIDE {
+        // SAFETY: WIDE is only set in the AVX-512 build, whose tile width is
+        // ROW_VECTORS * T::LANES; the kernel checks the buffers' lengths.
+        return unsafe { wide::analysis_rows::<T, W>(input, n_out, taps, (lo, lo_base), hi) };
+    }
     for o in 0..n_out {
-        let mut lo = [T::ZERO; W];
-        let mut hi = [T::ZERO; W];
+        let mut l = [T::ZERO; W];
+        let mut h = [T::ZERO; W];
         for m in 0..f {
             let (cl, ch) = (taps.0[m], taps.1[m]);
             let r: &[T; W] = input[(2 * o + m) * W..][..W].try_into().expect("lanes");
-            for l in 0..W {
-                lo[l] = T::madd::<FMA>(cl, r[l], lo[l]);
-                hi[l] = T::madd::<FMA>(ch, r[l], hi[l]);
+            for i in 0..W {
+                l[i] = T::madd::<FMA>(cl, r[i], l[i]);
+                h[i] = T::madd::<FMA>(ch, r[i], h[i]);
             }
         }
-        put(o, &lo, &hi);
+        lo[(lo_base + o) * W..][..W].copy_from_slice(&l);
+        hi[o * W..][..W].copy_from_slice(&h);
     }
 }
 
 /// One synthesis level: pairs `q` in `0..pairs` read rows `q .. q + half` of
-/// `a` and `d`; `put(q, even, odd)` takes the two outputs of pair `q`.
+/// `a` and `d`; the two outputs of pair `q` go to the rows of `out` that
+/// `rows(q)` names (even, odd), in 512-bit registers if `WIDE`.
 #[inline(always)]
-fn synthesis_level<T: Real, const W: usize, const FMA: bool>(
+fn synthesis_level<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     a: &[T],
     d: &[T],
     pairs: usize,
     syn: &[Vec<T>; 4],
-    mut put: impl FnMut(usize, &[T; W], &[T; W]),
+    out: &mut [T],
+    rows: impl Fn(usize) -> (usize, usize),
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if WIDE {
+        // SAFETY: as in `analysis_level`.
+        return unsafe { wide::synthesis_rows::<T, W>(a, d, pairs, syn, out, rows) };
+    }
     let half = syn[0].len();
     for q in 0..pairs {
         let mut even = [T::ZERO; W];
@@ -143,7 +165,9 @@ fn synthesis_level<T: Real, const W: usize, const FMA: bool>(
                 odd[l] = T::madd::<FMA>(c3, rd[l], T::madd::<FMA>(c2, ra[l], odd[l]));
             }
         }
-        put(q, &even, &odd);
+        let (re, ro) = rows(q);
+        out[re * W..][..W].copy_from_slice(&even);
+        out[ro * W..][..W].copy_from_slice(&odd);
     }
 }
 
@@ -249,7 +273,7 @@ fn level_rows(n_in: usize, n_out: usize, f: usize, shift: usize) -> usize {
 
 /// Multilevel analysis of one tile of `valid <= W` signals into packed rows.
 #[inline(always)]
-fn wavedec_tile<T: Real, const W: usize, const FMA: bool>(
+fn wavedec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     plan: &Plan1d,
     taps: &TapsOf<'_, T>,
     x: &[T],
@@ -264,8 +288,7 @@ fn wavedec_tile<T: Real, const W: usize, const FMA: bool>(
     let coef = sized(&mut b.coef, total * W);
     let mut cur = std::mem::take(&mut b.cur);
     let mut next = std::mem::take(&mut b.next);
-    cur.resize(level_rows(n, lens[levels], f, shift) * W, T::ZERO);
-    load_tile::<T, W, FMA>(x, n, valid, &mut cur, shift);
+    load_tile::<T, W, FMA>(x, n, valid, sized(&mut cur, level_rows(n, lens[levels], f, shift) * W), shift);
     let mut n_in = n;
     for j in 1..=levels {
         // level j's outputs: cD_j at pywt index k; cA_j feeds level j + 1
@@ -273,16 +296,10 @@ fn wavedec_tile<T: Real, const W: usize, const FMA: bool>(
         let n_out = lens[k];
         let (head, tail) = coef.split_at_mut(offs[k] * W);
         if j == levels {
-            analysis_level::<T, W, FMA>(&mut cur, n_in, n_out, rec, shift, mode, |o, lo, hi| {
-                head[o * W..(o + 1) * W].copy_from_slice(lo);
-                tail[o * W..(o + 1) * W].copy_from_slice(hi);
-            });
+            analysis_level::<T, W, FMA, WIDE>(&mut cur, n_in, n_out, rec, shift, mode, (head, 0), tail);
         } else {
-            next.resize(level_rows(n_out, lens[k - 1], f, shift) * W, T::ZERO);
-            analysis_level::<T, W, FMA>(&mut cur, n_in, n_out, rec, shift, mode, |o, lo, hi| {
-                next[(shift + o) * W..(shift + o + 1) * W].copy_from_slice(lo);
-                tail[o * W..(o + 1) * W].copy_from_slice(hi);
-            });
+            let lo = sized(&mut next, level_rows(n_out, lens[k - 1], f, shift) * W);
+            analysis_level::<T, W, FMA, WIDE>(&mut cur, n_in, n_out, rec, shift, mode, (lo, shift), tail);
             std::mem::swap(&mut cur, &mut next);
         }
         n_in = n_out;
@@ -294,7 +311,7 @@ fn wavedec_tile<T: Real, const W: usize, const FMA: bool>(
 
 /// Multilevel synthesis of one tile of `valid <= W` packed coefficient rows.
 #[inline(always)]
-fn waverec_tile<T: Real, const W: usize, const FMA: bool>(
+fn waverec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     plan: &Plan1d,
     taps: &TapsOf<'_, T>,
     c: &[T],
@@ -314,8 +331,7 @@ fn waverec_tile<T: Real, const W: usize, const FMA: bool>(
         let d = &coef[offs[k] * W..(offs[k] + d_len) * W];
         let a = if k == 1 { &coef[..d_len * W] } else { &cur[..d_len * W] };
         n_out = idwt_output_len(d_len, f, mode).expect("validated plan");
-        next.resize(n_out * W, T::ZERO);
-        let put_row = |next: &mut Vec<T>, t: usize, v: &[T; W]| next[t * W..(t + 1) * W].copy_from_slice(v);
+        let out_rows = sized(&mut next, n_out * W);
         if mode == Mode::Periodization {
             // coefficients read cyclically from `offset` back; outputs moved by `shift`
             let u = half - 1;
@@ -326,16 +342,12 @@ fn waverec_tile<T: Real, const W: usize, const FMA: bool>(
             let (pa, pd) = (sized(&mut b.pad_a, rows * W), sized(&mut b.pad_d, rows * W));
             wrap_rows::<T, W>(a, d_len, q_first - offset, rows, pa);
             wrap_rows::<T, W>(d, d_len, q_first - offset, rows, pd);
-            synthesis_level::<T, W, FMA>(pa, pd, pairs, taps.syn, |i, e, o| {
+            synthesis_level::<T, W, FMA, WIDE>(pa, pd, pairs, taps.syn, out_rows, |i| {
                 let q = q_first + i as isize;
-                put_row(&mut next, (2 * q + shift).rem_euclid(n2) as usize, e);
-                put_row(&mut next, (2 * q + 1 + shift).rem_euclid(n2) as usize, o);
+                ((2 * q + shift).rem_euclid(n2) as usize, (2 * q + 1 + shift).rem_euclid(n2) as usize)
             });
         } else {
-            synthesis_level::<T, W, FMA>(a, d, n_out / 2, taps.syn, |q, e, o| {
-                put_row(&mut next, 2 * q, e);
-                put_row(&mut next, 2 * q + 1, o);
-            });
+            synthesis_level::<T, W, FMA, WIDE>(a, d, n_out / 2, taps.syn, out_rows, |q| (2 * q, 2 * q + 1));
         }
         std::mem::swap(&mut cur, &mut next);
     }
@@ -351,9 +363,11 @@ enum Direction {
     Inverse,
 }
 
-/// One tile, either way, in the build `FMA` names.
+/// One tile, either way, in the build `FMA` and `WIDE` name; returns
+/// whether every input value is finite (checked while the tile's input is
+/// in cache).
 #[inline(always)]
-fn run_tile<T: Real, const W: usize, const FMA: bool>(
+fn run_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     dir: Direction,
     plan: &Plan1d,
     taps: &TapsOf<'_, T>,
@@ -361,16 +375,18 @@ fn run_tile<T: Real, const W: usize, const FMA: bool>(
     valid: usize,
     out: &mut [MaybeUninit<T>],
     b: &mut TileBufs<T>,
-) {
+) -> bool {
+    let finite = all_finite(input);
     match dir {
-        Direction::Forward => wavedec_tile::<T, W, FMA>(plan, taps, input, valid, out, b),
-        Direction::Inverse => waverec_tile::<T, W, FMA>(plan, taps, input, valid, out, b),
+        Direction::Forward => wavedec_tile::<T, W, FMA, WIDE>(plan, taps, input, valid, out, b),
+        Direction::Inverse => waverec_tile::<T, W, FMA, WIDE>(plan, taps, input, valid, out, b),
     }
+    finite
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
-unsafe fn run_tile_avx2<T: Real, const W: usize>(
+unsafe fn run_tile_avx2<T: Wide, const W: usize>(
     dir: Direction,
     plan: &Plan1d,
     taps: &TapsOf<'_, T>,
@@ -378,34 +394,74 @@ unsafe fn run_tile_avx2<T: Real, const W: usize>(
     valid: usize,
     out: &mut [MaybeUninit<T>],
     b: &mut TileBufs<T>,
-) {
-    run_tile::<T, W, true>(dir, plan, taps, input, valid, out, b)
+) -> bool {
+    run_tile::<T, W, true, false>(dir, plan, taps, input, valid, out, b)
 }
 
-/// Run every tile of `rows` signals in parallel: `input` has `rows x in_len`
-/// values, `out` gets `rows x out_len` (all written).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
+unsafe fn run_tile_avx512<T: Wide, const W: usize>(
+    dir: Direction,
+    plan: &Plan1d,
+    taps: &TapsOf<'_, T>,
+    input: &[T],
+    valid: usize,
+    out: &mut [MaybeUninit<T>],
+    b: &mut TileBufs<T>,
+) -> bool {
+    run_tile::<T, W, true, true>(dir, plan, taps, input, valid, out, b)
+}
+
+/// Run every tile of `rows` signals in parallel in `build`: `input` has
+/// `rows x in_len` values, `out` gets `rows x out_len` (all written).
+/// Returns whether every input value is finite.
 fn run_tiles<T: KernelReal, const W: usize>(
     plan: &Plan1d,
     dir: Direction,
+    build: KernelBuild,
     input: &[T],
     (in_len, out_len): (usize, usize),
     out: &mut [MaybeUninit<T>],
-) {
+) -> bool {
     let taps = TapsOf::<T>::new(plan);
-    let avx2 = has_avx2();
-    input.par_chunks(W * in_len).zip(out.par_chunks_mut(W * out_len)).with_min_len(TILES_PER_TASK).for_each_init(
-        TileBufs::new,
-        |b, (xs, os)| {
+    let tiles = input.par_chunks(W * in_len).zip(out.par_chunks_mut(W * out_len)).with_min_len(TILES_PER_TASK);
+    // `map_init(..).fold(..)`, not `all`: every tile must be written even
+    // after a non-finite one (the output is uninitialised memory).
+    tiles
+        .map_init(TileBufs::new, |b, (xs, os)| {
             let valid = xs.len() / in_len;
             #[cfg(target_arch = "x86_64")]
-            if avx2 {
-                // SAFETY: the CPU supports AVX2 and FMA (checked at run time).
-                return unsafe { run_tile_avx2::<T, W>(dir, plan, &taps, xs, valid, os, b) };
+            match build {
+                // SAFETY: `build` is at most what the CPU supports (checked at run time).
+                KernelBuild::Avx512 => return unsafe { run_tile_avx512::<T, W>(dir, plan, &taps, xs, valid, os, b) },
+                KernelBuild::Avx2 => return unsafe { run_tile_avx2::<T, W>(dir, plan, &taps, xs, valid, os, b) },
+                KernelBuild::Portable => {}
             }
-            let _ = avx2;
-            run_tile::<T, W, false>(dir, plan, &taps, xs, valid, os, b)
-        },
-    );
+            run_tile::<T, W, false, false>(dir, plan, &taps, xs, valid, os, b)
+        })
+        .reduce(|| true, |a, b| a & b)
+}
+
+/// Run the tiles `dir`'s way with the tile width of the best build;
+/// returns whether every input value is finite.
+fn run_tiles_best<T: KernelReal>(
+    plan: &Plan1d,
+    dir: Direction,
+    input: &[T],
+    lens: (usize, usize),
+    out: &mut [MaybeUninit<T>],
+) -> bool {
+    let build = kernel_build();
+    let width = match (build, dir) {
+        (KernelBuild::Avx512, _) => wide::ROW_VECTORS * T::LANES,
+        (_, Direction::Forward) => T::TILE,
+        (_, Direction::Inverse) => T::TILE_INVERSE,
+    };
+    match width {
+        16 => run_tiles::<T, 16>(plan, dir, build, input, lens, out),
+        32 => run_tiles::<T, 32>(plan, dir, build, input, lens, out),
+        _ => run_tiles::<T, 64>(plan, dir, build, input, lens, out),
+    }
 }
 
 /// Whether the tiled path takes this plan (short signals, at least one level).
@@ -414,23 +470,17 @@ pub(crate) fn takes(plan: &Plan1d) -> bool {
 }
 
 /// Multilevel analysis of `x` (`rows x signal_len`, row-major) into packed
-/// rows `out` (`rows x total_len`), tile by tile.
-pub(crate) fn wavedec_tiles<T: KernelReal>(plan: &Plan1d, x: &[T], out: &mut [MaybeUninit<T>]) {
-    let lens = (plan.signal_len(), plan.total_len());
-    match T::TILE {
-        16 => run_tiles::<T, 16>(plan, Direction::Forward, x, lens, out),
-        _ => run_tiles::<T, 32>(plan, Direction::Forward, x, lens, out),
-    }
+/// rows `out` (`rows x total_len`), tile by tile; returns whether every
+/// input value is finite.
+pub(crate) fn wavedec_tiles<T: KernelReal>(plan: &Plan1d, x: &[T], out: &mut [MaybeUninit<T>]) -> bool {
+    run_tiles_best(plan, Direction::Forward, x, (plan.signal_len(), plan.total_len()), out)
 }
 
 /// Multilevel synthesis of packed rows `c` (`rows x total_len`) into `out`
-/// (`rows x recon_len`), tile by tile.
-pub(crate) fn waverec_tiles<T: KernelReal>(plan: &Plan1d, c: &[T], out: &mut [MaybeUninit<T>]) {
-    let lens = (plan.total_len(), plan.recon_len());
-    match T::TILE_INVERSE {
-        16 => run_tiles::<T, 16>(plan, Direction::Inverse, c, lens, out),
-        _ => run_tiles::<T, 32>(plan, Direction::Inverse, c, lens, out),
-    }
+/// (`rows x recon_len`), tile by tile; returns whether every input value is
+/// finite.
+pub(crate) fn waverec_tiles<T: KernelReal>(plan: &Plan1d, c: &[T], out: &mut [MaybeUninit<T>]) -> bool {
+    run_tiles_best(plan, Direction::Inverse, c, (plan.total_len(), plan.recon_len()), out)
 }
 
 #[cfg(test)]
@@ -475,7 +525,8 @@ mod tests {
     }
 
     /// The same in float32: a tiled batch equals each signal sent alone
-    /// through the float32 row kernels (fewer signals than a tile takes).
+    /// through the float32 row kernels (a partial tile, and a full tile of
+    /// every build's width plus a partial one).
     #[test]
     fn float32_tiles_match_float32_row_kernels_bit_for_bit() {
         let mut rng = ChaCha8Rng::seed_from_u64(8);
@@ -485,19 +536,47 @@ mod tests {
                 for n in [1, 3, 8, 13, 64, 100] {
                     for levels in 1..=3 {
                         let Ok(plan) = Plan1d::with_boundary_levels(n, &w, mode, levels) else { continue };
-                        let x = Array2::from_shape_simple_fn((17, n), || rng.random::<f32>() - 0.5);
-                        let tiled = plan.wavedec_f32(x.view()).unwrap();
-                        let back = plan.waverec_f32(tiled.view()).unwrap();
-                        for r in 0..x.nrows() {
-                            let case = format!("{name} {mode} n={n} J={levels} row {r}");
-                            let row = plan.wavedec_f32(x.slice(ndarray::s![r..r + 1, ..])).unwrap();
-                            assert_eq!(tiled.row(r), row.row(0), "forward {case}");
-                            let rec = plan.waverec_f32(row.view()).unwrap();
-                            assert_eq!(back.row(r), rec.row(0), "inverse {case}");
+                        for batch in [17, 70] {
+                            let x = Array2::from_shape_simple_fn((batch, n), || rng.random::<f32>() - 0.5);
+                            let tiled = plan.wavedec_f32(x.view()).unwrap();
+                            let back = plan.waverec_f32(tiled.view()).unwrap();
+                            for r in 0..x.nrows() {
+                                let case = format!("{name} {mode} n={n} J={levels} row {r}");
+                                let row = plan.wavedec_f32(x.slice(ndarray::s![r..r + 1, ..])).unwrap();
+                                assert_eq!(tiled.row(r), row.row(0), "forward {case}");
+                                let rec = plan.waverec_f32(row.view()).unwrap();
+                                assert_eq!(back.row(r), rec.row(0), "inverse {case}");
+                            }
                         }
                     }
                 }
             }
+        }
+    }
+
+    /// The tiles check finiteness as they load: a NaN or infinity anywhere
+    /// in a batch (any tile, any row) is an error naming its position, both
+    /// ways and in both types, as the separate scan reported it.
+    #[test]
+    fn tiled_batches_reject_non_finite_values_by_position() {
+        let w = Wavelet::from_name("db5").unwrap();
+        let plan = Plan1d::with_boundary_levels(64, &w, Mode::Zero, 4).unwrap();
+        let x = Array2::from_shape_fn((100, 64), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+        let c = plan.wavedec(x.view()).unwrap();
+        for (r, col, bad) in [(0, 0, f64::NAN), (37, 63, f64::INFINITY), (99, 20, f64::NEG_INFINITY)] {
+            let want = format!("index [{r}, {col}]");
+            let mut xb = x.clone();
+            xb[[r, col]] = bad;
+            let err = plan.wavedec(xb.view()).unwrap_err().to_string();
+            assert!(err.contains(&want), "forward f64: {err}");
+            let err = plan.wavedec_f32(xb.mapv(|v| v as f32).view()).unwrap_err().to_string();
+            assert!(err.contains(&want), "forward f32: {err}");
+            let mut cb = c.clone();
+            cb.data[[r, col]] = bad;
+            let err = plan.waverec(&cb).unwrap_err().to_string();
+            assert!(err.contains(&want), "inverse f64: {err}");
+            let err = plan.waverec_f32(cb.data.mapv(|v| v as f32).view()).unwrap_err().to_string();
+            assert!(err.contains(&want), "inverse f32: {err}");
         }
     }
 }
