@@ -110,10 +110,32 @@ pub(crate) fn all_finite<T: crate::dwt::Real>(slice: &[T]) -> bool {
     lanes.iter().fold(tail, |s, &v| s + v) == T::ZERO
 }
 
+/// [`all_finite`] in the kernels' best build for this CPU.
+fn all_finite_best<T: crate::dwt::Real>(slice: &[T]) -> bool {
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn avx512<T: crate::dwt::Real>(slice: &[T]) -> bool {
+        all_finite(slice)
+    }
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn avx2<T: crate::dwt::Real>(slice: &[T]) -> bool {
+        all_finite(slice)
+    }
+    #[cfg(target_arch = "x86_64")]
+    match crate::dwt::kernel_build() {
+        // SAFETY: the build is at most what the CPU supports (checked at run time).
+        crate::dwt::KernelBuild::Avx512 => return unsafe { avx512(slice) },
+        crate::dwt::KernelBuild::Avx2 => return unsafe { avx2(slice) },
+        crate::dwt::KernelBuild::Portable => {}
+    }
+    all_finite(slice)
+}
+
 /// Whether every value of `slice` is finite, scanned in parallel chunks.
 pub(crate) fn all_finite_par<T: crate::dwt::Real>(slice: &[T]) -> bool {
     use rayon::prelude::*;
-    slice.par_chunks(FINITE_CHUNK).all(all_finite)
+    slice.par_chunks(FINITE_CHUNK).all(all_finite_best)
 }
 
 /// Check that every value is finite (a parallel scan; the position is

@@ -189,9 +189,10 @@ fn as_uninit<T>(s: &mut [T]) -> &mut [MaybeUninit<T>] {
 
 /// Transpose the `rows x cols` corner of `src` (row stride `ss`) into `dst`
 /// (row stride `ds`): `dst[c][r] = src[r][c]`; square register blocks in
-/// the AVX2 build, the ragged edges (and the portable build) value by value.
+/// the AVX2 build (`SIMD`) and the AVX-512 build (`WIDE` too), the ragged
+/// edges (and the portable build) value by value.
 #[inline(always)]
-fn transpose<T: Real, const SIMD: bool>(
+fn transpose<T: Wide, const SIMD: bool, const WIDE: bool>(
     src: &[T],
     ss: usize,
     dst: &mut [MaybeUninit<T>],
@@ -199,7 +200,7 @@ fn transpose<T: Real, const SIMD: bool>(
     rows: usize,
     cols: usize,
 ) {
-    let (b, mut rb, mut cb) = (T::BLOCK, 0, 0);
+    let (b, mut rb, mut cb) = (if WIDE { T::BLOCK_WIDE } else { T::BLOCK }, 0, 0);
     #[cfg(target_arch = "x86_64")]
     if SIMD {
         (rb, cb) = (rows / b * b, cols / b * b);
@@ -207,9 +208,16 @@ fn transpose<T: Real, const SIMD: bool>(
             for c0 in (0..cb).step_by(b) {
                 let (s, d) = (&src[r0 * ss + c0..], &mut dst[c0 * ds + r0..]);
                 assert!(s.len() > (b - 1) * ss + b - 1 && d.len() > (b - 1) * ds + b - 1, "transpose block");
-                // SAFETY: SIMD is only set in the AVX2 build, and the
-                // assertion keeps both blocks inside their slices.
-                unsafe { T::transpose_block_avx2(s, ss, d, ds) };
+                // SAFETY: SIMD is only set in the AVX2 and AVX-512 builds,
+                // WIDE only in the latter, and the assertion keeps both
+                // blocks inside their slices.
+                unsafe {
+                    if WIDE {
+                        T::transpose_block(s, ss, d, ds)
+                    } else {
+                        T::transpose_block_avx2(s, ss, d, ds)
+                    }
+                };
             }
         }
     }
@@ -225,7 +233,7 @@ fn transpose<T: Real, const SIMD: bool>(
 /// Transpose `valid` rows of `len` values into a tile's rows `base..` (lane =
 /// signal); lanes past `valid` are zero.
 #[inline(always)]
-fn load_tile<T: Real, const W: usize, const SIMD: bool>(
+fn load_tile<T: Wide, const W: usize, const SIMD: bool, const WIDE: bool>(
     rows: &[T],
     len: usize,
     valid: usize,
@@ -236,18 +244,18 @@ fn load_tile<T: Real, const W: usize, const SIMD: bool>(
     if valid < W {
         tile.fill(T::ZERO);
     }
-    transpose::<T, SIMD>(rows, len, as_uninit(tile), W, valid, len);
+    transpose::<T, SIMD, WIDE>(rows, len, as_uninit(tile), W, valid, len);
 }
 
 /// Transpose a tile's first `len` rows back into `valid` rows of `len` values.
 #[inline(always)]
-fn store_tile<T: Real, const W: usize, const SIMD: bool>(
+fn store_tile<T: Wide, const W: usize, const SIMD: bool, const WIDE: bool>(
     tile: &[T],
     len: usize,
     valid: usize,
     rows: &mut [MaybeUninit<T>],
 ) {
-    transpose::<T, SIMD>(tile, W, rows, len, len, valid);
+    transpose::<T, SIMD, WIDE>(tile, W, rows, len, len, valid);
 }
 
 /// A plan's filters in the tile's number type: the whole filters for
@@ -288,7 +296,7 @@ fn wavedec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     let coef = sized(&mut b.coef, total * W);
     let mut cur = std::mem::take(&mut b.cur);
     let mut next = std::mem::take(&mut b.next);
-    load_tile::<T, W, FMA>(x, n, valid, sized(&mut cur, level_rows(n, lens[levels], f, shift) * W), shift);
+    load_tile::<T, W, FMA, WIDE>(x, n, valid, sized(&mut cur, level_rows(n, lens[levels], f, shift) * W), shift);
     let mut n_in = n;
     for j in 1..=levels {
         // level j's outputs: cD_j at pywt index k; cA_j feeds level j + 1
@@ -304,7 +312,7 @@ fn wavedec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
         }
         n_in = n_out;
     }
-    store_tile::<T, W, FMA>(coef, total, valid, out);
+    store_tile::<T, W, FMA, WIDE>(coef, total, valid, out);
     b.cur = cur;
     b.next = next;
 }
@@ -322,7 +330,7 @@ fn waverec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     let (lens, offs, levels, mode) = (plan.coeff_lens(), plan.offsets(), plan.levels(), plan.mode());
     let (total, f, half) = (plan.total_len(), taps.rec.0.len(), taps.syn[0].len());
     let coef = sized(&mut b.coef, total * W);
-    load_tile::<T, W, FMA>(c, total, valid, coef, 0);
+    load_tile::<T, W, FMA, WIDE>(c, total, valid, coef, 0);
     let mut cur = std::mem::take(&mut b.cur);
     let mut next = std::mem::take(&mut b.next);
     let mut n_out = 0;
@@ -351,7 +359,7 @@ fn waverec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
         }
         std::mem::swap(&mut cur, &mut next);
     }
-    store_tile::<T, W, FMA>(&cur, n_out, valid, out);
+    store_tile::<T, W, FMA, WIDE>(&cur, n_out, valid, out);
     b.cur = cur;
     b.next = next;
 }
@@ -437,6 +445,7 @@ fn run_tiles<T: KernelReal, const W: usize>(
                 KernelBuild::Avx2 => return unsafe { run_tile_avx2::<T, W>(dir, plan, &taps, xs, valid, os, b) },
                 KernelBuild::Portable => {}
             }
+            let _ = build;
             run_tile::<T, W, false, false>(dir, plan, &taps, xs, valid, os, b)
         })
         .reduce(|| true, |a, b| a & b)

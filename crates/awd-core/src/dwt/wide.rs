@@ -28,12 +28,28 @@ pub(crate) trait Wide: super::Real {
     /// `a * b + c`, fused, lane by lane.
     #[cfg(target_arch = "x86_64")]
     unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// Side of the square block [`Wide::transpose_block`] moves.
+    const BLOCK_WIDE: usize;
+    /// Transpose one `BLOCK_WIDE` square block, as
+    /// [`super::Real::transpose_block_avx2`] does.
+    ///
+    /// # Safety
+    /// The CPU must support AVX-512F; both blocks must lie inside their
+    /// slices.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn transpose_block(src: &[Self], ss: usize, dst: &mut [std::mem::MaybeUninit<Self>], ds: usize);
 }
 
 macro_rules! wide {
-    ($t:ty, $lanes:expr, $v:ident, $splat:ident, $load:ident, $store:ident, $fmadd:ident) => {
+    ($t:ty, $lanes:expr, $v:ident, $splat:ident, $load:ident, $store:ident, $fmadd:ident, $block:expr, $transpose:expr) => {
         impl Wide for $t {
             const LANES: usize = $lanes;
+            const BLOCK_WIDE: usize = $block;
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn transpose_block(src: &[Self], ss: usize, dst: &mut [std::mem::MaybeUninit<Self>], ds: usize) {
+                $transpose(src, ss, dst, ds)
+            }
             #[cfg(target_arch = "x86_64")]
             type V = std::arch::x86_64::$v;
             #[cfg(target_arch = "x86_64")]
@@ -60,8 +76,52 @@ macro_rules! wide {
     };
 }
 
-wide!(f64, 8, __m512d, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_fmadd_pd);
-wide!(f32, 16, __m512, _mm512_set1_ps, _mm512_loadu_ps, _mm512_storeu_ps, _mm512_fmadd_ps);
+wide!(f64, 8, __m512d, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_fmadd_pd, 8, transpose8_f64);
+// f32 keeps the AVX2 build's 8 x 8 blocks
+wide!(
+    f32,
+    16,
+    __m512,
+    _mm512_set1_ps,
+    _mm512_loadu_ps,
+    _mm512_storeu_ps,
+    _mm512_fmadd_ps,
+    <f32 as super::Real>::BLOCK,
+    <f32 as super::Real>::transpose_block_avx2
+);
+
+/// 8 x 8 transpose of f64 in 512-bit registers: unpack pairs of rows, then
+/// two rounds of 128-bit lane shuffles (24 shuffles for 64 values).
+///
+/// # Safety
+/// The CPU must support AVX-512F; `src[7 * ss + 7]` and `dst[7 * ds + 7]`
+/// must be inside the slices.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn transpose8_f64(src: &[f64], ss: usize, dst: &mut [std::mem::MaybeUninit<f64>], ds: usize) {
+    use std::arch::x86_64::*;
+    debug_assert!(src.len() > 7 * ss + 7 && dst.len() > 7 * ds + 7);
+    let (s, d) = (src.as_ptr(), dst.as_mut_ptr().cast::<f64>());
+    let r: [__m512d; 8] = std::array::from_fn(|i| _mm512_loadu_pd(s.add(i * ss)));
+    // t[2i]: [r(2i)_0 r(2i+1)_0 | r(2i)_2 r(2i+1)_2 | ..]; t[2i+1] the odd columns
+    let t: [__m512d; 8] = std::array::from_fn(|i| {
+        let (a, b) = (r[i & !1], r[i | 1]);
+        if i % 2 == 0 {
+            _mm512_unpacklo_pd(a, b)
+        } else {
+            _mm512_unpackhi_pd(a, b)
+        }
+    });
+    // lanes 0, 2 of x then of y (0x88), or lanes 1, 3 (0xDD)
+    let (even, odd) = (|x, y| _mm512_shuffle_f64x2::<0x88>(x, y), |x, y| _mm512_shuffle_f64x2::<0xDD>(x, y));
+    // u: rows 0-3 (from t0/t2 or t1/t3) and rows 4-7 (t4/t6, t5/t7) of columns {c, c + 4}
+    for (c, (lo, hi)) in [(0, (0, 4)), (1, (1, 5)), (2, (0, 4)), (3, (1, 5))] {
+        let pick = if c < 2 { even } else { odd };
+        let (u, v) = (pick(t[lo], t[lo + 2]), pick(t[hi], t[hi + 2]));
+        _mm512_storeu_pd(d.add(c * ds), even(u, v));
+        _mm512_storeu_pd(d.add((c + 4) * ds), odd(u, v));
+    }
+}
 
 /// [`super::tiles`]' analysis loop in 512-bit registers: output row `o` of
 /// both channels from input rows `2 o .. 2 o + f` (`W` lanes each); the
