@@ -111,7 +111,7 @@ pub(crate) fn all_finite<T: crate::dwt::Real>(slice: &[T]) -> bool {
 }
 
 /// [`all_finite`] in the kernels' best build for this CPU.
-fn all_finite_best<T: crate::dwt::Real>(slice: &[T]) -> bool {
+pub(crate) fn all_finite_best<T: crate::dwt::Real>(slice: &[T]) -> bool {
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     unsafe fn avx512<T: crate::dwt::Real>(slice: &[T]) -> bool {

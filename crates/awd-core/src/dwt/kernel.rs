@@ -33,6 +33,7 @@ use super::extend::ext_value;
 use super::interior;
 use super::len::{dwt_coeff_len, idwt_output_len};
 use super::real::Real;
+use crate::error::all_finite_best;
 use crate::Mode;
 
 /// An output buffer the kernels write completely (never read): initialised
@@ -625,16 +626,46 @@ fn analysis_range<T: KernelReal>(x: &[T], taps: &Taps, mode: Mode, o0: usize, ca
 /// If `x` is empty or the output lengths do not follow the length rule (the
 /// plans check both before calling).
 pub(crate) fn analysis_row<T: KernelReal>(x: &[T], taps: &Taps, mode: Mode, ca: &mut OutBuf<T>, cd: &mut OutBuf<T>) {
+    analysis_row_checked(x, taps, mode, ca, cd, false);
+}
+
+/// [`analysis_row`], and if `check`, whether every value of `x` is finite
+/// (else true): each thread scans its part of `x` just before its kernel
+/// reads it, so the scan costs no extra pass over memory.
+pub(crate) fn analysis_row_checked<T: KernelReal>(
+    x: &[T],
+    taps: &Taps,
+    mode: Mode,
+    ca: &mut OutBuf<T>,
+    cd: &mut OutBuf<T>,
+    check: bool,
+) -> bool {
     let n_out = dwt_coeff_len(x.len(), taps.f, mode);
     assert!(!x.is_empty() && ca.len() == n_out && cd.len() == n_out, "analysis_row: bad lengths");
     if n_out > 2 * PAR_CHUNK {
+        let parts = n_out.div_ceil(PAR_CHUNK);
         ca.par_chunks_mut(PAR_CHUNK)
             .zip(cd.par_chunks_mut(PAR_CHUNK))
             .enumerate()
-            .for_each(|(i, (a, d))| analysis_range(x, taps, mode, i * PAR_CHUNK, a, d));
+            .map(|(i, (a, d))| {
+                let finite = !check || all_finite_best(part(x, i, parts, 2 * PAR_CHUNK));
+                analysis_range(x, taps, mode, i * PAR_CHUNK, a, d);
+                finite
+            })
+            .reduce(|| true, |a, b| a & b)
     } else {
+        let finite = !check || all_finite_best(x);
         analysis_range(x, taps, mode, 0, ca, cd);
+        finite
     }
+}
+
+/// Part `i` of `parts` of `v`, `per` values each (the last takes the rest):
+/// the parts cover `v` exactly.
+fn part<T>(v: &[T], i: usize, parts: usize, per: usize) -> &[T] {
+    let start = (i * per).min(v.len());
+    let end = if i + 1 == parts { v.len() } else { ((i + 1) * per).min(v.len()) };
+    &v[start..end]
 }
 
 /// Synthesis of the output samples `[t0, t0 + out.len())`.
@@ -675,15 +706,38 @@ fn synthesis_range<T: KernelReal>(ca: &[T], cd: &[T], taps: &Taps, mode: Mode, t
 /// If `ca` and `cd` differ in length or `out` has the wrong length (the plans
 /// check before calling).
 pub(crate) fn synthesis_row<T: KernelReal>(ca: &[T], cd: &[T], taps: &Taps, mode: Mode, out: &mut OutBuf<T>) {
+    synthesis_row_checked(ca, cd, taps, mode, out, (false, false));
+}
+
+/// [`synthesis_row`], and whether every value of `ca` (if `check.0`) and
+/// of `cd` (if `check.1`) is finite, scanned part by part as
+/// [`analysis_row_checked`] does.
+pub(crate) fn synthesis_row_checked<T: KernelReal>(
+    ca: &[T],
+    cd: &[T],
+    taps: &Taps,
+    mode: Mode,
+    out: &mut OutBuf<T>,
+    check: (bool, bool),
+) -> bool {
     let nc = ca.len();
     assert!(cd.len() == nc, "synthesis_row: cA has {nc} samples, cD {}", cd.len());
     assert_eq!(Some(out.len()), idwt_output_len(nc, taps.f, mode), "synthesis_row: bad output");
+    let finite = |a: &[T], d: &[T]| (!check.0 || all_finite_best(a)) & (!check.1 || all_finite_best(d));
     if out.len() > 4 * PAR_CHUNK {
+        let parts = out.len().div_ceil(2 * PAR_CHUNK);
         out.par_chunks_mut(2 * PAR_CHUNK)
             .enumerate()
-            .for_each(|(i, o)| synthesis_range(ca, cd, taps, mode, 2 * i * PAR_CHUNK, o));
+            .map(|(i, o)| {
+                let ok = finite(part(ca, i, parts, PAR_CHUNK), part(cd, i, parts, PAR_CHUNK));
+                synthesis_range(ca, cd, taps, mode, 2 * i * PAR_CHUNK, o);
+                ok
+            })
+            .reduce(|| true, |a, b| a & b)
     } else {
+        let ok = finite(ca, cd);
         synthesis_range(ca, cd, taps, mode, 0, out);
+        ok
     }
 }
 

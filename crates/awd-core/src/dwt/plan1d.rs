@@ -6,10 +6,10 @@ use std::mem::MaybeUninit;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::kernel::{analysis_row, as_out, synthesis_row, uninit_len, KernelReal, OutBuf, Taps};
+use super::kernel::{analysis_row_checked, as_out, synthesis_row_checked, uninit_len, KernelReal, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use super::tiles;
-use crate::error::{all_finite_par, check_finite, Error, Result};
+use crate::error::{all_finite_best, all_finite_par, check_finite, Error, Result};
 use crate::{Mode, Wavelet};
 
 /// Fewest signals sent to the tiled path (a tile holds 16).
@@ -183,10 +183,19 @@ impl Plan1d {
     /// # Panics
     /// If `x.len() != signal_len()` or `out.len() != total_len()`.
     pub fn wavedec_row(&self, x: &[f64], out: &mut [f64], scratch: &mut Scratch) {
-        self.wavedec_row_out(x, as_out(out), scratch)
+        self.wavedec_row_out(x, as_out(out), scratch, false);
     }
 
-    fn wavedec_row_out<T: KernelReal>(&self, x: &[T], out: &mut OutBuf<T>, scratch: &mut Scratch<T>) {
+    /// [`Plan1d::wavedec_row`] into uninitialised memory; returns whether
+    /// every value of `x` is finite if `check` (true otherwise), scanned as
+    /// the first level reads it.
+    fn wavedec_row_out<T: KernelReal>(
+        &self,
+        x: &[T],
+        out: &mut OutBuf<T>,
+        scratch: &mut Scratch<T>,
+        check: bool,
+    ) -> bool {
         assert_eq!(x.len(), self.signal_len, "wavedec_row: input length");
         assert_eq!(out.len(), self.total_len(), "wavedec_row: output length");
         let levels = self.levels();
@@ -194,10 +203,11 @@ impl Plan1d {
             for (o, &v) in out.iter_mut().zip(x) {
                 o.write(v);
             }
-            return;
+            return !check || all_finite_best(x);
         }
         let mut cur = std::mem::take(&mut scratch.ping);
         let mut next = std::mem::take(&mut scratch.pong);
+        let mut finite = true;
         for j in 1..=levels {
             // cD_j sits at pywt index levels - j + 1.
             let k = levels - j + 1;
@@ -205,10 +215,11 @@ impl Plan1d {
             let (head, tail) = out.split_at_mut(self.offsets[k]);
             let cd = &mut tail[..n_out];
             let input: &[T] = if j == 1 { x } else { &cur };
+            let check = check && j == 1;
             if j == levels {
-                analysis_row(input, &self.taps, self.mode, &mut head[..n_out], cd);
+                finite &= analysis_row_checked(input, &self.taps, self.mode, &mut head[..n_out], cd, check);
             } else {
-                analysis_row(input, &self.taps, self.mode, uninit_len(&mut next, n_out), cd);
+                finite &= analysis_row_checked(input, &self.taps, self.mode, uninit_len(&mut next, n_out), cd, check);
                 // SAFETY: analysis_row wrote all n_out values.
                 unsafe { next.set_len(n_out) };
                 std::mem::swap(&mut cur, &mut next);
@@ -216,6 +227,7 @@ impl Plan1d {
         }
         scratch.ping = cur;
         scratch.pong = next;
+        finite
     }
 
     /// Rebuild one signal (`recon_len()` samples) from a packed coefficient row.
@@ -223,10 +235,19 @@ impl Plan1d {
     /// # Panics
     /// If `coeffs.len() != total_len()` or `out.len() != recon_len()`.
     pub fn waverec_row(&self, coeffs: &[f64], out: &mut [f64], scratch: &mut Scratch) {
-        self.waverec_row_out(coeffs, as_out(out), scratch)
+        self.waverec_row_out(coeffs, as_out(out), scratch, false);
     }
 
-    fn waverec_row_out<T: KernelReal>(&self, coeffs: &[T], out: &mut OutBuf<T>, scratch: &mut Scratch<T>) {
+    /// [`Plan1d::waverec_row`] into uninitialised memory; returns whether
+    /// every coefficient is finite if `check` (true otherwise), scanned as
+    /// the levels read them.
+    fn waverec_row_out<T: KernelReal>(
+        &self,
+        coeffs: &[T],
+        out: &mut OutBuf<T>,
+        scratch: &mut Scratch<T>,
+        check: bool,
+    ) -> bool {
         assert_eq!(coeffs.len(), self.total_len(), "waverec_row: coefficient length");
         assert_eq!(out.len(), self.recon_len, "waverec_row: output length");
         let levels = self.levels();
@@ -234,20 +255,25 @@ impl Plan1d {
             for (o, &v) in out.iter_mut().zip(coeffs) {
                 o.write(v);
             }
-            return;
+            return !check || all_finite_best(coeffs);
         }
         let f = self.taps.f;
         let mut cur = std::mem::take(&mut scratch.ping);
         let mut next = std::mem::take(&mut scratch.pong);
+        // cA_J's samples past cD_J's length are never read (pywt drops them)
+        let mut finite =
+            !check || all_finite_best(&coeffs[self.coeff_lens[1].min(self.coeff_lens[0])..self.coeff_lens[0]]);
         for k in 1..=levels {
             let d = &coeffs[self.offsets[k]..self.offsets[k + 1]];
             let a: &[T] = if k == 1 { &coeffs[..self.coeff_lens[0]] } else { &cur };
             let a = &a[..d.len()]; // pywt drops a trailing sample of a
             let n_out = idwt_output_len(d.len(), f, self.mode).expect("validated plan");
+            // the coefficients of cD_k always, cA_J's at the first level
+            let check = (check && k == 1, check);
             if k == levels {
-                synthesis_row(a, d, &self.taps, self.mode, out);
+                finite &= synthesis_row_checked(a, d, &self.taps, self.mode, out, check);
             } else {
-                synthesis_row(a, d, &self.taps, self.mode, uninit_len(&mut next, n_out));
+                finite &= synthesis_row_checked(a, d, &self.taps, self.mode, uninit_len(&mut next, n_out), check);
                 // SAFETY: synthesis_row wrote all n_out values.
                 unsafe { next.set_len(n_out) };
                 std::mem::swap(&mut cur, &mut next);
@@ -255,6 +281,7 @@ impl Plan1d {
         }
         scratch.ping = cur;
         scratch.pong = next;
+        finite
     }
 
     /// Analyse a batch of signals, one per row of `x` (shape `(batch, n)`),
@@ -299,15 +326,14 @@ impl Plan1d {
     /// Analyse `rows` signals stored flat, row-major, into `out` (all written):
     /// across signals in tiles for short signals, one signal at a time else.
     /// Returns whether every input value is finite: the tiles check each
-    /// tile as they load it (it is in cache then); the row path scans the
-    /// input first if `check` (else it returns true unchecked).
+    /// tile as they load it (it is in cache then), the row path each part
+    /// of a signal as its first level reads it, if `check` (else it returns
+    /// true unchecked).
     fn wavedec_flat<T: RowReal>(&self, x: &[T], rows: usize, out: &mut OutBuf<T>, check: bool) -> bool {
         if self.tiled(rows) {
             return tiles::wavedec_tiles(self, x, out);
         }
-        let finite = !check || all_finite_par(x);
-        rows_into(x, rows, out, &|xr, or, s| self.wavedec_row_out(xr, or, s));
-        finite
+        rows_into(x, rows, out, &|xr, or, s| self.wavedec_row_out(xr, or, s, check))
     }
 
     /// Rebuild `rows` packed coefficient rows stored flat into `out` (all
@@ -317,9 +343,7 @@ impl Plan1d {
         if self.tiled(rows) {
             return tiles::waverec_tiles(self, c, out);
         }
-        let finite = !check || all_finite_par(c);
-        rows_into(c, rows, out, &|cr, or, s| self.waverec_row_out(cr, or, s));
-        finite
+        rows_into(c, rows, out, &|cr, or, s| self.waverec_row_out(cr, or, s, check))
     }
 
     /// Rebuild a batch of signals; output `(batch, recon_len())` (pywt's length).
@@ -447,13 +471,13 @@ row_real!(f64, SCRATCH_F64);
 row_real!(f32, SCRATCH_F32);
 
 /// Apply `f(in_row, out_row, scratch)` to every pair of rows of two flat
-/// row-major buffers, in parallel.
-fn rows_into<T: RowReal, F>(input: &[T], rows: usize, out: &mut OutBuf<T>, f: &F)
+/// row-major buffers, in parallel; true if every call returned true.
+fn rows_into<T: RowReal, F>(input: &[T], rows: usize, out: &mut OutBuf<T>, f: &F) -> bool
 where
-    F: Fn(&[T], &mut OutBuf<T>, &mut Scratch<T>) + Sync,
+    F: Fn(&[T], &mut OutBuf<T>, &mut Scratch<T>) -> bool + Sync,
 {
     if rows == 0 || input.is_empty() || out.is_empty() {
-        return;
+        return true;
     }
     let (ni, no) = (input.len() / rows, out.len() / rows);
     let min_len = (4096 / ni.max(no)).max(1);
@@ -461,7 +485,8 @@ where
         .par_chunks(ni)
         .zip(out.par_chunks_mut(no))
         .with_min_len(min_len)
-        .for_each(|(xr, or)| T::with_scratch(|s| f(xr, or, s)));
+        .map(|(xr, or)| T::with_scratch(|s| f(xr, or, s)))
+        .reduce(|| true, |a, b| a & b)
 }
 
 /// A new `(rows, cols)` array (f64 or f32) that `fill` writes completely,
@@ -627,4 +652,54 @@ pub fn waverec(coeffs: &[Vec<f64>], wavelet: &Wavelet, mode: Mode) -> Result<Vec
     let c = Coeffs1d::from_arrays(&views)?;
     let plan = Plan1d::from_coeff_lens(c.coeff_lens(), wavelet, mode)?;
     Ok(plan.waverec(&c)?.into_raw_vec_and_offset().0)
+}
+
+#[cfg(test)]
+mod tests {
+    use ndarray::Array2;
+
+    use super::Plan1d;
+    use crate::{Mode, Wavelet};
+
+    /// Signals too long for the tiles check finiteness part by part as the
+    /// first level reads them: a NaN or infinity at a part's edge, in the
+    /// middle or at the end of a long signal (split over threads), or in any
+    /// row of a batch of medium signals, is an error naming its position,
+    /// both ways and in both types.
+    #[test]
+    fn row_path_rejects_non_finite_values_by_position() {
+        let w = Wavelet::from_name("db5").unwrap();
+        for (rows, n, positions) in
+            [(1, 140_001, vec![0, 32_767, 32_768, 65_536, 100_000, 140_000]), (5, 3_000, vec![0, 2_999, 7_777, 14_999])]
+        {
+            for mode in [Mode::Zero, Mode::Periodization] {
+                let plan = Plan1d::with_boundary_levels(n, &w, mode, 3).unwrap();
+                let x = Array2::from_shape_fn((rows, n), |(i, j)| ((i * 7 + j * 3) % 11) as f64 - 5.0);
+                assert!(!plan.tiled(rows), "the case must take the row path");
+                let c = plan.wavedec(x.view()).unwrap();
+                let total = plan.total_len();
+                for (&p, bad) in positions.iter().zip([f64::NAN, f64::INFINITY, f64::NEG_INFINITY].into_iter().cycle())
+                {
+                    let (r, col) = (p / n, p % n);
+                    let mut xb = x.clone();
+                    xb[[r, col]] = bad;
+                    let want = format!("index [{r}, {col}]");
+                    let err = plan.wavedec(xb.view()).unwrap_err().to_string();
+                    assert!(err.contains(&want), "forward f64 {mode} n={n}: {err}");
+                    let err = plan.wavedec_f32(xb.mapv(|v| v as f32).view()).unwrap_err().to_string();
+                    assert!(err.contains(&want), "forward f32 {mode} n={n}: {err}");
+                    // the same flat position among the packed coefficients
+                    let q = p * total / (rows * n);
+                    let (r, col) = (q / total, q % total);
+                    let mut cb = c.clone();
+                    cb.data[[r, col]] = bad;
+                    let want = format!("index [{r}, {col}]");
+                    let err = plan.waverec(&cb).unwrap_err().to_string();
+                    assert!(err.contains(&want), "inverse f64 {mode} n={n}: {err}");
+                    let err = plan.waverec_f32(cb.data.mapv(|v| v as f32).view()).unwrap_err().to_string();
+                    assert!(err.contains(&want), "inverse f32 {mode} n={n}: {err}");
+                }
+            }
+        }
+    }
 }
