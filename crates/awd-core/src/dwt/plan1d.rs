@@ -333,7 +333,7 @@ impl Plan1d {
         if self.tiled(rows) {
             return tiles::wavedec_tiles(self, x, out);
         }
-        rows_into(x, rows, out, &|xr, or, s| self.wavedec_row_out(xr, or, s, check))
+        on_pool(|| rows_into(x, rows, out, &|xr, or, s| self.wavedec_row_out(xr, or, s, check)))
     }
 
     /// Rebuild `rows` packed coefficient rows stored flat into `out` (all
@@ -343,7 +343,7 @@ impl Plan1d {
         if self.tiled(rows) {
             return tiles::waverec_tiles(self, c, out);
         }
-        rows_into(c, rows, out, &|cr, or, s| self.waverec_row_out(cr, or, s, check))
+        on_pool(|| rows_into(c, rows, out, &|cr, or, s| self.waverec_row_out(cr, or, s, check)))
     }
 
     /// Rebuild a batch of signals; output `(batch, recon_len())` (pywt's length).
@@ -469,6 +469,13 @@ macro_rules! row_real {
 
 row_real!(f64, SCRATCH_F64);
 row_real!(f32, SCRATCH_F32);
+
+/// Run `f` on a thread of rayon's pool: the levels' parallel loops inside
+/// then start from a worker (which the other workers keep up with) instead
+/// of waking this thread after every level.
+fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| f())
+}
 
 /// Apply `f(in_row, out_row, scratch)` to every pair of rows of two flat
 /// row-major buffers, in parallel; true if every call returned true.

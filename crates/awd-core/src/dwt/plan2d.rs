@@ -323,10 +323,10 @@ where
     }
     let mut data: Vec<f64> = Vec::with_capacity(len);
     let in_item = input.len() / batch;
-    input
-        .par_chunks(in_item)
-        .zip(data.spare_capacity_mut()[..len].par_chunks_mut(per_item))
-        .for_each(|(xi, oi)| f(xi, oi));
+    let out = &mut data.spare_capacity_mut()[..len];
+    // on a worker of the pool, so the levels' parallel loops inside an
+    // image do not wake this thread after each pass
+    rayon::scope(|_| input.par_chunks(in_item).zip(out.par_chunks_mut(per_item)).for_each(|(xi, oi)| f(xi, oi)));
     // SAFETY: `f` writes every element of every item (the kernels' contract).
     unsafe { data.set_len(len) };
     Array2::from_shape_vec((batch, per_item), data).expect("batch * per_item elements")
