@@ -154,15 +154,16 @@ pub fn wavedec_packed<'py>(
     let (lead, rows) = as_batch_view(x.view(), &perm, 1);
     let batch: usize = lead.iter().product();
     let rows = rows.view().into_shape_with_order((batch, n)).expect("sizes agree");
-    py.detach(|| awd::check_finite(rows.view())).map_err(core_to_py)?;
     // NumPy's own allocation (large ones on huge pages: far fewer page
-    // faults than a fresh Rust allocation), filled in place.
-    // SAFETY: every element is written by `wavedec_into` before Python sees the array.
+    // faults than a fresh Rust allocation), filled in place; the kernels
+    // check finiteness as they load the input.
+    // SAFETY: every element is written by `wavedec_into_checked`, or the
+    // array is dropped unseen when the input holds a non-finite value.
     let out = unsafe { PyArray2::<f64>::new(py, [batch, plan.total_len()], false) };
     {
         let mut guard = out.readwrite();
         let view = guard.as_array_mut();
-        py.detach(|| plan.wavedec_into(rows.view(), view));
+        py.detach(|| plan.wavedec_into_checked(rows.view(), view)).map_err(core_to_py)?;
     }
     Ok((out.into_any(), lens, lead, ax))
 }
@@ -278,7 +279,7 @@ pub fn waverec_rows<'py>(
     let batch: usize = lead.iter().product();
     let total = plan.total_len();
     // NumPy's own allocation, filled in place (see `wavedec_packed`).
-    // SAFETY: `waverec_into` writes every element, or the array is dropped
+    // SAFETY: `waverec_into_checked` writes every element, or the array is dropped
     // unseen when the input holds a non-finite value.
     let out = unsafe { PyArray2::<f64>::new(py, [batch, plan.recon_len()], false) };
     {
@@ -289,9 +290,7 @@ pub fn waverec_rows<'py>(
                 let mut packed = ArrayViewMut2::from_shape((batch, total), buf).expect("sizes agree");
                 let views: Vec<_> = rows.iter().map(|r| r.view()).collect();
                 awd::dwt::pack_coeff_rows(&views, packed.view_mut());
-                awd::check_finite(packed.view())?;
-                plan.waverec_into(packed.view(), view);
-                Ok(())
+                plan.waverec_into_checked(packed.view(), view)
             })
         })
         .map_err(core_to_py)?;

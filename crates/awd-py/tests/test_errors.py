@@ -25,6 +25,10 @@ def test_bad_arrays(x):
         awd.fit(bad, levels=2)
     with pytest.raises(ValueError, match="non-finite"):
         awd.wavedec(bad, "db2")
+    coeffs = awd.wavedec(x, "db2", level=2)
+    coeffs[1][3, 1] = np.inf
+    with pytest.raises(ValueError, match="non-finite"):
+        awd.waverec(coeffs, "db2")
     with pytest.raises(ValueError, match="shaped like X"):
         awd.fit(x, x[:, :32], levels=2, gamma=0.1)
     with pytest.raises(ValueError, match="no teacher gradients"):

@@ -660,6 +660,13 @@ pub(crate) fn analysis_row_checked<T: KernelReal>(
     }
 }
 
+/// Run `f` on a thread of rayon's pool: the parallel loops of a
+/// multilevel transform inside then start from a worker (which the other
+/// workers keep up with) instead of waking this thread after every pass.
+pub(crate) fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    rayon::scope(|_| f())
+}
+
 /// Part `i` of `parts` of `v`, `per` values each (the last takes the rest):
 /// the parts cover `v` exactly.
 fn part<T>(v: &[T], i: usize, parts: usize, per: usize) -> &[T] {

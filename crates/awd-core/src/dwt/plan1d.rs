@@ -6,10 +6,12 @@ use std::mem::MaybeUninit;
 use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
-use super::kernel::{analysis_row_checked, as_out, synthesis_row_checked, uninit_len, KernelReal, OutBuf, Taps};
+use super::kernel::{
+    analysis_row_checked, as_out, on_pool, synthesis_row_checked, uninit_len, KernelReal, OutBuf, Taps,
+};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use super::tiles;
-use crate::error::{all_finite_best, all_finite_par, check_finite, Error, Result};
+use crate::error::{all_finite_best, check_finite, Error, Result};
 use crate::{Mode, Wavelet};
 
 /// Fewest signals sent to the tiled path (a tile holds 16).
@@ -292,14 +294,7 @@ impl Plan1d {
                 reason: format!("signals have {} samples, the plan expects {}", x.ncols(), self.signal_len),
             });
         }
-        let x = x.as_standard_layout();
-        let mut finite = true;
-        let data = new_rows(x.nrows(), self.total_len(), |out| {
-            finite = self.wavedec_flat(x.as_slice().expect("standard layout"), x.nrows(), out, true)
-        });
-        if !finite {
-            check_finite(x.view())?;
-        }
+        let data = checked_rows(x, self.total_len(), |src, rows, out| self.wavedec_flat(src, rows, out, true))?;
         Ok(Coeffs1d { data, coeff_lens: self.coeff_lens.clone(), offsets: self.offsets.clone() })
     }
 
@@ -308,13 +303,30 @@ impl Plan1d {
     ///
     /// # Panics
     /// If the shapes do not match the plan.
-    pub fn wavedec_into(&self, x: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) {
+    pub fn wavedec_into(&self, x: ArrayView2<'_, f64>, out: ArrayViewMut2<'_, f64>) {
+        self.wavedec_into_impl(x, out, false).expect("nothing is checked");
+    }
+
+    /// [`Plan1d::wavedec_into`], and non-finite inputs are an error naming
+    /// the position (checked as the kernels load the input; `out` is then
+    /// written but meaningless).
+    ///
+    /// # Panics
+    /// If the shapes do not match the plan.
+    pub fn wavedec_into_checked(&self, x: ArrayView2<'_, f64>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
+        self.wavedec_into_impl(x, out, true)
+    }
+
+    fn wavedec_into_impl(&self, x: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>, check: bool) -> Result<()> {
         assert_eq!(out.dim(), (x.nrows(), self.total_len()), "wavedec_into: output shape");
         let x = x.as_standard_layout();
         let rows = x.nrows();
-        into_rows(&mut out, |o| {
-            self.wavedec_flat(x.as_slice().expect("standard layout"), rows, o, false);
-        });
+        let finite = into_rows(&mut out, |o| self.wavedec_flat(x.as_slice().expect("standard layout"), rows, o, check));
+        if finite {
+            Ok(())
+        } else {
+            check_finite(x.view())
+        }
     }
 
     /// Whether `rows` signals go through the tiled kernels (enough of them,
@@ -325,13 +337,13 @@ impl Plan1d {
 
     /// Analyse `rows` signals stored flat, row-major, into `out` (all written):
     /// across signals in tiles for short signals, one signal at a time else.
-    /// Returns whether every input value is finite: the tiles check each
-    /// tile as they load it (it is in cache then), the row path each part
-    /// of a signal as its first level reads it, if `check` (else it returns
-    /// true unchecked).
+    /// Returns whether every input value is finite if `check` (else true,
+    /// unchecked): the tiles check each tile as they load it (it is in cache
+    /// then), the row path each part of a signal as its first level reads
+    /// it.
     fn wavedec_flat<T: RowReal>(&self, x: &[T], rows: usize, out: &mut OutBuf<T>, check: bool) -> bool {
         if self.tiled(rows) {
-            return tiles::wavedec_tiles(self, x, out);
+            return tiles::wavedec_tiles(self, x, out, check);
         }
         on_pool(|| rows_into(x, rows, out, &|xr, or, s| self.wavedec_row_out(xr, or, s, check)))
     }
@@ -341,7 +353,7 @@ impl Plan1d {
     /// [`Plan1d::wavedec_flat`].
     fn waverec_flat<T: RowReal>(&self, c: &[T], rows: usize, out: &mut OutBuf<T>, check: bool) -> bool {
         if self.tiled(rows) {
-            return tiles::waverec_tiles(self, c, out);
+            return tiles::waverec_tiles(self, c, out, check);
         }
         on_pool(|| rows_into(c, rows, out, &|cr, or, s| self.waverec_row_out(cr, or, s, check)))
     }
@@ -356,29 +368,43 @@ impl Plan1d {
                 ),
             });
         }
-        let packed = coeffs.data.as_standard_layout();
-        let src = packed.as_slice().expect("standard layout");
-        let mut finite = true;
-        let out =
-            new_rows(packed.nrows(), self.recon_len, |out| finite = self.waverec_flat(src, packed.nrows(), out, true));
-        if !finite {
-            check_finite(packed.view())?;
-        }
-        Ok(out)
+        checked_rows(coeffs.data.view(), self.recon_len, |src, rows, out| self.waverec_flat(src, rows, out, true))
     }
 
     /// Rebuild into a caller-owned `(batch, recon_len)` array (hot loops).
     ///
     /// # Panics
     /// If the shapes do not match the plan.
-    pub fn waverec_into(&self, packed: ArrayView2<'_, f64>, mut out: ArrayViewMut2<'_, f64>) {
+    pub fn waverec_into(&self, packed: ArrayView2<'_, f64>, out: ArrayViewMut2<'_, f64>) {
+        self.waverec_into_impl(packed, out, false).expect("nothing is checked");
+    }
+
+    /// [`Plan1d::waverec_into`], and non-finite coefficients are an error
+    /// naming the position, as [`Plan1d::wavedec_into_checked`].
+    ///
+    /// # Panics
+    /// If the shapes do not match the plan.
+    pub fn waverec_into_checked(&self, packed: ArrayView2<'_, f64>, out: ArrayViewMut2<'_, f64>) -> Result<()> {
+        self.waverec_into_impl(packed, out, true)
+    }
+
+    fn waverec_into_impl(
+        &self,
+        packed: ArrayView2<'_, f64>,
+        mut out: ArrayViewMut2<'_, f64>,
+        check: bool,
+    ) -> Result<()> {
         assert_eq!(packed.ncols(), self.total_len(), "waverec_into: coefficient shape");
         assert_eq!(out.dim(), (packed.nrows(), self.recon_len), "waverec_into: output shape");
         let packed = packed.as_standard_layout();
         let rows = packed.nrows();
-        into_rows(&mut out, |o| {
-            self.waverec_flat(packed.as_slice().expect("standard layout"), rows, o, false);
-        });
+        let finite =
+            into_rows(&mut out, |o| self.waverec_flat(packed.as_slice().expect("standard layout"), rows, o, check));
+        if finite {
+            Ok(())
+        } else {
+            check_finite(packed.view())
+        }
     }
 
     /// Analyse a batch of float32 signals into packed float32 rows
@@ -391,14 +417,7 @@ impl Plan1d {
                 reason: format!("signals have {} samples, the plan expects {}", x.ncols(), self.signal_len),
             });
         }
-        let x = x.as_standard_layout();
-        let src = x.as_slice().expect("standard layout");
-        let mut finite = true;
-        let out = new_rows(x.nrows(), self.total_len(), |out| finite = self.wavedec_flat(src, x.nrows(), out, true));
-        if !finite {
-            check_finite_f32(x.view())?;
-        }
-        Ok(out)
+        checked_rows(x, self.total_len(), |src, rows, out| self.wavedec_flat(src, rows, out, true))
     }
 
     /// Rebuild float32 signals `(batch, recon_len)` from packed float32 rows
@@ -414,28 +433,27 @@ impl Plan1d {
                 ),
             });
         }
-        let packed = packed.as_standard_layout();
-        let src = packed.as_slice().expect("standard layout");
-        let mut finite = true;
-        let out =
-            new_rows(packed.nrows(), self.recon_len, |out| finite = self.waverec_flat(src, packed.nrows(), out, true));
-        if !finite {
-            check_finite_f32(packed.view())?;
-        }
-        Ok(out)
+        checked_rows(packed, self.recon_len, |src, rows, out| self.waverec_flat(src, rows, out, true))
     }
 }
 
-/// Non-finite float32 input is an error naming its position (the scan of
-/// [`check_finite`]; the position is searched only on failure).
-fn check_finite_f32(x: ArrayView2<'_, f32>) -> Result<()> {
-    if x.as_slice_memory_order().is_some_and(all_finite_par) {
-        return Ok(());
+/// A new `(rows, cols)` array that `flat(input rows, rows, out)` fills,
+/// where `flat` also tells whether every input value is finite; if not, the
+/// array is dropped and the error names the first such value's position.
+fn checked_rows<T: RowReal>(
+    input: ArrayView2<'_, T>,
+    cols: usize,
+    flat: impl FnOnce(&[T], usize, &mut OutBuf<T>) -> bool,
+) -> Result<Array2<T>> {
+    let input = input.as_standard_layout();
+    let mut finite = true;
+    let out = new_rows(input.nrows(), cols, |out| {
+        finite = flat(input.as_slice().expect("standard layout"), input.nrows(), out)
+    });
+    if !finite {
+        check_finite(input.view())?;
     }
-    match x.indexed_iter().find(|(_, v)| !v.is_finite()) {
-        None => Ok(()),
-        Some(((r, c), &v)) => Err(Error::NonFinite { value: v as f64, location: format!("index [{r}, {c}]") }),
-    }
+    Ok(out)
 }
 
 thread_local! {
@@ -469,13 +487,6 @@ macro_rules! row_real {
 
 row_real!(f64, SCRATCH_F64);
 row_real!(f32, SCRATCH_F32);
-
-/// Run `f` on a thread of rayon's pool: the levels' parallel loops inside
-/// then start from a worker (which the other workers keep up with) instead
-/// of waking this thread after every level.
-fn on_pool<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    rayon::scope(|_| f())
-}
 
 /// Apply `f(in_row, out_row, scratch)` to every pair of rows of two flat
 /// row-major buffers, in parallel; true if every call returned true.
@@ -511,15 +522,17 @@ pub(crate) fn new_rows<T>(rows: usize, cols: usize, fill: impl FnOnce(&mut [Mayb
 
 /// Let `fill` write all of `out`: in place when it is contiguous, else
 /// through a temporary.
-fn into_rows(out: &mut ArrayViewMut2<'_, f64>, fill: impl FnOnce(&mut OutBuf)) {
+fn into_rows(out: &mut ArrayViewMut2<'_, f64>, fill: impl FnOnce(&mut OutBuf) -> bool) -> bool {
     if out.is_empty() {
-        return;
+        return true;
     }
     if let Some(out_slice) = out.as_slice_mut() {
-        fill(as_out(out_slice));
+        fill(as_out(out_slice))
     } else {
-        let filled = new_rows(out.nrows(), out.ncols(), fill);
+        let mut finite = true;
+        let filled = new_rows(out.nrows(), out.ncols(), |o| finite = fill(o));
         out.assign(&filled);
+        finite
     }
 }
 

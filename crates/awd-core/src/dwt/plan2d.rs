@@ -6,7 +6,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ShapeBuilder};
 use rayon::prelude::*;
 
 use super::cols::{analysis_cols, synthesis_cols};
-use super::kernel::{analysis_row, synthesis_row, uninit_len, OutBuf, Taps};
+use super::kernel::{analysis_row, on_pool, synthesis_row, uninit_len, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use crate::error::{check_finite, Error, Result};
 use crate::{Mode, Wavelet};
@@ -324,9 +324,7 @@ where
     let mut data: Vec<f64> = Vec::with_capacity(len);
     let in_item = input.len() / batch;
     let out = &mut data.spare_capacity_mut()[..len];
-    // on a worker of the pool, so the levels' parallel loops inside an
-    // image do not wake this thread after each pass
-    rayon::scope(|_| input.par_chunks(in_item).zip(out.par_chunks_mut(per_item)).for_each(|(xi, oi)| f(xi, oi)));
+    on_pool(|| input.par_chunks(in_item).zip(out.par_chunks_mut(per_item)).for_each(|(xi, oi)| f(xi, oi)));
     // SAFETY: `f` writes every element of every item (the kernels' contract).
     unsafe { data.set_len(len) };
     Array2::from_shape_vec((batch, per_item), data).expect("batch * per_item elements")

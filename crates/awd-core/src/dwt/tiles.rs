@@ -372,11 +372,11 @@ enum Direction {
 }
 
 /// One tile, either way, in the build `FMA` and `WIDE` name; returns
-/// whether every input value is finite (checked while the tile's input is
-/// in cache).
+/// whether every input value is finite if `check` (checked while the
+/// tile's input is in cache; true otherwise).
 #[inline(always)]
 fn run_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
-    dir: Direction,
+    (dir, check): (Direction, bool),
     plan: &Plan1d,
     taps: &TapsOf<'_, T>,
     input: &[T],
@@ -384,7 +384,7 @@ fn run_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     out: &mut [MaybeUninit<T>],
     b: &mut TileBufs<T>,
 ) -> bool {
-    let finite = all_finite(input);
+    let finite = !check || all_finite(input);
     match dir {
         Direction::Forward => wavedec_tile::<T, W, FMA, WIDE>(plan, taps, input, valid, out, b),
         Direction::Inverse => waverec_tile::<T, W, FMA, WIDE>(plan, taps, input, valid, out, b),
@@ -395,7 +395,7 @@ fn run_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 unsafe fn run_tile_avx2<T: Wide, const W: usize>(
-    dir: Direction,
+    dir: (Direction, bool),
     plan: &Plan1d,
     taps: &TapsOf<'_, T>,
     input: &[T],
@@ -409,7 +409,7 @@ unsafe fn run_tile_avx2<T: Wide, const W: usize>(
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vl,avx2,fma")]
 unsafe fn run_tile_avx512<T: Wide, const W: usize>(
-    dir: Direction,
+    dir: (Direction, bool),
     plan: &Plan1d,
     taps: &TapsOf<'_, T>,
     input: &[T],
@@ -422,10 +422,10 @@ unsafe fn run_tile_avx512<T: Wide, const W: usize>(
 
 /// Run every tile of `rows` signals in parallel in `build`: `input` has
 /// `rows x in_len` values, `out` gets `rows x out_len` (all written).
-/// Returns whether every input value is finite.
+/// Returns whether every input value is finite if `dir.1` (else true).
 fn run_tiles<T: KernelReal, const W: usize>(
     plan: &Plan1d,
-    dir: Direction,
+    dir: (Direction, bool),
     build: KernelBuild,
     input: &[T],
     (in_len, out_len): (usize, usize),
@@ -433,7 +433,7 @@ fn run_tiles<T: KernelReal, const W: usize>(
 ) -> bool {
     let taps = TapsOf::<T>::new(plan);
     let tiles = input.par_chunks(W * in_len).zip(out.par_chunks_mut(W * out_len)).with_min_len(TILES_PER_TASK);
-    // `map_init(..).fold(..)`, not `all`: every tile must be written even
+    // `map_init(..).reduce(..)`, not `all`: every tile must be written even
     // after a non-finite one (the output is uninitialised memory).
     tiles
         .map_init(TileBufs::new, |b, (xs, os)| {
@@ -451,17 +451,17 @@ fn run_tiles<T: KernelReal, const W: usize>(
         .reduce(|| true, |a, b| a & b)
 }
 
-/// Run the tiles `dir`'s way with the tile width of the best build;
-/// returns whether every input value is finite.
+/// Run the tiles `dir.0`'s way with the tile width of the best build;
+/// returns whether every input value is finite if `dir.1` (else true).
 fn run_tiles_best<T: KernelReal>(
     plan: &Plan1d,
-    dir: Direction,
+    dir: (Direction, bool),
     input: &[T],
     lens: (usize, usize),
     out: &mut [MaybeUninit<T>],
 ) -> bool {
     let build = kernel_build();
-    let width = match (build, dir) {
+    let width = match (build, dir.0) {
         (KernelBuild::Avx512, _) => wide::ROW_VECTORS * T::LANES,
         (_, Direction::Forward) => T::TILE,
         (_, Direction::Inverse) => T::TILE_INVERSE,
@@ -480,16 +480,16 @@ pub(crate) fn takes(plan: &Plan1d) -> bool {
 
 /// Multilevel analysis of `x` (`rows x signal_len`, row-major) into packed
 /// rows `out` (`rows x total_len`), tile by tile; returns whether every
-/// input value is finite.
-pub(crate) fn wavedec_tiles<T: KernelReal>(plan: &Plan1d, x: &[T], out: &mut [MaybeUninit<T>]) -> bool {
-    run_tiles_best(plan, Direction::Forward, x, (plan.signal_len(), plan.total_len()), out)
+/// input value is finite if `check` (else true).
+pub(crate) fn wavedec_tiles<T: KernelReal>(plan: &Plan1d, x: &[T], out: &mut [MaybeUninit<T>], check: bool) -> bool {
+    run_tiles_best(plan, (Direction::Forward, check), x, (plan.signal_len(), plan.total_len()), out)
 }
 
 /// Multilevel synthesis of packed rows `c` (`rows x total_len`) into `out`
 /// (`rows x recon_len`), tile by tile; returns whether every input value is
-/// finite.
-pub(crate) fn waverec_tiles<T: KernelReal>(plan: &Plan1d, c: &[T], out: &mut [MaybeUninit<T>]) -> bool {
-    run_tiles_best(plan, Direction::Inverse, c, (plan.total_len(), plan.recon_len()), out)
+/// finite if `check` (else true).
+pub(crate) fn waverec_tiles<T: KernelReal>(plan: &Plan1d, c: &[T], out: &mut [MaybeUninit<T>], check: bool) -> bool {
+    run_tiles_best(plan, (Direction::Inverse, check), c, (plan.total_len(), plan.recon_len()), out)
 }
 
 #[cfg(test)]
@@ -565,7 +565,7 @@ mod tests {
 
     /// The tiles check finiteness as they load: a NaN or infinity anywhere
     /// in a batch (any tile, any row) is an error naming its position, both
-    /// ways and in both types, as the separate scan reported it.
+    /// ways, in both types and in place, as the separate scan reported it.
     #[test]
     fn tiled_batches_reject_non_finite_values_by_position() {
         let w = Wavelet::from_name("db5").unwrap();
@@ -578,12 +578,18 @@ mod tests {
             xb[[r, col]] = bad;
             let err = plan.wavedec(xb.view()).unwrap_err().to_string();
             assert!(err.contains(&want), "forward f64: {err}");
+            let mut into = Array2::zeros((100, plan.total_len()));
+            let err = plan.wavedec_into_checked(xb.view(), into.view_mut()).unwrap_err().to_string();
+            assert!(err.contains(&want), "forward f64 into: {err}");
             let err = plan.wavedec_f32(xb.mapv(|v| v as f32).view()).unwrap_err().to_string();
             assert!(err.contains(&want), "forward f32: {err}");
             let mut cb = c.clone();
             cb.data[[r, col]] = bad;
             let err = plan.waverec(&cb).unwrap_err().to_string();
             assert!(err.contains(&want), "inverse f64: {err}");
+            let mut into = Array2::zeros((100, plan.recon_len()));
+            let err = plan.waverec_into_checked(cb.data.view(), into.view_mut()).unwrap_err().to_string();
+            assert!(err.contains(&want), "inverse f64 into: {err}");
             let err = plan.waverec_f32(cb.data.mapv(|v| v as f32).view()).unwrap_err().to_string();
             assert!(err.contains(&want), "inverse f32: {err}");
         }
