@@ -1,7 +1,8 @@
-//! Hand-written synthesis of the interior of long f64 signals on AVX2 +
-//! FMA and on AVX-512: the generic kernel's sums in its order (tested bit
-//! for bit in `kernel`'s tests), with more independent accumulator chains
-//! in registers than the compiler keeps there from the generic code.
+//! Hand-written synthesis of the interior of long signals: f64 on AVX2 +
+//! FMA and on AVX-512, f32 on AVX-512. The generic kernel's sums in its
+//! order (tested bit for bit in `kernel`'s tests), with more independent
+//! accumulator chains in registers than the compiler keeps there from the
+//! generic code.
 
 use super::kernel::{kernel_build, KernelBuild, OutBuf, Taps};
 
@@ -10,6 +11,25 @@ use super::kernel::{kernel_build, KernelBuild, OutBuf, Taps};
 const INTERIOR_PAIRS: usize = 16;
 /// Pairs per step of the AVX-512 kernel (four 512-bit vectors per channel).
 const INTERIOR_PAIRS_WIDE: usize = 32;
+/// Pairs per step of the AVX-512 f32 kernel (four 512-bit vectors per channel).
+const INTERIOR_PAIRS_F32: usize = 64;
+
+/// Whole steps of `step` pairs from `q0` whose inputs lie inside `ca` and
+/// `cd` (filters of `2 half` taps) and whose outputs fit `out_len`, at most
+/// `pairs / step`.
+fn whole_steps(
+    ca_len: usize,
+    cd_len: usize,
+    half: usize,
+    q0: usize,
+    pairs: usize,
+    step: usize,
+    out_len: usize,
+) -> usize {
+    // step s reads coefficients below q0 + (s + 1) step + half - 1
+    let fit = (ca_len.min(cd_len) + 1).saturating_sub(q0 + half) / step;
+    fit.min(pairs / step).min(out_len / (2 * step))
+}
 
 /// f64 synthesis of whole steps of pairs from `q0` whose inputs lie inside
 /// the coefficients, on AVX2 + FMA or AVX-512; returns how many pairs it
@@ -25,12 +45,9 @@ pub(crate) fn synthesis_f64(
 ) -> usize {
     let build = kernel_build();
     let step = if build == KernelBuild::Avx512 { INTERIOR_PAIRS_WIDE } else { INTERIOR_PAIRS };
-    let half = taps.f / 2;
-    // step s reads coefficients below q0 + (s + 1) step + half - 1
-    let fit = (ca.len().min(cd.len()) + 1).saturating_sub(q0 + half) / step;
-    let steps = fit.min(pairs / step);
+    let steps = whole_steps(ca.len(), cd.len(), taps.f / 2, q0, pairs, step, out.len());
     #[cfg(target_arch = "x86_64")]
-    if steps > 0 && build >= KernelBuild::Avx2 && 2 * steps * step <= out.len() {
+    if steps > 0 && build >= KernelBuild::Avx2 {
         // SAFETY: the build is at most what the CPU supports (checked at run
         // time); every read is below q0 + steps * step + half - 1 <= len
         // (above) and every write below 2 * steps * step <= out.len().
@@ -42,6 +59,33 @@ pub(crate) fn synthesis_f64(
             }
         };
         return steps * step;
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = (steps, ca, cd, q0, out);
+    0
+}
+
+/// f32 synthesis of whole steps of pairs from `q0` whose inputs lie inside
+/// the coefficients, on AVX-512; returns how many pairs it wrote (0 in the
+/// other builds).
+#[inline(always)]
+pub(crate) fn synthesis_f32(
+    ca: &[f32],
+    cd: &[f32],
+    taps: &Taps,
+    q0: usize,
+    pairs: usize,
+    out: &mut OutBuf<f32>,
+) -> usize {
+    if kernel_build() != KernelBuild::Avx512 {
+        return 0;
+    }
+    let steps = whole_steps(ca.len(), cd.len(), taps.f / 2, q0, pairs, INTERIOR_PAIRS_F32, out.len());
+    #[cfg(target_arch = "x86_64")]
+    if steps > 0 {
+        // SAFETY: as in `synthesis_f64`.
+        unsafe { synthesis_steps_f32_avx512(ca, cd, &taps.float32().synthesis, q0, steps, out) };
+        return steps * INTERIOR_PAIRS_F32;
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (steps, ca, cd, q0, out);
@@ -131,6 +175,49 @@ unsafe fn synthesis_steps_f64_avx512(
             let at = po.add(2 * (s * INTERIOR_PAIRS_WIDE + 8 * v));
             _mm512_storeu_pd(at, _mm512_permutex2var_pd(even[v], lo_idx, odd[v]));
             _mm512_storeu_pd(at.add(8), _mm512_permutex2var_pd(even[v], hi_idx, odd[v]));
+        }
+    }
+}
+
+/// [`synthesis_steps_f64_avx512`] in f32: 64 pairs per step (sixteen lanes
+/// a register).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,fma")]
+unsafe fn synthesis_steps_f32_avx512(
+    ca: &[f32],
+    cd: &[f32],
+    syn: &[Vec<f32>; 4],
+    q0: usize,
+    steps: usize,
+    out: &mut OutBuf<f32>,
+) {
+    use std::arch::x86_64::*;
+    const V: usize = INTERIOR_PAIRS_F32 / 16;
+    let half = syn[0].len();
+    let (pa, pd) = (ca.as_ptr(), cd.as_ptr());
+    let po = out.as_mut_ptr().cast::<f32>();
+    // [e0..e15], [o0..o15] -> [e0 o0 .. e7 o7], [e8 o8 .. e15 o15]
+    let lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    let hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    for s in 0..steps {
+        let q = q0 + s * INTERIOR_PAIRS_F32;
+        let mut even = [_mm512_setzero_ps(); V];
+        let mut odd = [_mm512_setzero_ps(); V];
+        let taps = syn[0].iter().zip(&syn[1]).zip(&syn[2]).zip(&syn[3]).take(half);
+        for (k, (((&t0, &t1), &t2), &t3)) in taps.enumerate() {
+            let (c0, c1, c2, c3) = (_mm512_set1_ps(t0), _mm512_set1_ps(t1), _mm512_set1_ps(t2), _mm512_set1_ps(t3));
+            for v in 0..V {
+                // the generic kernel's order: + c0 a, then + c1 d (even); + c2 a, + c3 d (odd)
+                let a = _mm512_loadu_ps(pa.add(q + 16 * v + k));
+                let d = _mm512_loadu_ps(pd.add(q + 16 * v + k));
+                even[v] = _mm512_fmadd_ps(c1, d, _mm512_fmadd_ps(c0, a, even[v]));
+                odd[v] = _mm512_fmadd_ps(c3, d, _mm512_fmadd_ps(c2, a, odd[v]));
+            }
+        }
+        for v in 0..V {
+            let at = po.add(2 * (s * INTERIOR_PAIRS_F32 + 16 * v));
+            _mm512_storeu_ps(at, _mm512_permutex2var_ps(even[v], lo_idx, odd[v]));
+            _mm512_storeu_ps(at.add(16), _mm512_permutex2var_ps(even[v], hi_idx, odd[v]));
         }
     }
 }

@@ -44,10 +44,10 @@ pub type OutBuf<T = f64> = [MaybeUninit<T>];
 /// storing `MaybeUninit::uninit()` through the result would de-initialise
 /// `s`, so only the kernels (which store initialised values only) may hold
 /// one; no public function hands out an `OutBuf` over a user's `[f64]`.
-pub(crate) fn as_out(s: &mut [f64]) -> &mut OutBuf {
-    // SAFETY: same layout; the kernels only ever store initialised f64 values
+pub(crate) fn as_out<T>(s: &mut [T]) -> &mut OutBuf<T> {
+    // SAFETY: same layout; the kernels only ever store initialised values
     // through the returned slice, so `s` stays initialised.
-    unsafe { &mut *(s as *mut [f64] as *mut OutBuf) }
+    unsafe { &mut *(s as *mut [T] as *mut OutBuf<T>) }
 }
 
 /// `v` emptied, with room for `len` values: the write-only memory a kernel
@@ -270,7 +270,7 @@ kernel_real!(
     LANES_F64_SYNTHESIS,
     interior::synthesis_f64
 );
-kernel_real!(f32, KERNEL_BUFS_F32, Taps::float32, LANES_F32, LANES_F32);
+kernel_real!(f32, KERNEL_BUFS_F32, Taps::float32, LANES_F32, LANES_F32, interior::synthesis_f32);
 
 /// The kernel in the best build for this CPU, with `L` outputs per
 /// register group (`LW` in the AVX-512 build).
@@ -752,8 +752,9 @@ pub(crate) fn synthesis_row_checked<T: KernelReal>(
 mod tests {
     use super::*;
 
-    /// The f64 interior synthesis kernel gives the generic kernel's bits,
-    /// at every start and length around its step size and the edges.
+    /// The interior synthesis kernels (f64 and f32) give the generic
+    /// kernel's bits, at every start and length around their step sizes
+    /// and the edges.
     #[test]
     fn interior_synthesis_equals_generic_kernel_bit_for_bit() {
         let mut state = 12345u64;
@@ -768,26 +769,36 @@ mod tests {
             for nc in [1usize, 15, 16, 17, 40, 77, 300, 1001] {
                 let ca: Vec<f64> = (0..nc).map(|_| next()).collect();
                 let cd: Vec<f64> = (0..nc).map(|_| next()).collect();
-                let Some(n_out) = idwt_output_len(nc, f, Mode::Zero) else { continue };
+                let (ca32, cd32): (Vec<f32>, Vec<f32>) =
+                    (ca.iter().map(|&v| v as f32).collect(), cd.iter().map(|&v| v as f32).collect());
                 for t0 in [0usize, 2, 32] {
-                    if t0 > n_out {
-                        continue;
-                    }
-                    let pairs = (n_out - t0) / 2;
-                    let mut fast = vec![0.0; 2 * pairs];
-                    synthesis_range(&ca, &cd, &taps, Mode::Zero, t0, as_out(&mut fast));
-                    let mut generic = vec![0.0; 2 * pairs];
-                    let out = as_out(&mut generic);
-                    dispatch::<f64, true, _, _>(
-                        (t0 / 2) as isize,
-                        pairs,
-                        &taps.synthesis,
-                        &Coeffs { ca: &ca, cd: &cd },
-                        &mut Interleaved { out, t0 },
-                    );
-                    assert_eq!(fast, generic, "F={f} nc={nc} t0={t0}");
+                    let case = format!("F={f} nc={nc} t0={t0}");
+                    compare_interior_with_generic(&ca, &cd, &taps, t0, &case);
+                    compare_interior_with_generic(&ca32, &cd32, &taps, t0, &format!("{case} f32"));
                 }
             }
         }
+    }
+
+    /// Synthesis of the outputs from `t0` on by `synthesis_range` (with the
+    /// type's interior kernel) equals the generic kernel's, bit for bit.
+    fn compare_interior_with_generic<T: KernelReal>(ca: &[T], cd: &[T], taps: &Taps, t0: usize, case: &str) {
+        let Some(n_out) = idwt_output_len(ca.len(), taps.f, Mode::Zero) else { return };
+        if t0 > n_out {
+            return;
+        }
+        let pairs = (n_out - t0) / 2;
+        let mut fast = vec![T::ZERO; 2 * pairs];
+        synthesis_range(ca, cd, taps, Mode::Zero, t0, as_out(&mut fast));
+        let mut generic = vec![T::ZERO; 2 * pairs];
+        let out = as_out(&mut generic);
+        dispatch::<T, true, _, _>(
+            (t0 / 2) as isize,
+            pairs,
+            T::phases(taps).1,
+            &Coeffs { ca, cd },
+            &mut Interleaved { out, t0 },
+        );
+        assert!(fast == generic, "{case}");
     }
 }

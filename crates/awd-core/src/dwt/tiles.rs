@@ -16,7 +16,7 @@ use std::mem::MaybeUninit;
 use rayon::prelude::*;
 
 use super::extend::ext_terms;
-use super::kernel::{kernel_build, KernelBuild, KernelReal};
+use super::kernel::{as_out, kernel_build, KernelBuild, KernelReal};
 use super::len::idwt_output_len;
 use super::plan1d::Plan1d;
 use super::real::Real;
@@ -180,13 +180,6 @@ fn wrap_rows<T: Real, const W: usize>(src: &[T], nc: usize, start: isize, rows: 
     }
 }
 
-/// View an initialised slice as write-only memory (the transposes only
-/// store initialised values through it).
-fn as_uninit<T>(s: &mut [T]) -> &mut [MaybeUninit<T>] {
-    // SAFETY: same layout; only initialised values are stored through it.
-    unsafe { &mut *(s as *mut [T] as *mut [MaybeUninit<T>]) }
-}
-
 /// Transpose the `rows x cols` corner of `src` (row stride `ss`) into `dst`
 /// (row stride `ds`): `dst[c][r] = src[r][c]`; square register blocks in
 /// the AVX2 build (`SIMD`) and the AVX-512 build (`WIDE` too), the ragged
@@ -244,7 +237,7 @@ fn load_tile<T: Wide, const W: usize, const SIMD: bool, const WIDE: bool>(
     if valid < W {
         tile.fill(T::ZERO);
     }
-    transpose::<T, SIMD, WIDE>(rows, len, as_uninit(tile), W, valid, len);
+    transpose::<T, SIMD, WIDE>(rows, len, as_out(tile), W, valid, len);
 }
 
 /// Transpose a tile's first `len` rows back into `valid` rows of `len` values.
@@ -279,16 +272,17 @@ fn level_rows(n_in: usize, n_out: usize, f: usize, shift: usize) -> usize {
     shift + n_in.max(2 * n_out + f - 2 - shift)
 }
 
-/// Multilevel analysis of one tile of `valid <= W` signals into packed rows.
+/// Multilevel analysis of one tile of `valid <= W` signals into packed rows;
+/// returns whether every input value is finite if `check` (else true).
 #[inline(always)]
 fn wavedec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     plan: &Plan1d,
     taps: &TapsOf<'_, T>,
-    x: &[T],
+    (x, check): (&[T], bool),
     valid: usize,
     out: &mut [MaybeUninit<T>],
     b: &mut TileBufs<T>,
-) {
+) -> bool {
     let (lens, offs, levels, mode) = (plan.coeff_lens(), plan.offsets(), plan.levels(), plan.mode());
     let (n, total, f) = (plan.signal_len(), plan.total_len(), taps.rec.0.len());
     let shift = plan.taps().analysis_shift(mode);
@@ -297,6 +291,8 @@ fn wavedec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     let mut cur = std::mem::take(&mut b.cur);
     let mut next = std::mem::take(&mut b.next);
     load_tile::<T, W, FMA, WIDE>(x, n, valid, sized(&mut cur, level_rows(n, lens[levels], f, shift) * W), shift);
+    // checked in the tile (in cache; its padding lanes are zeros)
+    let finite = !check || all_finite(&cur[shift * W..(shift + n) * W]);
     let mut n_in = n;
     for j in 1..=levels {
         // level j's outputs: cD_j at pywt index k; cA_j feeds level j + 1
@@ -315,22 +311,25 @@ fn wavedec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     store_tile::<T, W, FMA, WIDE>(coef, total, valid, out);
     b.cur = cur;
     b.next = next;
+    finite
 }
 
-/// Multilevel synthesis of one tile of `valid <= W` packed coefficient rows.
+/// Multilevel synthesis of one tile of `valid <= W` packed coefficient rows;
+/// returns whether every input value is finite if `check` (else true).
 #[inline(always)]
 fn waverec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     plan: &Plan1d,
     taps: &TapsOf<'_, T>,
-    c: &[T],
+    (c, check): (&[T], bool),
     valid: usize,
     out: &mut [MaybeUninit<T>],
     b: &mut TileBufs<T>,
-) {
+) -> bool {
     let (lens, offs, levels, mode) = (plan.coeff_lens(), plan.offsets(), plan.levels(), plan.mode());
     let (total, f, half) = (plan.total_len(), taps.rec.0.len(), taps.syn[0].len());
     let coef = sized(&mut b.coef, total * W);
     load_tile::<T, W, FMA, WIDE>(c, total, valid, coef, 0);
+    let finite = !check || all_finite(coef);
     let mut cur = std::mem::take(&mut b.cur);
     let mut next = std::mem::take(&mut b.next);
     let mut n_out = 0;
@@ -362,6 +361,7 @@ fn waverec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     store_tile::<T, W, FMA, WIDE>(&cur, n_out, valid, out);
     b.cur = cur;
     b.next = next;
+    finite
 }
 
 /// Which way a tile goes.
@@ -372,8 +372,8 @@ enum Direction {
 }
 
 /// One tile, either way, in the build `FMA` and `WIDE` name; returns
-/// whether every input value is finite if `check` (checked while the
-/// tile's input is in cache; true otherwise).
+/// whether every input value is finite if `check` (checked in the loaded
+/// tile, in cache; true otherwise).
 #[inline(always)]
 fn run_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     (dir, check): (Direction, bool),
@@ -384,12 +384,10 @@ fn run_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     out: &mut [MaybeUninit<T>],
     b: &mut TileBufs<T>,
 ) -> bool {
-    let finite = !check || all_finite(input);
     match dir {
-        Direction::Forward => wavedec_tile::<T, W, FMA, WIDE>(plan, taps, input, valid, out, b),
-        Direction::Inverse => waverec_tile::<T, W, FMA, WIDE>(plan, taps, input, valid, out, b),
+        Direction::Forward => wavedec_tile::<T, W, FMA, WIDE>(plan, taps, (input, check), valid, out, b),
+        Direction::Inverse => waverec_tile::<T, W, FMA, WIDE>(plan, taps, (input, check), valid, out, b),
     }
-    finite
 }
 
 #[cfg(target_arch = "x86_64")]
