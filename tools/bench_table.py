@@ -24,6 +24,7 @@ AWD_CASES = [  # in the order of tools/pywt_timings.py's CASES
     ["--wavelet", "db5", "--mode", "zero", "--levels", "3", "--2d", "--size", "1024", "1024"],
     ["--wavelet", "db5", "--mode", "zero", "--levels", "5", "--length", str(1 << 20), "--float32"],
     ["--wavelet", "db5", "--mode", "zero", "--levels", "4", "--batch", "10000", "--length", "64", "--float32"],
+    ["--wavelet", "db5", "--mode", "zero", "--levels", "3", "--2d", "--size", "1024", "1024", "--float32"],
 ]
 
 

@@ -22,6 +22,7 @@ CASES = [
     ("1024x1024 image, db5, zero, J=3", (1024, 1024), "db5", "zero", 3, True, "float64"),
     ("1 signal of 2^20, float32", (1 << 20,), "db5", "zero", 5, False, "float32"),
     ("10,000 signals of 64, float32", (10000, 64), "db5", "zero", 4, False, "float32"),
+    ("1024x1024 image, float32", (1024, 1024), "db5", "zero", 3, True, "float32"),
 ]
 
 

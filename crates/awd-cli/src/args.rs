@@ -509,8 +509,8 @@ pub struct BenchDwtArgs {
     /// Image rows and columns (with --2d).
     #[arg(long, num_args = 2, value_names = ["H", "W"])]
     pub size: Option<Vec<usize>>,
-    /// Transform float32 signals (float32 in, float32 out; 1-D only).
-    #[arg(long, conflicts_with = "two_d")]
+    /// Transform float32 signals or images (float32 in, float32 out, computed in float32).
+    #[arg(long)]
     pub float32: bool,
     /// Timed repetitions (the median is reported).
     #[arg(long, default_value_t = 20)]

@@ -236,3 +236,70 @@ fn float32_transforms_match_pywt_float32() {
         }
     }
 }
+
+/// The float32 2-D transforms against PyWavelets' float32 `wavedec2` and
+/// `waverec2` (`cases_2d` of `float32_wavedec.json`) and against our f64
+/// transform, to float32 accuracy as above; and on an image large enough
+/// for the parallel column kernels, against f64 only, where the float32
+/// result must not be the f64 one rounded (it is computed in float32).
+#[test]
+fn float32_2d_transforms_match_pywt_float32() {
+    use awd_core::dwt::Plan2d;
+    use ndarray::Array3;
+    const FLOAT32_TOL: f64 = 2e-6;
+    let close = |what: &str, got: &[f64], want: &[f64]| {
+        assert_eq!(got.len(), want.len(), "{what}: length");
+        let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+        let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max);
+        assert!(worst <= FLOAT32_TOL * scale, "{what}: max error {worst:e} > {:e}", FLOAT32_TOL * scale);
+    };
+    let image = |b: usize, h: usize, w: usize| {
+        Array3::from_shape_fn((b, h, w), |(i, r, c)| (((i * h + r) * w + c) * 7919 % 64) as f32 / 64.0 - 0.5)
+    };
+    let data = load("float32_wavedec.json");
+    let cases = data["cases_2d"].as_array().unwrap();
+    assert!(!cases.is_empty(), "no 2-D float32 cases");
+    for case in cases {
+        let (name, mode) = (case["wavelet"].as_str().unwrap(), case["mode"].as_str().unwrap());
+        let [b, h, w, levels] = ["images", "rows", "cols", "levels"].map(|k| case[k].as_u64().unwrap() as usize);
+        let wav = Wavelet::from_name(name).unwrap();
+        let mode: Mode = mode.parse().unwrap();
+        let x = image(b, h, w);
+        let plan = Plan2d::with_boundary_levels((h, w), &wav, mode, levels).unwrap();
+        let packed = plan.wavedec2_f32(x.view()).unwrap();
+        let wide = plan.wavedec2(x.mapv(f64::from).view()).unwrap();
+        let want = mat(&case["packed"]);
+        assert_eq!(packed.dim(), want.dim(), "{name} {mode}: packed shape");
+        let what = format!("{name} {mode} {h}x{w} J={levels}");
+        for r in 0..b {
+            let got: Vec<f64> = packed.row(r).iter().map(|&v| v as f64).collect();
+            close(&format!("{what} image {r} vs pywt float32"), &got, want.row(r).as_slice().unwrap());
+            close(&format!("{what} image {r} vs f64"), &got, wide.data.row(r).as_slice().unwrap());
+        }
+        let rec = plan.waverec2_f32(packed.view()).unwrap();
+        let shape: Vec<usize> =
+            case["recon_shape"].as_array().unwrap().iter().map(|v| v.as_u64().unwrap() as usize).collect();
+        assert_eq!(&rec.shape()[1..], &shape[..], "{what}: waverec2 shape");
+        let want = mat(&case["waverec2"]);
+        for r in 0..b {
+            let got: Vec<f64> = rec.index_axis(ndarray::Axis(0), r).iter().map(|&v| v as f64).collect();
+            close(&format!("{what} waverec2 image {r}"), &got, want.row(r).as_slice().unwrap());
+        }
+    }
+    // parallel column kernels (more than 2^15 values per pass)
+    let wav = Wavelet::from_name("db5").unwrap();
+    let x = image(1, 300, 260);
+    let plan = Plan2d::with_boundary_levels((300, 260), &wav, Mode::Symmetric, 2).unwrap();
+    let packed = plan.wavedec2_f32(x.view()).unwrap();
+    let wide = plan.wavedec2(x.mapv(f64::from).view()).unwrap();
+    let got: Vec<f64> = packed.iter().map(|&v| v as f64).collect();
+    close("db5 symmetric 300x260 vs f64", &got, wide.data.as_slice().unwrap());
+    let rounded = packed.iter().zip(wide.data.iter()).filter(|(&g, &w)| g == w as f32).count();
+    assert!(rounded < packed.len(), "every float32 value is the f64 one rounded: not computed in float32");
+    let rec = plan.waverec2_f32(packed.view()).unwrap();
+    let back: Vec<f64> = rec.iter().map(|&v| v as f64).collect();
+    close("db5 symmetric 300x260 reconstruction", &back, &x.mapv(f64::from).into_raw_vec_and_offset().0);
+    // a packed row of the wrong length is an error, not a panic
+    let err = plan.waverec2_f32(packed.slice(ndarray::s![.., 1..]).view()).unwrap_err().to_string();
+    assert!(err.contains("packed rows have"), "{err}");
+}

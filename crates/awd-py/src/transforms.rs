@@ -325,18 +325,27 @@ pub fn wavedec2_packed<'py>(
 ) -> PyResult<Packed2d<'py>> {
     let w = extract_wavelet(wavelet)?;
     let mode = parse_mode(mode)?;
-    let x = data.view64();
-    let ax = two_axes(axes, x.ndim())?;
-    let (h, wd) = (x.shape()[ax[0]], x.shape()[ax[1]]);
+    let ndim = data.shape().len();
+    let ax = two_axes(axes, ndim)?;
+    let (h, wd) = (data.shape()[ax[0]], data.shape()[ax[1]]);
     let level = resolve_level(py, level, h.min(wd), &w)?;
-    let (perm, _) = permutation(x.ndim(), &ax);
+    let (perm, _) = permutation(ndim, &ax);
+    let plan = Plan2d::with_boundary_levels((h, wd), &w, mode, level).map_err(core_to_py)?;
+    let shapes = plan.shapes().to_vec();
+    if let Some(x32) = data.view32() {
+        // float32 in, float32 out, computed in float32 (as pywt does)
+        let (lead, moved) = as_batch_view(x32, &perm, 2);
+        let batch: usize = lead.iter().product();
+        let images = moved.view().into_shape_with_order((batch, h, wd)).expect("sizes agree");
+        let packed = py.detach(|| plan.wavedec2_f32(images)).map_err(core_to_py)?;
+        return Ok((packed.into_pyarray(py).into_any(), shapes, lead, (ax[0], ax[1])));
+    }
+    let x = data.view64();
     let (lead, moved) = as_batch_view(x.view(), &perm, 2);
     let batch: usize = lead.iter().product();
     let images = moved.view().into_shape_with_order((batch, h, wd)).expect("sizes agree");
-    let plan = Plan2d::with_boundary_levels((h, wd), &w, mode, level).map_err(core_to_py)?;
     let coeffs: Coeffs2d = py.detach(|| plan.wavedec2(images.view())).map_err(core_to_py)?;
-    let shapes = coeffs.shapes().to_vec();
-    Ok((packed_to_numpy(py, coeffs.data, data.is_f32()), shapes, lead, (ax[0], ax[1])))
+    Ok((packed_to_numpy(py, coeffs.data, false), shapes, lead, (ax[0], ax[1])))
 }
 
 /// pywt `waverec2`.
@@ -402,9 +411,17 @@ pub fn waverec2<'py>(
         detail3.iter().map(|t| [t[0].view(), t[1].view(), t[2].view()]).collect();
     let packed = Coeffs2d::from_arrays(approx3.view(), &views).map_err(core_to_py)?;
     let plan = Plan2d::from_shapes(packed.shapes(), &w, mode).map_err(core_to_py)?;
-    let out = py.detach(|| plan.waverec2(&packed)).map_err(core_to_py)?;
+    // float32 only when every array is float32 (NumPy's promotion, as pywt):
+    // then computed in float32 from the exactly widened values
+    let all_f32 = approx.is_f32() && details.iter().flatten().all(|d| d.is_f32());
+    let out = if all_f32 {
+        let packed32 = packed.data.mapv(|v| v as f32);
+        py.detach(|| plan.waverec2_f32(packed32.view())).map_err(core_to_py)?.mapv(f64::from)
+    } else {
+        py.detach(|| plan.waverec2(&packed)).map_err(core_to_py)?
+    };
     let (_, r, c) = out.dim();
-    Ok(restore(py, out.into_dyn(), &lead, &[r, c], &inverse, approx.is_f32()))
+    Ok(restore(py, out.into_dyn(), &lead, &[r, c], &inverse, all_f32))
 }
 
 /// pywt `dwt_max_level(data_len, filter_len)`; `filter_len` may be a

@@ -51,11 +51,18 @@ pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
         let (h, w) = (size[0], size[1]);
         let x = Array3::from_shape_simple_fn((1, h, w), || rng.random::<f64>() - 0.5);
         let plan = Plan2d::with_boundary_levels((h, w), &wavelet, args.mode, args.levels)?;
-        let coeffs = plan.wavedec2(x.view())?;
-        let fwd = time_median(args.repeat, || plan.wavedec2(x.view()).expect("checked input"));
-        let inv = time_median(args.repeat, || plan.waverec2(&coeffs).expect("checked input"));
+        let (fwd, inv) = if args.float32 {
+            let x = x.mapv(|v| v as f32);
+            let packed = plan.wavedec2_f32(x.view())?;
+            let fwd = time_median(args.repeat, || plan.wavedec2_f32(x.view()).expect("checked input"));
+            (fwd, time_median(args.repeat, || plan.waverec2_f32(packed.view()).expect("checked input")))
+        } else {
+            let coeffs = plan.wavedec2(x.view())?;
+            let fwd = time_median(args.repeat, || plan.wavedec2(x.view()).expect("checked input"));
+            (fwd, time_median(args.repeat, || plan.waverec2(&coeffs).expect("checked input")))
+        };
         let (rh, rw) = plan.recon_shape();
-        (vec![h, w], fwd, inv, (h * w, coeffs.data.len(), rh * rw), multiply_adds_2d(&plan, f))
+        (vec![h, w], fwd, inv, (h * w, plan.total_len(), rh * rw), multiply_adds_2d(&plan, f))
     } else {
         let n = args.length.unwrap_or(0);
         if n == 0 || args.batch == 0 {

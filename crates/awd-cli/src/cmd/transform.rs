@@ -63,9 +63,8 @@ pub fn dwt(args: &DwtArgs) -> Result<()> {
         true => Some(Plan2d::with_boundary_levels((item[0], item[1]), &wavelet, args.mode, args.levels).map_err(at)?),
         false => None,
     };
-    // float32 files give float32 coefficients, as pywt does: 1-D transforms
-    // are computed in float32 (short and long signals), 2-D in float64 and
-    // rounded once
+    // float32 files give float32 coefficients computed in float32, as pywt
+    // does (1-D and 2-D)
     let float32 = npy_is_float32(input)?;
     let read_block = |r: std::ops::Range<usize>| -> Result<ArrayD<f64>> {
         let x = if single { read_npy_f64(input)?.insert_axis(Axis(0)) } else { read_npy_rows_f64(input, r.clone())?.0 };
@@ -74,24 +73,16 @@ pub fn dwt(args: &DwtArgs) -> Result<()> {
     };
     let wavedec2_named = |x: &ArrayD<f64>| -> Result<Vec<(String, ArrayD<f64>)>> {
         let plan = plan2.as_ref().expect("a 2-D plan");
-        let c = plan.wavedec2(x.view().into_dimensionality::<Ix3>()?)?;
-        let mut v = vec![("a".to_string(), c.approx().to_owned().into_dyn())];
-        for level in 1..=plan.levels() {
-            let [ch, cv, cd] = c.detail(level);
-            v.push((format!("h{level}"), ch.to_owned().into_dyn()));
-            v.push((format!("v{level}"), cv.to_owned().into_dyn()));
-            v.push((format!("d{level}"), cd.to_owned().into_dyn()));
-        }
-        Ok(v)
+        Ok(named_2d(plan, plan.wavedec2(x.view().into_dimensionality::<Ix3>()?)?.data.view()))
     };
     if float32 {
         let outputs = collect_blocks(n, block, |r| {
-            let x = read_block(r)?;
-            Ok(match &plan1 {
-                Some(plan) => {
-                    named_1d(plan, plan.wavedec_f32(x.mapv(|v| v as f32).view().into_dimensionality()?)?.view())
-                }
-                None => wavedec2_named(&x)?.into_iter().map(|(k, a)| (k, a.mapv(|v| v as f32))).collect(),
+            // the float32 file's values, widened exactly when read
+            let x = read_block(r)?.mapv(|v| v as f32);
+            Ok(match (&plan1, &plan2) {
+                (Some(plan), _) => named_1d(plan, plan.wavedec_f32(x.view().into_dimensionality()?)?.view()),
+                (None, Some(plan)) => named_2d(plan, plan.wavedec2_f32(x.view().into_dimensionality()?)?.view()),
+                (None, None) => unreachable!("a 1-D or a 2-D plan"),
             })
         })?;
         return write_outputs(&args.output, &outputs, single, &wavelet);
@@ -146,6 +137,26 @@ fn named_1d<T: Clone>(plan: &Plan1d, packed: ArrayView2<'_, T>) -> Vec<(String, 
         .map(|k| {
             let name = if k == 0 { "a".to_string() } else { format!("d{}", j - k + 1) };
             (name, packed.slice_axis(Axis(1), Slice::from(offs[k]..offs[k + 1])).to_owned().into_dyn())
+        })
+        .collect()
+}
+
+/// Named 2-D coefficient arrays `a, h_J, v_J, d_J, …, d_1` of packed rows
+/// (`(n, h, w)` each; index 1 is the finest level).
+fn named_2d<T: Clone>(plan: &Plan2d, packed: ArrayView2<'_, T>) -> Vec<(String, ArrayD<T>)> {
+    let (j, offs, shapes) = (plan.levels(), plan.offsets(), plan.shapes());
+    (0..1 + 3 * j)
+        .map(|i| {
+            let (name, (h, w)) = match i {
+                0 => ("a".to_string(), shapes[0]),
+                _ => {
+                    let k = 1 + (i - 1) / 3; // pywt index: coarsest level first
+                    (format!("{}{}", ["h", "v", "d"][(i - 1) % 3], j - k + 1), shapes[k])
+                }
+            };
+            let part = packed.slice_axis(Axis(1), Slice::from(offs[i]..offs[i + 1]));
+            let arr = part.to_owned().into_shape_with_order((packed.nrows(), h, w)).expect("h * w values per image");
+            (name, arr.into_dyn())
         })
         .collect()
 }
@@ -393,10 +404,11 @@ fn idwt_2d(
     let shape = if single { vec![h, w] } else { vec![n, h, w] };
     let block = (BLOCK_VALUES / (h * w).max(1)).max(1);
     if float32 {
-        // computed in float64, rounded once to float32
+        // computed in float32 (the file's values, widened exactly when read)
         return Ok(write_npy_streamed::<f32>(&args.output, &shape, |sink| {
             for start in (0..n).step_by(block) {
-                let out = plan.waverec2(&block_of(start..(start + block).min(n))?)?.mapv(|v| v as f32);
+                let packed = block_of(start..(start + block).min(n))?.data.mapv(|v| v as f32);
+                let out = plan.waverec2_f32(packed.view())?;
                 sink(out.as_slice().expect("a new array is contiguous"))?;
             }
             Ok(())

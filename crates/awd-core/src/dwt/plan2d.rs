@@ -6,7 +6,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ShapeBuilder};
 use rayon::prelude::*;
 
 use super::cols::{analysis_cols, synthesis_cols};
-use super::kernel::{analysis_row, on_pool, synthesis_row, uninit_len, OutBuf, Taps};
+use super::kernel::{analysis_row, on_pool, synthesis_row, uninit_len, KernelReal, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use crate::error::{check_finite, Error, Result};
 use crate::{Mode, Wavelet};
@@ -26,26 +26,49 @@ pub struct Plan2d {
 }
 
 /// Per-thread buffers of the 2-D kernels.
-#[derive(Debug, Default)]
-struct Scratch2d {
-    lo: Vec<f64>,
-    hi: Vec<f64>,
-    cur: Vec<f64>,
-    next: Vec<f64>,
+#[derive(Debug)]
+struct Scratch2d<T> {
+    lo: Vec<T>,
+    hi: Vec<T>,
+    cur: Vec<T>,
+    next: Vec<T>,
+}
+
+impl<T> Scratch2d<T> {
+    const EMPTY: Self = Scratch2d { lo: Vec::new(), hi: Vec::new(), cur: Vec::new(), next: Vec::new() };
 }
 
 thread_local! {
-    /// Per-thread buffers, kept between calls.
-    static SCRATCH2D: std::cell::RefCell<Scratch2d> = std::cell::RefCell::new(Scratch2d::default());
+    /// Per-thread buffers, kept between calls (one set per sample type).
+    static SCRATCH2D_F64: std::cell::RefCell<Scratch2d<f64>> = const { std::cell::RefCell::new(Scratch2d::EMPTY) };
+    static SCRATCH2D_F32: std::cell::RefCell<Scratch2d<f32>> = const { std::cell::RefCell::new(Scratch2d::EMPTY) };
 }
 
-/// Run `f` with this thread's scratch, or fresh buffers when nested.
-fn with_scratch2d<R>(f: impl FnOnce(&mut Scratch2d) -> R) -> R {
-    SCRATCH2D.with(|cell| match cell.try_borrow_mut() {
-        Ok(mut s) => f(&mut s),
-        Err(_) => f(&mut Scratch2d::default()),
-    })
+/// A sample type of the 2-D transforms: the row and column kernels' type,
+/// with its own per-thread buffers.
+trait ImageReal: KernelReal {
+    /// Run `f` with this thread's scratch, or fresh buffers when nested.
+    fn with_scratch2d<R>(f: impl FnOnce(&mut Scratch2d<Self>) -> R) -> R;
 }
+
+macro_rules! image_real {
+    ($t:ty, $scratch:ident) => {
+        impl ImageReal for $t {
+            fn with_scratch2d<R>(f: impl FnOnce(&mut Scratch2d<Self>) -> R) -> R {
+                $scratch.with(|cell| match cell.try_borrow_mut() {
+                    Ok(mut s) => f(&mut s),
+                    Err(_) => {
+                        let mut fresh = Scratch2d::EMPTY;
+                        f(&mut fresh)
+                    }
+                })
+            }
+        }
+    };
+}
+
+image_real!(f64, SCRATCH2D_F64);
+image_real!(f32, SCRATCH2D_F32);
 
 impl Plan2d {
     /// Plan `levels` levels for `(rows, cols)` images; errors when `levels`
@@ -181,7 +204,14 @@ impl Plan2d {
         *self.offsets().last().expect("non-empty")
     }
 
-    fn wavedec_image(&self, x: &[f64], out: &mut OutBuf, offs: &[usize], s: &mut Scratch2d) {
+    fn wavedec_image<T: ImageReal>(
+        &self,
+        x: &[T],
+        rec: (&[T], &[T]),
+        out: &mut OutBuf<T>,
+        offs: &[usize],
+        s: &mut Scratch2d<T>,
+    ) {
         let levels = self.levels();
         if levels == 0 {
             for (o, &v) in out.iter_mut().zip(x) {
@@ -194,11 +224,11 @@ impl Plan2d {
             let k = levels - j + 1; // pywt index of level j
             let (h1, w1) = self.shapes[k];
             // level 1 reads the image itself; later levels the previous cA
-            let input: &[f64] = if j == 1 { x } else { &s.cur };
+            let input: &[T] = if j == 1 { x } else { &s.cur };
             analysis_cols(
                 input,
                 (h, w),
-                (&self.wavelet.rec_lo, &self.wavelet.rec_hi),
+                rec,
                 &self.taps,
                 self.mode,
                 uninit_len(&mut s.lo, h1 * w),
@@ -214,7 +244,7 @@ impl Plan2d {
             let (ch, rest) = tail.split_at_mut(h1 * w1);
             let (cv, rest) = rest.split_at_mut(h1 * w1);
             let cd = &mut rest[..h1 * w1];
-            let ca: &mut OutBuf = if j == levels { &mut head[..h1 * w1] } else { uninit_len(&mut s.next, h1 * w1) };
+            let ca: &mut OutBuf<T> = if j == levels { &mut head[..h1 * w1] } else { uninit_len(&mut s.next, h1 * w1) };
             rows_analysis(&s.lo, w, &self.taps, self.mode, ca, cv, w1);
             rows_analysis(&s.hi, w, &self.taps, self.mode, ch, cd, w1);
             if j < levels {
@@ -227,7 +257,7 @@ impl Plan2d {
         }
     }
 
-    fn waverec_image(&self, c: &[f64], out: &mut OutBuf, offs: &[usize], s: &mut Scratch2d) {
+    fn waverec_image<T: ImageReal>(&self, c: &[T], out: &mut OutBuf<T>, offs: &[usize], s: &mut Scratch2d<T>) {
         let levels = self.levels();
         if levels == 0 {
             for (o, &v) in out.iter_mut().zip(c) {
@@ -277,6 +307,40 @@ impl Plan2d {
 
     /// Analyse a batch of images `(batch, rows, cols)`, in parallel.
     pub fn wavedec2(&self, x: ArrayView3<'_, f64>) -> Result<Coeffs2d> {
+        Ok(Coeffs2d { data: self.wavedec2_packed(x)?, shapes: self.shapes.clone() })
+    }
+
+    /// Analyse a batch of float32 images `(batch, rows, cols)` into packed
+    /// float32 rows `(batch, total_len)` (the layout of [`Coeffs2d`]):
+    /// float32 in, float32 out, computed in float32 arithmetic as pywt
+    /// does (the same kernels and summation order as f64).
+    pub fn wavedec2_f32(&self, x: ArrayView3<'_, f32>) -> Result<Array2<f32>> {
+        self.wavedec2_packed(x)
+    }
+
+    /// Rebuild a batch of images; output `(batch, recon rows, recon cols)`.
+    pub fn waverec2(&self, coeffs: &Coeffs2d) -> Result<Array3<f64>> {
+        if coeffs.shapes != self.shapes {
+            return Err(Error::ShapeMismatch {
+                reason: format!("coefficient shapes {:?} do not match the plan's {:?}", coeffs.shapes, self.shapes),
+            });
+        }
+        self.waverec2_packed(coeffs.data.view())
+    }
+
+    /// Rebuild float32 images `(batch, recon rows, recon cols)` from packed
+    /// float32 rows `(batch, total_len)`, computed in float32.
+    pub fn waverec2_f32(&self, packed: ArrayView2<'_, f32>) -> Result<Array3<f32>> {
+        if packed.ncols() != self.total_len() {
+            return Err(Error::ShapeMismatch {
+                reason: format!("packed rows have {} values, the plan expects {}", packed.ncols(), self.total_len()),
+            });
+        }
+        self.waverec2_packed(packed)
+    }
+
+    /// [`Plan2d::wavedec2`] in either sample type, packed.
+    fn wavedec2_packed<T: ImageReal>(&self, x: ArrayView3<'_, T>) -> Result<Array2<T>> {
         let (_, h, w) = x.dim();
         if (h, w) != self.image {
             return Err(Error::ShapeMismatch {
@@ -287,41 +351,39 @@ impl Plan2d {
         let x = x.as_standard_layout();
         let flat = x.as_slice().expect("standard layout");
         let offs = self.offsets();
-        let data = fill_images(flat, x.dim().0, self.total_len(), |xi, oi| {
-            with_scratch2d(|s| self.wavedec_image(xi, oi, &offs, s))
-        });
-        Ok(Coeffs2d { data, shapes: self.shapes.clone() })
+        let cast = |v: &[f64]| v.iter().map(|&t| T::from_f64(t)).collect::<Vec<T>>();
+        let rec = (cast(&self.wavelet.rec_lo), cast(&self.wavelet.rec_hi));
+        Ok(fill_images(flat, x.dim().0, self.total_len(), |xi, oi| {
+            T::with_scratch2d(|s| self.wavedec_image(xi, (&rec.0, &rec.1), oi, &offs, s))
+        }))
     }
 
-    /// Rebuild a batch of images; output `(batch, recon rows, recon cols)`.
-    pub fn waverec2(&self, coeffs: &Coeffs2d) -> Result<Array3<f64>> {
-        if coeffs.shapes != self.shapes {
-            return Err(Error::ShapeMismatch {
-                reason: format!("coefficient shapes {:?} do not match the plan's {:?}", coeffs.shapes, self.shapes),
-            });
-        }
-        check_finite(coeffs.data.view())?;
+    /// [`Plan2d::waverec2`] in either sample type, from packed rows of the
+    /// plan's shapes.
+    fn waverec2_packed<T: ImageReal>(&self, packed: ArrayView2<'_, T>) -> Result<Array3<T>> {
+        check_finite(packed)?;
         let (rh, rw) = self.recon;
-        let batch = coeffs.data.nrows();
+        let batch = packed.nrows();
         let offs = self.offsets();
-        let packed = coeffs.data.as_standard_layout();
+        let packed = packed.as_standard_layout();
         let src = packed.as_slice().expect("standard layout");
-        let flat = fill_images(src, batch, rh * rw, |ci, oi| with_scratch2d(|s| self.waverec_image(ci, oi, &offs, s)));
+        let flat =
+            fill_images(src, batch, rh * rw, |ci, oi| T::with_scratch2d(|s| self.waverec_image(ci, oi, &offs, s)));
         Ok(flat.into_shape_with_order((batch, rh, rw)).expect("batch * rows * cols"))
     }
 }
 
 /// A new `(batch, per_item)` array whose items `f` writes completely,
 /// without zero-filling it first; parallel over the batch.
-fn fill_images<F>(input: &[f64], batch: usize, per_item: usize, f: F) -> Array2<f64>
+fn fill_images<T: ImageReal, F>(input: &[T], batch: usize, per_item: usize, f: F) -> Array2<T>
 where
-    F: Fn(&[f64], &mut OutBuf) + Sync,
+    F: Fn(&[T], &mut OutBuf<T>) + Sync,
 {
     let len = batch * per_item;
     if len == 0 || input.is_empty() {
-        return Array2::zeros((batch, per_item));
+        return Array2::from_elem((batch, per_item), T::ZERO);
     }
-    let mut data: Vec<f64> = Vec::with_capacity(len);
+    let mut data: Vec<T> = Vec::with_capacity(len);
     let in_item = input.len() / batch;
     let out = &mut data.spare_capacity_mut()[..len];
     on_pool(|| input.par_chunks(in_item).zip(out.par_chunks_mut(per_item)).for_each(|(xi, oi)| f(xi, oi)));
@@ -331,8 +393,16 @@ where
 }
 
 /// Analysis along axis 1 of every row of an `rows x w` matrix.
-fn rows_analysis(x: &[f64], w: usize, taps: &Taps, mode: Mode, ca: &mut OutBuf, cd: &mut OutBuf, w1: usize) {
-    let job = |((xr, a), d): ((&[f64], &mut OutBuf), &mut OutBuf)| analysis_row(xr, taps, mode, a, d);
+fn rows_analysis<T: KernelReal>(
+    x: &[T],
+    w: usize,
+    taps: &Taps,
+    mode: Mode,
+    ca: &mut OutBuf<T>,
+    cd: &mut OutBuf<T>,
+    w1: usize,
+) {
+    let job = |((xr, a), d): ((&[T], &mut OutBuf<T>), &mut OutBuf<T>)| analysis_row(xr, taps, mode, a, d);
     if x.len() >= 1 << 15 {
         x.par_chunks(w).zip(ca.par_chunks_mut(w1)).zip(cd.par_chunks_mut(w1)).for_each(job);
     } else {
@@ -341,8 +411,8 @@ fn rows_analysis(x: &[f64], w: usize, taps: &Taps, mode: Mode, ca: &mut OutBuf, 
 }
 
 /// Synthesis along axis 1 of every row pair of two `rows x w` matrices.
-fn rows_synthesis(a: &[f64], d: &[f64], w: usize, taps: &Taps, mode: Mode, out: &mut OutBuf, w2: usize) {
-    let job = |((ar, dr), o): ((&[f64], &[f64]), &mut OutBuf)| synthesis_row(ar, dr, taps, mode, o);
+fn rows_synthesis<T: KernelReal>(a: &[T], d: &[T], w: usize, taps: &Taps, mode: Mode, out: &mut OutBuf<T>, w2: usize) {
+    let job = |((ar, dr), o): ((&[T], &[T]), &mut OutBuf<T>)| synthesis_row(ar, dr, taps, mode, o);
     if out.len() >= 1 << 15 {
         a.par_chunks(w).zip(d.par_chunks(w)).zip(out.par_chunks_mut(w2)).for_each(job);
     } else {
