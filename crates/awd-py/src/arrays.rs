@@ -11,8 +11,8 @@ use pyo3::prelude::*;
 pub enum Floats<'py> {
     /// float64, any strides.
     F64(PyReadonlyArrayDyn<'py, f64>),
-    /// float32, any strides (1-D transforms compute in float32, short and
-    /// long signals alike; 2-D in float64, rounded once).
+    /// float32, any strides (the transforms compute in float32, 1-D and
+    /// 2-D alike).
     F32(PyReadonlyArrayDyn<'py, f32>),
 }
 
