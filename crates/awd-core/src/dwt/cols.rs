@@ -1,5 +1,6 @@
 //! Kernels along axis 0 of a row-major matrix: every output row is a weighted
 //! sum of whole input rows, so the inner loops run over contiguous columns.
+//! Generic over the sample type (f64 or f32, computed in that type).
 
 use rayon::prelude::*;
 
@@ -9,7 +10,8 @@ use crate::Mode;
 
 /// Columns handled together per accumulator block (ragged right edge).
 const COLS: usize = 64;
-/// Columns of a register-held accumulator block (four AVX2 registers).
+/// Columns of a register-held accumulator block (four AVX2 registers of f64,
+/// two of f32).
 const REG_COLS: usize = 16;
 /// Matrices smaller than this (in values) stay on one thread.
 const PAR_MIN: usize = 1 << 15;
