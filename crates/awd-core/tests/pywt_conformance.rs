@@ -189,6 +189,17 @@ fn distance_pairs() {
     assert!((wavelet_distance(&db5, &sym5, 5).unwrap().value - 1.2804442955994846).abs() < 1e-12);
 }
 
+/// Float32 accuracy, relative to the largest expected magnitude (at least 1).
+const FLOAT32_TOL: f64 = 2e-6;
+
+/// Every value of `got` within `FLOAT32_TOL * max(1, max |want|)` of `want`.
+fn close_float32(what: &str, got: &[f64], want: &[f64]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
+    let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max);
+    assert!(worst <= FLOAT32_TOL * scale, "{what}: max error {worst:e} > {:e}", FLOAT32_TOL * scale);
+}
+
 /// The float32 transforms against PyWavelets' float32 outputs
 /// (`float32_wavedec.json`, made by `tools/make_pywt_float32_reference.py`)
 /// and against our f64 transform, both to float32 accuracy: every value
@@ -197,13 +208,6 @@ fn distance_pairs() {
 #[test]
 fn float32_transforms_match_pywt_float32() {
     use awd_core::dwt::Plan1d;
-    const FLOAT32_TOL: f64 = 2e-6;
-    let close = |what: &str, got: &[f64], want: &[f64]| {
-        assert_eq!(got.len(), want.len(), "{what}: length");
-        let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max);
-        assert!(worst <= FLOAT32_TOL * scale, "{what}: max error {worst:e} > {:e}", FLOAT32_TOL * scale);
-    };
     let data = load("float32_wavedec.json");
     for case in data["cases"].as_array().unwrap() {
         let (name, mode) = (case["wavelet"].as_str().unwrap(), case["mode"].as_str().unwrap());
@@ -223,8 +227,12 @@ fn float32_transforms_match_pywt_float32() {
                 let got: Vec<f64> =
                     packed.row(r).iter().skip(offs[k]).take(offs[k + 1] - offs[k]).map(|&v| v as f64).collect();
                 let what = format!("{name} {mode} n={n} J={levels} signal {r} array {k}");
-                close(&format!("{what} vs pywt float32"), &got, want.row(r).as_slice().unwrap());
-                close(&format!("{what} vs f64"), &got, &wide.data.row(r).as_slice().unwrap()[offs[k]..offs[k + 1]]);
+                close_float32(&format!("{what} vs pywt float32"), &got, want.row(r).as_slice().unwrap());
+                close_float32(
+                    &format!("{what} vs f64"),
+                    &got,
+                    &wide.data.row(r).as_slice().unwrap()[offs[k]..offs[k + 1]],
+                );
             }
         }
         let rec = plan.waverec_f32(packed.view()).unwrap();
@@ -232,7 +240,7 @@ fn float32_transforms_match_pywt_float32() {
         assert_eq!(rec.dim(), want.dim(), "{name} {mode}: waverec shape");
         for r in 0..b {
             let got: Vec<f64> = rec.row(r).iter().map(|&v| v as f64).collect();
-            close(&format!("{name} {mode} n={n} waverec signal {r}"), &got, want.row(r).as_slice().unwrap());
+            close_float32(&format!("{name} {mode} n={n} waverec signal {r}"), &got, want.row(r).as_slice().unwrap());
         }
     }
 }
@@ -246,13 +254,6 @@ fn float32_transforms_match_pywt_float32() {
 fn float32_2d_transforms_match_pywt_float32() {
     use awd_core::dwt::Plan2d;
     use ndarray::Array3;
-    const FLOAT32_TOL: f64 = 2e-6;
-    let close = |what: &str, got: &[f64], want: &[f64]| {
-        assert_eq!(got.len(), want.len(), "{what}: length");
-        let scale = want.iter().fold(1.0f64, |m, v| m.max(v.abs()));
-        let worst = got.iter().zip(want).map(|(g, w)| (g - w).abs()).fold(0.0, f64::max);
-        assert!(worst <= FLOAT32_TOL * scale, "{what}: max error {worst:e} > {:e}", FLOAT32_TOL * scale);
-    };
     let image = |b: usize, h: usize, w: usize| {
         Array3::from_shape_fn((b, h, w), |(i, r, c)| (((i * h + r) * w + c) * 7919 % 64) as f32 / 64.0 - 0.5)
     };
@@ -273,8 +274,8 @@ fn float32_2d_transforms_match_pywt_float32() {
         let what = format!("{name} {mode} {h}x{w} J={levels}");
         for r in 0..b {
             let got: Vec<f64> = packed.row(r).iter().map(|&v| v as f64).collect();
-            close(&format!("{what} image {r} vs pywt float32"), &got, want.row(r).as_slice().unwrap());
-            close(&format!("{what} image {r} vs f64"), &got, wide.data.row(r).as_slice().unwrap());
+            close_float32(&format!("{what} image {r} vs pywt float32"), &got, want.row(r).as_slice().unwrap());
+            close_float32(&format!("{what} image {r} vs f64"), &got, wide.data.row(r).as_slice().unwrap());
         }
         let rec = plan.waverec2_f32(packed.view()).unwrap();
         let shape: Vec<usize> =
@@ -283,7 +284,7 @@ fn float32_2d_transforms_match_pywt_float32() {
         let want = mat(&case["waverec2"]);
         for r in 0..b {
             let got: Vec<f64> = rec.index_axis(ndarray::Axis(0), r).iter().map(|&v| v as f64).collect();
-            close(&format!("{what} waverec2 image {r}"), &got, want.row(r).as_slice().unwrap());
+            close_float32(&format!("{what} waverec2 image {r}"), &got, want.row(r).as_slice().unwrap());
         }
     }
     // parallel column kernels (more than 2^15 values per pass)
@@ -293,12 +294,12 @@ fn float32_2d_transforms_match_pywt_float32() {
     let packed = plan.wavedec2_f32(x.view()).unwrap();
     let wide = plan.wavedec2(x.mapv(f64::from).view()).unwrap();
     let got: Vec<f64> = packed.iter().map(|&v| v as f64).collect();
-    close("db5 symmetric 300x260 vs f64", &got, wide.data.as_slice().unwrap());
+    close_float32("db5 symmetric 300x260 vs f64", &got, wide.data.as_slice().unwrap());
     let rounded = packed.iter().zip(wide.data.iter()).filter(|(&g, &w)| g == w as f32).count();
     assert!(rounded < packed.len(), "every float32 value is the f64 one rounded: not computed in float32");
     let rec = plan.waverec2_f32(packed.view()).unwrap();
     let back: Vec<f64> = rec.iter().map(|&v| v as f64).collect();
-    close("db5 symmetric 300x260 reconstruction", &back, &x.mapv(f64::from).into_raw_vec_and_offset().0);
+    close_float32("db5 symmetric 300x260 reconstruction", &back, &x.mapv(f64::from).into_raw_vec_and_offset().0);
     // a packed row of the wrong length is an error, not a panic
     let err = plan.waverec2_f32(packed.slice(ndarray::s![.., 1..]).view()).unwrap_err().to_string();
     assert!(err.contains("packed rows have"), "{err}");

@@ -35,6 +35,18 @@ fn time_median<T>(repeat: usize, mut f: impl FnMut() -> T) -> f64 {
     median(times)
 }
 
+/// Median seconds of `forward()` and of `inverse` on its result, `repeat`
+/// times each (the first forward also checks the input).
+fn time_both<C, R, E: std::error::Error + Send + Sync + 'static>(
+    repeat: usize,
+    forward: impl Fn() -> std::result::Result<C, E>,
+    inverse: impl Fn(&C) -> std::result::Result<R, E>,
+) -> Result<(f64, f64)> {
+    let coeffs = forward()?;
+    let fwd = time_median(repeat, || forward().expect("checked input"));
+    Ok((fwd, time_median(repeat, || inverse(&coeffs).expect("checked input"))))
+}
+
 /// Benchmark the multilevel transform and print JSON: the median times, and
 /// what bounds them on this machine (a copy of the same bytes, the
 /// multiply-adds at the measured peak rate).
@@ -53,13 +65,9 @@ pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
         let plan = Plan2d::with_boundary_levels((h, w), &wavelet, args.mode, args.levels)?;
         let (fwd, inv) = if args.float32 {
             let x = x.mapv(|v| v as f32);
-            let packed = plan.wavedec2_f32(x.view())?;
-            let fwd = time_median(args.repeat, || plan.wavedec2_f32(x.view()).expect("checked input"));
-            (fwd, time_median(args.repeat, || plan.waverec2_f32(packed.view()).expect("checked input")))
+            time_both(args.repeat, || plan.wavedec2_f32(x.view()), |c| plan.waverec2_f32(c.view()))?
         } else {
-            let coeffs = plan.wavedec2(x.view())?;
-            let fwd = time_median(args.repeat, || plan.wavedec2(x.view()).expect("checked input"));
-            (fwd, time_median(args.repeat, || plan.waverec2(&coeffs).expect("checked input")))
+            time_both(args.repeat, || plan.wavedec2(x.view()), |c| plan.waverec2(c))?
         };
         let (rh, rw) = plan.recon_shape();
         (vec![h, w], fwd, inv, (h * w, plan.total_len(), rh * rw), multiply_adds_2d(&plan, f))
@@ -72,13 +80,9 @@ pub fn dwt(args: &BenchDwtArgs) -> Result<()> {
         let plan = Plan1d::with_boundary_levels(n, &wavelet, args.mode, args.levels)?;
         let (fwd, inv) = if args.float32 {
             let x = x.mapv(|v| v as f32);
-            let packed = plan.wavedec_f32(x.view())?;
-            let fwd = time_median(args.repeat, || plan.wavedec_f32(x.view()).expect("checked input"));
-            (fwd, time_median(args.repeat, || plan.waverec_f32(packed.view()).expect("checked input")))
+            time_both(args.repeat, || plan.wavedec_f32(x.view()), |c| plan.waverec_f32(c.view()))?
         } else {
-            let coeffs = plan.wavedec(x.view())?;
-            let fwd = time_median(args.repeat, || plan.wavedec(x.view()).expect("checked input"));
-            (fwd, time_median(args.repeat, || plan.waverec(&coeffs).expect("checked input")))
+            time_both(args.repeat, || plan.wavedec(x.view()), |c| plan.waverec(c))?
         };
         let (mf, mi) = multiply_adds_1d(&plan, f);
         let b = args.batch;

@@ -5,14 +5,16 @@
 //! generic code.
 
 use super::kernel::{kernel_build, KernelBuild, OutBuf, Taps};
+use super::wide::{Wide, ROW_VECTORS};
 
 /// Pairs per step of the AVX2 f64 synthesis kernel (four 256-bit vectors
 /// per channel).
 const INTERIOR_PAIRS: usize = 16;
-/// Pairs per step of the AVX-512 kernel (four 512-bit vectors per channel).
-const INTERIOR_PAIRS_WIDE: usize = 32;
-/// Pairs per step of the AVX-512 f32 kernel (four 512-bit vectors per channel).
-const INTERIOR_PAIRS_F32: usize = 64;
+/// Pairs per step of the AVX-512 kernel in type `T` (four 512-bit vectors
+/// per channel: 32 f64 or 64 f32 pairs).
+const fn pairs_wide<T: Wide>() -> usize {
+    ROW_VECTORS * T::LANES
+}
 
 /// Whole steps of `step` pairs from `q0` whose inputs lie inside `ca` and
 /// `cd` (filters of `2 half` taps) and whose outputs fit `out_len`, at most
@@ -44,7 +46,7 @@ pub(crate) fn synthesis_f64(
     out: &mut OutBuf<f64>,
 ) -> usize {
     let build = kernel_build();
-    let step = if build == KernelBuild::Avx512 { INTERIOR_PAIRS_WIDE } else { INTERIOR_PAIRS };
+    let step = if build == KernelBuild::Avx512 { pairs_wide::<f64>() } else { INTERIOR_PAIRS };
     let steps = whole_steps(ca.len(), cd.len(), taps.f / 2, q0, pairs, step, out.len());
     #[cfg(target_arch = "x86_64")]
     if steps > 0 && build >= KernelBuild::Avx2 {
@@ -53,7 +55,7 @@ pub(crate) fn synthesis_f64(
         // (above) and every write below 2 * steps * step <= out.len().
         unsafe {
             if build == KernelBuild::Avx512 {
-                synthesis_steps_f64_avx512(ca, cd, &taps.synthesis, q0, steps, out)
+                synthesis_steps_avx512(ca, cd, &taps.synthesis, q0, steps, out)
             } else {
                 synthesis_steps_f64_avx2(ca, cd, &taps.synthesis, q0, steps, out)
             }
@@ -80,12 +82,13 @@ pub(crate) fn synthesis_f32(
     if kernel_build() != KernelBuild::Avx512 {
         return 0;
     }
-    let steps = whole_steps(ca.len(), cd.len(), taps.f / 2, q0, pairs, INTERIOR_PAIRS_F32, out.len());
+    let step = pairs_wide::<f32>();
+    let steps = whole_steps(ca.len(), cd.len(), taps.f / 2, q0, pairs, step, out.len());
     #[cfg(target_arch = "x86_64")]
     if steps > 0 {
         // SAFETY: as in `synthesis_f64`.
-        unsafe { synthesis_steps_f32_avx512(ca, cd, &taps.float32().synthesis, q0, steps, out) };
-        return steps * INTERIOR_PAIRS_F32;
+        unsafe { synthesis_steps_avx512(ca, cd, &taps.float32().synthesis, q0, steps, out) };
+        return steps * step;
     }
     #[cfg(not(target_arch = "x86_64"))]
     let _ = (steps, ca, cd, q0, out);
@@ -136,88 +139,44 @@ unsafe fn synthesis_steps_f64_avx2(
     }
 }
 
-/// [`synthesis_steps_f64_avx2`] in 512-bit registers: 32 pairs per step,
-/// the outputs interleaved by two-source permutes.
+/// [`synthesis_steps_f64_avx2`] in 512-bit registers, in f64 or f32:
+/// [`pairs_wide`] pairs per step (four registers per channel), the outputs
+/// interleaved by two-source permutes ([`Wide::interleave`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,fma")]
-unsafe fn synthesis_steps_f64_avx512(
-    ca: &[f64],
-    cd: &[f64],
-    syn: &[Vec<f64>; 4],
+unsafe fn synthesis_steps_avx512<T: Wide>(
+    ca: &[T],
+    cd: &[T],
+    syn: &[Vec<T>; 4],
     q0: usize,
     steps: usize,
-    out: &mut OutBuf<f64>,
+    out: &mut OutBuf<T>,
 ) {
-    use std::arch::x86_64::*;
-    const V: usize = INTERIOR_PAIRS_WIDE / 8;
+    const V: usize = ROW_VECTORS;
+    let (lanes, step) = (T::LANES, pairs_wide::<T>());
     let half = syn[0].len();
     let (pa, pd) = (ca.as_ptr(), cd.as_ptr());
-    let po = out.as_mut_ptr().cast::<f64>();
-    // [e0..e7], [o0..o7] -> [e0 o0 .. e3 o3], [e4 o4 .. e7 o7]
-    let lo_idx = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
-    let hi_idx = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    let po = out.as_mut_ptr().cast::<T>();
     for s in 0..steps {
-        let q = q0 + s * INTERIOR_PAIRS_WIDE;
-        let mut even = [_mm512_setzero_pd(); V];
-        let mut odd = [_mm512_setzero_pd(); V];
+        let q = q0 + s * step;
+        let mut even = [T::splat(T::ZERO); V];
+        let mut odd = [T::splat(T::ZERO); V];
         let taps = syn[0].iter().zip(&syn[1]).zip(&syn[2]).zip(&syn[3]).take(half);
         for (k, (((&t0, &t1), &t2), &t3)) in taps.enumerate() {
-            let (c0, c1, c2, c3) = (_mm512_set1_pd(t0), _mm512_set1_pd(t1), _mm512_set1_pd(t2), _mm512_set1_pd(t3));
+            let (c0, c1, c2, c3) = (T::splat(t0), T::splat(t1), T::splat(t2), T::splat(t3));
             for v in 0..V {
                 // the generic kernel's order: + c0 a, then + c1 d (even); + c2 a, + c3 d (odd)
-                let a = _mm512_loadu_pd(pa.add(q + 8 * v + k));
-                let d = _mm512_loadu_pd(pd.add(q + 8 * v + k));
-                even[v] = _mm512_fmadd_pd(c1, d, _mm512_fmadd_pd(c0, a, even[v]));
-                odd[v] = _mm512_fmadd_pd(c3, d, _mm512_fmadd_pd(c2, a, odd[v]));
+                let a = T::load(pa.add(q + lanes * v + k));
+                let d = T::load(pd.add(q + lanes * v + k));
+                even[v] = T::fmadd(c1, d, T::fmadd(c0, a, even[v]));
+                odd[v] = T::fmadd(c3, d, T::fmadd(c2, a, odd[v]));
             }
         }
         for v in 0..V {
-            let at = po.add(2 * (s * INTERIOR_PAIRS_WIDE + 8 * v));
-            _mm512_storeu_pd(at, _mm512_permutex2var_pd(even[v], lo_idx, odd[v]));
-            _mm512_storeu_pd(at.add(8), _mm512_permutex2var_pd(even[v], hi_idx, odd[v]));
-        }
-    }
-}
-
-/// [`synthesis_steps_f64_avx512`] in f32: 64 pairs per step (sixteen lanes
-/// a register).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,fma")]
-unsafe fn synthesis_steps_f32_avx512(
-    ca: &[f32],
-    cd: &[f32],
-    syn: &[Vec<f32>; 4],
-    q0: usize,
-    steps: usize,
-    out: &mut OutBuf<f32>,
-) {
-    use std::arch::x86_64::*;
-    const V: usize = INTERIOR_PAIRS_F32 / 16;
-    let half = syn[0].len();
-    let (pa, pd) = (ca.as_ptr(), cd.as_ptr());
-    let po = out.as_mut_ptr().cast::<f32>();
-    // [e0..e15], [o0..o15] -> [e0 o0 .. e7 o7], [e8 o8 .. e15 o15]
-    let lo_idx = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
-    let hi_idx = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
-    for s in 0..steps {
-        let q = q0 + s * INTERIOR_PAIRS_F32;
-        let mut even = [_mm512_setzero_ps(); V];
-        let mut odd = [_mm512_setzero_ps(); V];
-        let taps = syn[0].iter().zip(&syn[1]).zip(&syn[2]).zip(&syn[3]).take(half);
-        for (k, (((&t0, &t1), &t2), &t3)) in taps.enumerate() {
-            let (c0, c1, c2, c3) = (_mm512_set1_ps(t0), _mm512_set1_ps(t1), _mm512_set1_ps(t2), _mm512_set1_ps(t3));
-            for v in 0..V {
-                // the generic kernel's order: + c0 a, then + c1 d (even); + c2 a, + c3 d (odd)
-                let a = _mm512_loadu_ps(pa.add(q + 16 * v + k));
-                let d = _mm512_loadu_ps(pd.add(q + 16 * v + k));
-                even[v] = _mm512_fmadd_ps(c1, d, _mm512_fmadd_ps(c0, a, even[v]));
-                odd[v] = _mm512_fmadd_ps(c3, d, _mm512_fmadd_ps(c2, a, odd[v]));
-            }
-        }
-        for v in 0..V {
-            let at = po.add(2 * (s * INTERIOR_PAIRS_F32 + 16 * v));
-            _mm512_storeu_ps(at, _mm512_permutex2var_ps(even[v], lo_idx, odd[v]));
-            _mm512_storeu_ps(at.add(16), _mm512_permutex2var_ps(even[v], hi_idx, odd[v]));
+            let at = po.add(2 * (s * step + lanes * v));
+            let (lo, hi) = T::interleave(even[v], odd[v]);
+            T::store(at, lo);
+            T::store(at.add(lanes), hi);
         }
     }
 }

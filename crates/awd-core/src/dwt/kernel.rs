@@ -91,7 +91,7 @@ pub struct Taps {
     pub analysis: [Vec<f64>; 4],
     /// Synthesis taps: reversed even phases of rec_lo/rec_hi, then odd phases.
     pub synthesis: [Vec<f64>; 4],
-    /// `analysis` and `synthesis` rounded to float32, made on first use (f64
+    /// `rec`, `analysis` and `synthesis` rounded to float32, made on first use (f64
     /// users, the training loop among them, never pay for them).
     float32: OnceLock<Phases<f32>>,
 }
@@ -99,6 +99,7 @@ pub struct Taps {
 /// Analysis and synthesis taps in one number type.
 #[derive(Debug, Clone)]
 pub(crate) struct Phases<T> {
+    pub rec: [Vec<T>; 2],
     pub analysis: [Vec<T>; 4],
     pub synthesis: [Vec<T>; 4],
 }
@@ -127,7 +128,11 @@ impl Taps {
     pub(crate) fn float32(&self) -> &Phases<f32> {
         self.float32.get_or_init(|| {
             let narrow = |v: &Vec<f64>| v.iter().map(|&t| t as f32).collect::<Vec<f32>>();
-            Phases { analysis: self.analysis.each_ref().map(narrow), synthesis: self.synthesis.each_ref().map(narrow) }
+            Phases {
+                rec: self.rec.each_ref().map(narrow),
+                analysis: self.analysis.each_ref().map(narrow),
+                synthesis: self.synthesis.each_ref().map(narrow),
+            }
         })
     }
 
@@ -175,6 +180,20 @@ thread_local! {
         const { std::cell::RefCell::new(KernelBufs::ZERO) };
 }
 
+/// Run `f` with this thread's buffers in `key`, or with `fresh()` ones when
+/// they are already borrowed (a nested call: rayon may run another task on
+/// this thread while one waits).
+pub(crate) fn with_thread_buffers<B: 'static, R>(
+    key: &'static std::thread::LocalKey<std::cell::RefCell<B>>,
+    fresh: impl FnOnce() -> B,
+    f: impl FnOnce(&mut B) -> R,
+) -> R {
+    key.with(|cell| match cell.try_borrow_mut() {
+        Ok(mut b) => f(&mut b),
+        Err(_) => f(&mut fresh()),
+    })
+}
+
 /// A sample type the row kernels run in: its thread's block buffers, its
 /// copy of the taps and its register-group width.
 pub(crate) trait KernelReal: super::wide::Wide {
@@ -182,6 +201,8 @@ pub(crate) trait KernelReal: super::wide::Wide {
     fn with_bufs<R>(f: impl FnOnce(&mut KernelBufs<Self>) -> R) -> R;
     /// The analysis and synthesis taps in this type.
     fn phases(taps: &Taps) -> (&[Vec<Self>; 4], &[Vec<Self>; 4]);
+    /// The whole filters `[rec_lo, rec_hi]` in this type.
+    fn filters(taps: &Taps) -> &[Vec<Self>; 2];
     /// Synthesis of the interior pairs `q0 ..` (inputs read in place) by a
     /// kernel written for this type, if it has one: returns how many of the
     /// `pairs` pairs it wrote to `out` (pair `q` at `2 (q - q0)`); the
@@ -214,20 +235,16 @@ macro_rules! kernel_real {
         impl KernelReal for $t {
             #[inline]
             fn with_bufs<R>(f: impl FnOnce(&mut KernelBufs<Self>) -> R) -> R {
-                $bufs.with(|cell| match cell.try_borrow_mut() {
-                    Ok(mut b) => f(&mut b),
-                    // a nested call (rayon may run another task on this
-                    // thread while one waits) gets fresh buffers instead
-                    Err(_) => {
-                        let mut fresh = KernelBufs::ZERO;
-                        f(&mut fresh)
-                    }
-                })
+                with_thread_buffers(&$bufs, || KernelBufs::ZERO, f)
             }
             #[inline(always)]
             fn phases(taps: &Taps) -> (&[Vec<Self>; 4], &[Vec<Self>; 4]) {
                 let p = $phases(taps);
                 (&p.analysis, &p.synthesis)
+            }
+            #[inline(always)]
+            fn filters(taps: &Taps) -> &[Vec<Self>; 2] {
+                &$phases(taps).rec
             }
             $(
                 #[inline(always)]

@@ -7,7 +7,8 @@ use ndarray::{s, Array2, ArrayView2, ArrayViewMut2, Axis};
 use rayon::prelude::*;
 
 use super::kernel::{
-    analysis_row_checked, as_out, on_pool, synthesis_row_checked, uninit_len, KernelReal, OutBuf, Taps,
+    analysis_row_checked, as_out, on_pool, synthesis_row_checked, uninit_len, with_thread_buffers, KernelReal, OutBuf,
+    Taps,
 };
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use super::tiles;
@@ -476,10 +477,7 @@ macro_rules! row_real {
     ($t:ty, $scratch:ident) => {
         impl RowReal for $t {
             fn with_scratch<R>(f: impl FnOnce(&mut Scratch<Self>) -> R) -> R {
-                $scratch.with(|cell| match cell.try_borrow_mut() {
-                    Ok(mut s) => f(&mut s),
-                    Err(_) => f(&mut Scratch::default()),
-                })
+                with_thread_buffers(&$scratch, Scratch::default, f)
             }
         }
     };

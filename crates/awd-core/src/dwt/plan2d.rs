@@ -6,7 +6,7 @@ use ndarray::{Array2, Array3, ArrayView2, ArrayView3, ShapeBuilder};
 use rayon::prelude::*;
 
 use super::cols::{analysis_cols, synthesis_cols};
-use super::kernel::{analysis_row, on_pool, synthesis_row, uninit_len, KernelReal, OutBuf, Taps};
+use super::kernel::{analysis_row, on_pool, synthesis_row, uninit_len, with_thread_buffers, KernelReal, OutBuf, Taps};
 use super::len::{dwt_max_level, idwt_output_len, level_lengths};
 use crate::error::{check_finite, Error, Result};
 use crate::{Mode, Wavelet};
@@ -55,13 +55,7 @@ macro_rules! image_real {
     ($t:ty, $scratch:ident) => {
         impl ImageReal for $t {
             fn with_scratch2d<R>(f: impl FnOnce(&mut Scratch2d<Self>) -> R) -> R {
-                $scratch.with(|cell| match cell.try_borrow_mut() {
-                    Ok(mut s) => f(&mut s),
-                    Err(_) => {
-                        let mut fresh = Scratch2d::EMPTY;
-                        f(&mut fresh)
-                    }
-                })
+                with_thread_buffers(&$scratch, || Scratch2d::EMPTY, f)
             }
         }
     };
@@ -351,10 +345,9 @@ impl Plan2d {
         let x = x.as_standard_layout();
         let flat = x.as_slice().expect("standard layout");
         let offs = self.offsets();
-        let cast = |v: &[f64]| v.iter().map(|&t| T::from_f64(t)).collect::<Vec<T>>();
-        let rec = (cast(&self.wavelet.rec_lo), cast(&self.wavelet.rec_hi));
+        let rec = T::filters(&self.taps);
         Ok(fill_images(flat, x.dim().0, self.total_len(), |xi, oi| {
-            T::with_scratch2d(|s| self.wavedec_image(xi, (&rec.0, &rec.1), oi, &offs, s))
+            T::with_scratch2d(|s| self.wavedec_image(xi, (&rec[0], &rec[1]), oi, &offs, s))
         }))
     }
 

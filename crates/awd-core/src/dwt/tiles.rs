@@ -254,15 +254,14 @@ fn store_tile<T: Wide, const W: usize, const SIMD: bool, const WIDE: bool>(
 /// A plan's filters in the tile's number type: the whole filters for
 /// analysis, the row kernels' synthesis phases (shared with them).
 struct TapsOf<'a, T> {
-    rec: (Vec<T>, Vec<T>),
+    rec: (&'a [T], &'a [T]),
     syn: &'a [Vec<T>; 4],
 }
 
 impl<'a, T: KernelReal> TapsOf<'a, T> {
     fn new(plan: &'a Plan1d) -> Self {
-        let cast = |v: &[f64]| v.iter().map(|&t| T::from_f64(t)).collect::<Vec<T>>();
-        let t = plan.taps();
-        TapsOf { rec: (cast(&t.rec[0]), cast(&t.rec[1])), syn: T::phases(t).1 }
+        let (t, rec) = (plan.taps(), T::filters(plan.taps()));
+        TapsOf { rec: (&rec[0], &rec[1]), syn: T::phases(t).1 }
     }
 }
 
@@ -286,7 +285,7 @@ fn wavedec_tile<T: Wide, const W: usize, const FMA: bool, const WIDE: bool>(
     let (lens, offs, levels, mode) = (plan.coeff_lens(), plan.offsets(), plan.levels(), plan.mode());
     let (n, total, f) = (plan.signal_len(), plan.total_len(), taps.rec.0.len());
     let shift = plan.taps().analysis_shift(mode);
-    let rec = (&taps.rec.0[..], &taps.rec.1[..]);
+    let rec = taps.rec;
     let coef = sized(&mut b.coef, total * W);
     let mut cur = std::mem::take(&mut b.cur);
     let mut next = std::mem::take(&mut b.next);

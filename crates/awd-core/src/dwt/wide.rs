@@ -30,6 +30,10 @@ pub(crate) trait Wide: super::Real {
     /// `a * b + c`, fused, lane by lane.
     #[cfg(target_arch = "x86_64")]
     unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V;
+    /// `[e0 o0 e1 o1 ..]` of the lower halves of `even` and `odd`, then of
+    /// the upper halves.
+    #[cfg(target_arch = "x86_64")]
+    unsafe fn interleave(even: Self::V, odd: Self::V) -> (Self::V, Self::V);
     /// Side of the square block [`Wide::transpose_block`] moves.
     const BLOCK_WIDE: usize;
     /// Transpose one `BLOCK_WIDE` square block, as
@@ -43,7 +47,7 @@ pub(crate) trait Wide: super::Real {
 }
 
 macro_rules! wide {
-    ($t:ty, $lanes:expr, $v:ident, $splat:ident, $load:ident, $store:ident, $fmadd:ident, $block:expr, $transpose:expr) => {
+    ($t:ty, $lanes:expr, $v:ident, $splat:ident, $load:ident, $store:ident, $fmadd:ident, $interleave:ident, $block:expr, $transpose:expr) => {
         impl Wide for $t {
             const LANES: usize = $lanes;
             const BLOCK_WIDE: usize = $block;
@@ -74,11 +78,27 @@ macro_rules! wide {
             unsafe fn fmadd(a: Self::V, b: Self::V, c: Self::V) -> Self::V {
                 std::arch::x86_64::$fmadd(a, b, c)
             }
+            #[cfg(target_arch = "x86_64")]
+            #[inline(always)]
+            unsafe fn interleave(even: Self::V, odd: Self::V) -> (Self::V, Self::V) {
+                $interleave(even, odd)
+            }
         }
     };
 }
 
-wide!(f64, 8, __m512d, _mm512_set1_pd, _mm512_loadu_pd, _mm512_storeu_pd, _mm512_fmadd_pd, 8, transpose8_f64);
+wide!(
+    f64,
+    8,
+    __m512d,
+    _mm512_set1_pd,
+    _mm512_loadu_pd,
+    _mm512_storeu_pd,
+    _mm512_fmadd_pd,
+    interleave_f64,
+    8,
+    transpose8_f64
+);
 // f32 keeps the AVX2 build's 8 x 8 blocks
 wide!(
     f32,
@@ -88,9 +108,36 @@ wide!(
     _mm512_loadu_ps,
     _mm512_storeu_ps,
     _mm512_fmadd_ps,
+    interleave_f32,
     <f32 as super::Real>::BLOCK,
     <f32 as super::Real>::transpose_block_avx2
 );
+
+/// [`Wide::interleave`] of f64 by two-source permutes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn interleave_f64(
+    even: std::arch::x86_64::__m512d,
+    odd: std::arch::x86_64::__m512d,
+) -> (std::arch::x86_64::__m512d, std::arch::x86_64::__m512d) {
+    use std::arch::x86_64::*;
+    let lo = _mm512_set_epi64(11, 3, 10, 2, 9, 1, 8, 0);
+    let hi = _mm512_set_epi64(15, 7, 14, 6, 13, 5, 12, 4);
+    (_mm512_permutex2var_pd(even, lo, odd), _mm512_permutex2var_pd(even, hi, odd))
+}
+
+/// [`Wide::interleave`] of f32 by two-source permutes.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+unsafe fn interleave_f32(
+    even: std::arch::x86_64::__m512,
+    odd: std::arch::x86_64::__m512,
+) -> (std::arch::x86_64::__m512, std::arch::x86_64::__m512) {
+    use std::arch::x86_64::*;
+    let lo = _mm512_set_epi32(23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    let hi = _mm512_set_epi32(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8);
+    (_mm512_permutex2var_ps(even, lo, odd), _mm512_permutex2var_ps(even, hi, odd))
+}
 
 /// 8 x 8 transpose of f64 in 512-bit registers: unpack pairs of rows, then
 /// two rounds of 128-bit lane shuffles (24 shuffles for 64 values).
