@@ -322,6 +322,13 @@ pub struct DistillArgs {
     /// Group of each sample .npy (n,) integers (cell, patient, simulation): cross-validation never splits a group.
     #[arg(long)]
     pub groups: Option<PathBuf>,
+    /// Validation inputs .npy (same size as X): each grid point is scored on them by a model fitted on all of X,
+    /// instead of by cross-validation (--folds is then unused).
+    #[arg(long, requires = "y_val")]
+    pub x_val: Option<PathBuf>,
+    /// Validation targets .npy.
+    #[arg(long, requires = "x_val")]
+    pub y_val: Option<PathBuf>,
     /// Test inputs .npy (same signal length or map size as X).
     #[arg(long, requires = "y_test")]
     pub x_test: Option<PathBuf>,

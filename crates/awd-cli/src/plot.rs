@@ -90,7 +90,7 @@ fn draw_wavefun(path: &Path, name: &str, level: usize, wf: &WaveFun) -> Result<(
 
 /// One labelled curve.
 pub struct Series {
-    /// Legend label.
+    /// Legend label (empty: left out of the legend, e.g. for a shared key).
     pub label: String,
     /// Colour.
     pub color: RGBColor,
@@ -167,6 +167,8 @@ pub fn fitted_font<DB: DrawingBackend>(area: &DrawingArea<DB, plotters::coord::S
 
 /// Pixels of one legend entry, and of the legend's frame.
 const LEGEND_ROW_PX: f64 = 22.0;
+/// Margin in pixels of a shared key ([`draw_key`]) from its area's corner.
+const KEY_MARGIN_PX: i32 = 40;
 const LEGEND_FRAME_PX: f64 = 14.0;
 /// Pixels of a chart's height outside its plotting area (caption, x labels).
 const CHART_CHROME_PX: f64 = 100.0;
@@ -286,8 +288,13 @@ where
     let pad = 0.08 * (y1 - y0).max(1e-9);
     let all_points: Vec<(f64, f64)> =
         pts.iter().flatten().copied().chain(marks.iter().map(|(x, y, _)| (*x, tf(*y)))).collect();
-    let entries = series.len() + marks.len();
-    let ((lo, hi), corner) = legend_room(&all_points, (x0, x1), (y0 - pad, y1 + pad), entries, area.dim_in_pixel().1);
+    // series without a label stay out of the legend (a shared key drawn elsewhere)
+    let entries = series.iter().filter(|s| !s.label.is_empty()).count() + marks.len();
+    let ((lo, hi), corner) = if entries == 0 {
+        ((y0 - pad, y1 + pad), SeriesLabelPosition::UpperRight)
+    } else {
+        legend_room(&all_points, (x0, x1), (y0 - pad, y1 + pad), entries, area.dim_in_pixel().1)
+    };
     let mut chart = ChartBuilder::on(area)
         .caption(title, ("sans-serif", fitted_font(area, title, 24)))
         .margin(15)
@@ -317,11 +324,12 @@ where
         .map_err(err)?;
     for (s, p) in series.iter().zip(pts) {
         let color = s.color;
-        chart
-            .draw_series(curve(p, color))
-            .map_err(err)?
-            .label(s.label.clone())
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+        let drawn = chart.draw_series(curve(p, color)).map_err(err)?;
+        if !s.label.is_empty() {
+            drawn
+                .label(s.label.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 24, y)], color.stroke_width(3)));
+        }
     }
     for (x, y, label) in marks {
         let (x, y) = (*x, tf(*y));
@@ -331,14 +339,37 @@ where
             .label(label.clone())
             .legend(|(x, y)| Circle::new((x + 12, y), 5, BLACK.stroke_width(2)));
     }
-    chart
-        .configure_series_labels()
-        .label_font(("sans-serif", 16))
-        .background_style(WHITE.mix(0.85))
-        .border_style(BLACK)
-        .position(corner)
-        .draw()
-        .map_err(err)?;
+    if entries > 0 {
+        chart
+            .configure_series_labels()
+            .label_font(("sans-serif", 16))
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK)
+            .position(corner)
+            .draw()
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+/// A key shared by several panels (drawn with unlabelled series): `title`,
+/// then one row per series, its colour and label, in an area of its own.
+pub fn draw_key<DB: DrawingBackend>(
+    area: &DrawingArea<DB, plotters::coord::Shift>,
+    title: &str,
+    series: &[Series],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| anyhow!("cannot draw key: {e:?}");
+    let (x, row) = (KEY_MARGIN_PX, LEGEND_ROW_PX.round() as i32 + 6);
+    area.draw(&Text::new(title.to_string(), (x, KEY_MARGIN_PX), ("sans-serif", 22))).map_err(err)?;
+    for (k, s) in series.iter().enumerate() {
+        let y = 2 * KEY_MARGIN_PX + k as i32 * row;
+        area.draw(&PathElement::new(vec![(x, y), (x + 40, y)], s.color.stroke_width(3))).map_err(err)?;
+        area.draw(&Text::new(s.label.clone(), (x + 52, y - 9), ("sans-serif", 18))).map_err(err)?;
+    }
     Ok(())
 }
 

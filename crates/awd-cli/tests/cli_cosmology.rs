@@ -143,9 +143,27 @@ fn quick_experiment_on_simulated_maps() {
     let best_posterior = grid
         .iter()
         .filter(|g| g["eligible"] == true)
-        .map(|g| g["posterior_mean"]["val_rmse"].as_f64().unwrap())
+        .map(|g| g["posterior_val_rmse"].as_f64().unwrap())
         .fold(f64::INFINITY, f64::min);
     assert_eq!(r["rmse_omega_m"]["awd_posterior"]["val_rmse"].as_f64().unwrap(), best_posterior);
+    // the distillation is the library pipeline's (selection on the validation maps), its results beside
+    for (estimator, row) in [("nearest", "awd"), ("posterior", "awd_posterior")] {
+        let d = results(&out.join("distill").join(estimator));
+        assert_eq!(d["cv"]["validation_samples"], r["maps"]["val"]);
+        assert_eq!(d["cv"]["awd"], r["rmse_omega_m"][row]["val_rmse"]);
+        assert_eq!(d["test"]["awd"]["rmse"], r["rmse_omega_m"][row]["value"]);
+    }
+    // the pipeline's baseline is the experiment's db5 row, and its paired interval the experiment's
+    let d = results(&out.join("distill/nearest"));
+    assert_eq!(d["test"]["baseline"]["rmse"], r["rmse_omega_m"]["db5"]["value"]);
+    assert_eq!(d["test"]["awd_minus_baseline"], r["rmse_omega_m"]["awd_minus"]["nearest"]["db5"]);
+    // every paired interval brackets its mean
+    let m = &r["rmse_omega_m"]["awd_minus"];
+    for key in ["/cnn", "/nearest/peak_height", "/nearest/roberts", "/posterior_mean/laplace", "/posterior_mean/db5"] {
+        let i = m.pointer(key).unwrap();
+        let (lo, mean, hi) = (i["lo"].as_f64().unwrap(), i["mean"].as_f64().unwrap(), i["hi"].as_f64().unwrap());
+        assert!(lo <= mean && mean <= hi, "{key}: {i}");
+    }
     assert_eq!(r["distillation"]["levels"], 4);
     assert!(r["maps"]["source"]["noise_pixel_std"].as_f64().unwrap() == 0.0, "noiseless by default");
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();

@@ -255,3 +255,41 @@ fn distill_maps_by_peak_counting() {
                     "--output-dir", s(&dir.path().join("o3"))]);
     assert!(e.contains("bins") && e.contains("[6, 0]") && e.contains("at least 1"), "{e}");
 }
+
+#[test]
+fn distill_selects_on_a_validation_set_when_given_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_files(dir.path());
+    let out = dir.path().join("out");
+    #[rustfmt::skip]
+    ok(&[
+        "distill", "--x", s(&f.x), "--y", s(&f.y), "--grad", s(&f.g), "--x-val", s(&f.xt), "--y-val", s(&f.yt),
+        "--levels", "3", "--epochs", "1", "--lambdas", "0", "--gammas", "0,0.01", "--bootstrap", "100",
+        "--output-dir", s(&out),
+    ]);
+    let r = json(&out.join("results.json"));
+    assert_eq!((r["cv"]["validation_samples"].as_u64(), r["cv"]["folds"].as_u64()), (Some(90), Some(1)));
+    // the selection score is the saved model's R^2 on the validation files
+    let pred = dir.path().join("pred.npy");
+    ok(&["predict", "--model", s(&out.join("models/awd.json")), "--x", s(&f.xt), "--output", s(&pred)]);
+    let (p, y) = (read_npy_f64(&pred).unwrap(), read_npy_f64(&f.yt).unwrap());
+    let mean = y.mean().unwrap();
+    let r2 = 1.0 - (&p - &y).mapv(|v| v * v).sum() / y.mapv(|v| (v - mean).powi(2)).sum();
+    assert!((r2 - r["cv"]["awd"].as_f64().unwrap()).abs() < 1e-9, "{r2} vs {}", r["cv"]["awd"]);
+    assert!(std::fs::read_to_string(out.join("report.md")).unwrap().contains("selection on 90 validation samples"));
+    // validation inputs of another length, and --y-val without --x-val
+    let short = dir.path().join("short.npy");
+    write_npy(&short, Array2::<f64>::zeros((90, 39)).view().into_dyn()).unwrap();
+    #[rustfmt::skip]
+    let e = fails(&[
+        "distill", "--x", s(&f.x), "--y", s(&f.y), "--grad", s(&f.g), "--x-val", s(&short), "--y-val", s(&f.yt),
+        "--output-dir", s(&dir.path().join("bad")),
+    ]);
+    assert!(e.contains("short.npy") && e.contains("validation samples") && e.contains("39"), "{e}");
+    #[rustfmt::skip]
+    let e = fails_any(&[
+        "distill", "--x", s(&f.x), "--y", s(&f.y), "--grad", s(&f.g), "--y-val", s(&f.yt),
+        "--output-dir", s(&dir.path().join("bad")),
+    ]);
+    assert!(e.contains("--x-val"), "{e}");
+}

@@ -338,10 +338,10 @@ fn labels(a: Option<PyReadonlyArray1<'_, i64>>) -> Option<Vec<i64>> {
     a.map(|g| g.as_array().to_vec())
 }
 
-/// Distill: sweep, cross-validated selection, the interpretable model and
-/// its evaluation against the initial wavelet.
+/// Distill: sweep, selection (cross-validated, or on `x_val`/`y_val`), the
+/// interpretable model and its evaluation against the initial wavelet.
 #[pyfunction]
-#[pyo3(signature = (x, y, grad = None, *, groups = None, x_test = None, y_test = None, grad_test = None,
+#[pyo3(signature = (x, y, grad = None, *, groups = None, x_val = None, y_val = None, x_test = None, y_test = None, grad_test = None,
     groups_test = None, teacher = None, wavelet = "db5", levels = None, mode = "zero", attribution = "saliency",
     lams = None, gammas = None, epochs = 20, batch_size = 100, lr = 0.001, seeds = vec![0], noise_factor = 0.0,
     model = None, k = 6, feature_sign = "pos", ridge_alpha = 0.0, bins = vec![22], target = 0, estimator = "nearest",
@@ -353,6 +353,8 @@ pub fn distill(
     y: Floats<'_>,
     grad: Option<Floats<'_>>,
     groups: Option<PyReadonlyArray1<'_, i64>>,
+    x_val: Option<Floats<'_>>,
+    y_val: Option<Floats<'_>>,
     x_test: Option<Floats<'_>>,
     y_test: Option<Floats<'_>>,
     grad_test: Option<Floats<'_>>,
@@ -424,6 +426,14 @@ pub fn distill(
         }
     }
     .map_err(to_py)?;
+    match (&x_val, &y_val) {
+        (Some(xv), Some(yv)) => {
+            let (xvv, yvv) = (xv.view64(), yv.view64());
+            data = data.with_validation(xvv.view(), yvv.view()).map_err(to_py)?;
+        }
+        (None, None) => {}
+        _ => return Err(value_error("give both x_val and y_val, or neither")),
+    }
     match (&x_test, &y_test) {
         (Some(xt), Some(yt)) => {
             let ytv = yt.view64();

@@ -154,6 +154,20 @@ def test_distill_end_to_end_beats_a_constant_and_round_trips(tmp_path, linear_da
     assert (tmp_path / "d" / "results.json").exists()
 
 
+def test_distill_selects_on_a_validation_set(linear_data):
+    x, y, grad = linear_data
+    xv, yv = x[200:], y[200:]
+    out = awd.distill(x[:200], y[:200], grad[:200], X_val=xv, y_val=yv, levels=3, lams=[0, 0.01],
+                      gammas=[0, 0.1], epochs=2, bootstrap=100)
+    cv = out.results["cv"]
+    assert cv["validation_samples"] == 100 and cv["folds"] == 1
+    # the selection score is the final model's R^2 on the validation set, the best of the grid
+    assert np.isclose(cv["awd"], r2(yv, out.model.predict(xv)), rtol=0, atol=1e-9)
+    assert cv["awd"] == max(g["cv_score"] for g in out.results["grid"])
+    with pytest.raises(ValueError, match="x_val and y_val"):
+        awd.distill(x[:200], y[:200], grad[:200], X_val=xv, levels=3, epochs=1)
+
+
 def test_distill_keeps_float32_and_learns_what_the_float64_values_give(linear_data):
     x, y, grad = linear_data
     x32, g32 = x.astype(np.float32), grad.astype(np.float32)

@@ -541,3 +541,59 @@ fn the_model_step_in_blocks_gives_the_values_of_one_pass() {
     assert_eq!(ab.unwrap(), a.unwrap().slice(s![4096..8192, ..]));
     assert!(p.coefficients_and_attributions_of(&h, Attribution::Saliency, 8000..9001).is_err());
 }
+
+#[test]
+fn a_validation_set_scores_each_point_with_the_model_fitted_on_all_training_samples() {
+    // maps: the selected point's validation RMSE is what its saved model
+    // (fitted on all training maps) scores on the validation maps
+    let (m, y, _) = noise_maps(120, 16, 5);
+    let (mv, yv, _) = noise_maps(60, 16, 9);
+    let g = m.mapv(|v| 0.1 * v);
+    let maps = Data::new(m.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), None, true)
+        .unwrap()
+        .with_validation(mv.view().into_dyn(), yv.view().into_dyn())
+        .unwrap();
+    let rmse =
+        |p: &[f64], t: &[f64]| (p.iter().zip(t).map(|(a, b)| (a - b).powi(2)).sum::<f64>() / t.len() as f64).sqrt();
+    let work = tempfile::tempdir().unwrap();
+    let out =
+        distill(&in_dir(&quick_peaks(vec![3, 6], Estimator::PosteriorMean), work.path()), &maps, &Silent).unwrap();
+    let r = &out.results;
+    assert_eq!((r.cv.folds, r.cv.validation_samples, r.data.validation), (1, Some(60), Some(60)));
+    let on_val = |model: &SavedModel| model.predict(mv.view().into_dyn()).unwrap().to_vec();
+    assert!((rmse(&on_val(&out.model), &yv.to_vec()) - r.cv.awd).abs() < 1e-12);
+    assert!((rmse(&on_val(&out.baseline), &yv.to_vec()) - r.cv.baseline).abs() < 1e-12);
+    let best = r.grid.iter().map(|g| g.cv_score).fold(f64::INFINITY, f64::min);
+    assert_eq!(r.selected.cv_score, best, "the selected point is the validation optimum");
+    assert!(out.report().contains("selection on 60 validation samples"));
+    // with no validation set the same data are cross-validated instead
+    let no_val = Data { validation: None, ..maps.clone() };
+    let cv =
+        distill(&in_dir(&quick_peaks(vec![3, 6], Estimator::PosteriorMean), work.path()), &no_val, &Silent).unwrap();
+    assert_eq!((cv.results.cv.folds, cv.results.cv.validation_samples), (5, None));
+
+    // signals: the same for the top-k linear model and R^2
+    let (x, y, g, _) = bumps(300, 40, 8);
+    let (xv, yv, _, _) = bumps(100, 40, 10);
+    let signals = Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), None, false)
+        .unwrap()
+        .with_validation(xv.view().into_dyn(), yv.view().into_dyn())
+        .unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let out = distill(&in_dir(&quick_1d(), work.path()), &signals, &Silent).unwrap();
+    let p = out.model.predict(xv.view().into_dyn()).unwrap().to_vec();
+    assert!((r2(&p, &yv.to_vec()) - out.results.cv.awd).abs() < 1e-9);
+    let best = out.results.grid.iter().map(|g| g.cv_score).fold(f64::NEG_INFINITY, f64::max);
+    assert_eq!(out.results.selected.cv_score, best);
+
+    // bad input: the wrong size, the wrong targets, the one-SE rule
+    let short = xv.slice(s![.., ..39]).to_owned();
+    let e = signals.clone().with_validation(short.view().into_dyn(), yv.view().into_dyn()).unwrap_err().to_string();
+    assert!(e.contains("X_val") && e.contains("validation samples") && e.contains("39"), "{e}");
+    let e =
+        signals.clone().with_validation(xv.view().into_dyn(), yv.slice(s![..90]).into_dyn()).unwrap_err().to_string();
+    assert!(e.contains("y_val") && e.contains("90 targets"), "{e}");
+    let one_se = DistillConfig { one_standard_error: true, ..in_dir(&quick_1d(), work.path()) };
+    let e = distill(&one_se, &signals, &Silent).unwrap_err().to_string();
+    assert!(e.contains("one-standard-error") && e.contains("validation set"), "{e}");
+}

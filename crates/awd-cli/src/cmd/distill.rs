@@ -65,6 +65,8 @@ pub fn distill_cmd(a: &DistillArgs) -> Result<()> {
         y_test: a.y_test.clone(),
         grad_test: a.grad_test.clone(),
         groups_test: a.groups_test.clone(),
+        x_val: a.x_val.clone(),
+        y_val: a.y_val.clone(),
         two_d: a.two_d,
     };
     let mut data = Data::load(&files)?;

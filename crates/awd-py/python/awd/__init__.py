@@ -196,7 +196,7 @@ def sweep(X, grad=None, *, output_dir, lams, gammas, wavelet="db5", levels=4, mo
                       shard=None if shard is None else str(shard), callback=callback)
 
 
-def distill(X, y, grad=None, *, groups=None, X_test=None, y_test=None, grad_test=None, groups_test=None,
+def distill(X, y, grad=None, *, groups=None, X_val=None, y_val=None, X_test=None, y_test=None, grad_test=None, groups_test=None,
             teacher=None, wavelet="db5", levels=None, mode="zero", attribution="saliency", lams=None,
             gammas=None, epochs=20, batch_size=100, lr=0.001, seeds=(0,), noise_factor=0.0, model=None,
             k=6, feature_sign="pos", ridge_alpha=0.0, bins=22, target=0, estimator="nearest", folds=5,
@@ -212,12 +212,15 @@ def distill(X, y, grad=None, *, groups=None, X_test=None, y_test=None, grad_test
     exp(-chi^2/2)). ``grad`` is the teacher's
     input gradient, or pass an :class:`awd.Teacher` as ``teacher``.
     ``groups`` (cells, simulations) keep each group within one
-    cross-validation fold. Returns :class:`awd.Distilled`: ``.model``
+    cross-validation fold. With ``X_val`` and ``y_val`` each grid point is
+    instead scored on that validation set by a model fitted on all of ``X``
+    (``folds`` is then unused). Returns :class:`awd.Distilled`: ``.model``
     (``.predict``), ``.baseline`` (the same model on the initial wavelet),
     ``.results`` (results.json as a dict) and ``.save(dir)``.
     """
     return _awd.distill(
         _floats(X, "X"), _floats(y, "y"), _floats(grad, "grad"), groups=_labels(groups, "groups"),
+        x_val=_floats(X_val, "X_val"), y_val=_floats(y_val, "y_val"),
         x_test=_floats(X_test, "X_test"), y_test=_floats(y_test, "y_test"),
         grad_test=_floats(grad_test, "grad_test"), groups_test=_labels(groups_test, "groups_test"),
         teacher=None if teacher is None else teacher._inner, wavelet=str(wavelet), levels=levels, mode=mode,

@@ -150,6 +150,7 @@ def sweep(X: ArrayLike, grad: Optional[ArrayLike] = None, *, output_dir: Path, l
           shard: Optional[str] = None,
           callback: Optional[Callable[[dict[str, float]], Any]] = None) -> list[dict[str, Any]]: ...
 def distill(X: ArrayLike, y: ArrayLike, grad: Optional[ArrayLike] = None, *, groups: Optional[ArrayLike] = None,
+            X_val: Optional[ArrayLike] = None, y_val: Optional[ArrayLike] = None,
             X_test: Optional[ArrayLike] = None, y_test: Optional[ArrayLike] = None,
             grad_test: Optional[ArrayLike] = None, groups_test: Optional[ArrayLike] = None,
             teacher: Optional[Teacher] = None, wavelet: str = "db5", levels: Optional[int] = None,

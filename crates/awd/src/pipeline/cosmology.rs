@@ -3,39 +3,41 @@
 //!
 //! Maps (simulated shifted-lognormal maps of ten cosmologies, or a user's
 //! folder) -> a small residual CNN regressing Omega_m (flip/transpose
-//! augmentation) -> its saliency maps -> a learned separable 2-D wavelet
-//! (db5 start, lambda x gamma sweep with warm start) -> peak counting with the
-//! wavelet's 3x3 sub-filters, the wavelet chosen by the validation RMSE ->
-//! test RMSE against peak height, Laplace, Roberts cross, db5 and the CNN.
+//! augmentation) -> its saliency maps -> [`distill()`] with the validation
+//! maps: a learned separable 2-D wavelet (db5 start, lambda x gamma sweep
+//! with warm start) and peak counting with its 3x3 sub-filters, the grid
+//! point chosen by the validation RMSE, once per estimator -> test RMSE
+//! against peak height, Laplace, Roberts cross, db5 and the CNN, with paired
+//! bootstrap intervals of the differences.
 
 use std::path::{Path, PathBuf};
 
 use awd_core::data::cosmology::ClTable;
 use awd_core::data::lognormal::{simulate_maps, MapSpec, ShapeNoise, SimulatedMaps, SplitCounts};
 use awd_core::data::map_dir::read_map_dir;
-use awd_core::distill::Validity;
-use awd_core::distill::{
-    grid_values, log_space, sweep, Attribution, FitSettings, Geometry, Penalties, Problem, Progress, SweepPoint,
-    SweepSpec,
-};
+use awd_core::distill::{grid_values, log_space, Attribution, FitSettings, Geometry, Penalties, Problem, Progress};
 use awd_core::dwt::len::max_useful_level;
-use awd_core::interp::active_fraction;
+use awd_core::interp::bootstrap_paired;
 use awd_core::io::{fingerprint_f64, fnv1a, write_json_atomic};
-use awd_core::peaks::{rmse_bootstrap, Binning, PeakStatistic};
+use awd_core::peaks::{rmse, rmse_bootstrap, Binning, Estimator, PeakStatistic};
 use awd_core::{Mode, Wavelet};
 use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
-use ndarray::{Array2, ArrayView2, Axis};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
 
+use super::data::{Data, Names};
+use super::distill::{distill, Compression, DistillConfig, Distilled, ModelSpec, Selected};
 use super::peaks::{
     constant_rmse, evaluate, evaluate_multiscale, flat, subfilter_stat, MultiScaleEval, Part, PeakEval, PosteriorEval,
-    RangeRule, BINS, BOOTSTRAP, OMEGA_M,
+    RangeRule, BINS, BOOTSTRAP, OMEGA_M, POSTERIOR_BINS,
 };
-use super::stages::{key_matches, per_thousand, prepare_dir, reuse_or_train, rms, write_text, Timings};
+use super::stages::{key_matches, per_thousand, prepare_dir, reuse_or_train, write_text, Interval, Timings};
 use crate::error::{Error, Result};
 
 /// Filter length of db5 (the initial wavelet).
 const TAPS: usize = 10;
+/// Work folder of the pipeline's distillations (sweeps, results, reports).
+pub const DISTILL_DIR: &str = "distill";
 /// Coefficients kept in an activation map, as a fraction of all.
 pub const ACTIVATION_FRACTION: f64 = 0.02;
 /// Magnitude (relative to the db5 RMS) above which a coefficient, or an
@@ -317,6 +319,67 @@ pub struct Table2 {
     pub constant: Rmse,
     /// Multi-scale peak counting (a declared extension), db5 and AWD alike.
     pub multiscale: MultiScaleRows,
+    /// AWD minus each model on the same bootstrap resamples.
+    pub awd_minus: AwdMinus,
+}
+
+/// AWD's test RMSE minus another model's, on the same bootstrap resamples
+/// of the test maps (mean and 95 % interval): for each estimator, AWD's
+/// selection against the same estimator on the other statistic (the CNN
+/// has one prediction).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct AwdMinus {
+    /// AWD (nearest cosmology) minus the CNN.
+    pub cnn: Interval,
+    /// Nearest cosmology: AWD minus each peak statistic.
+    pub nearest: StatisticDifferences,
+    /// Posterior mean: AWD minus each peak statistic.
+    pub posterior_mean: StatisticDifferences,
+}
+
+/// A difference of RMSE against each peak statistic.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StatisticDifferences {
+    /// Peak height.
+    pub peak_height: Interval,
+    /// Roberts cross.
+    pub roberts: Interval,
+    /// The 9-point Laplacian.
+    pub laplace: Interval,
+    /// db5's sub-filters.
+    pub db5: Interval,
+}
+
+impl StatisticDifferences {
+    /// From `(model file name, interval)` pairs of the four statistics.
+    fn of(diffs: &[(&str, Interval)]) -> Self {
+        let get = |name: &str| diffs.iter().find(|(n, _)| *n == name).expect("every statistic compared").1;
+        StatisticDifferences {
+            peak_height: get("peak_height"),
+            roberts: get("roberts"),
+            laplace: get("laplace"),
+            db5: get("db5"),
+        }
+    }
+
+    /// The rows of the report, in table order.
+    fn rows(&self) -> [(&'static str, &Interval); 4] {
+        [
+            ("Roberts cross", &self.roberts),
+            ("Laplace (9-point)", &self.laplace),
+            ("db5", &self.db5),
+            ("Peak height", &self.peak_height),
+        ]
+    }
+}
+
+/// RMSE of `a` minus RMSE of `b` against `truth` on the same [`BOOTSTRAP`] resamples.
+fn paired_difference(a: &[f64], b: &[f64], truth: &[f64], seed: u64) -> Result<Interval> {
+    let views = [ArrayView1::from(a), ArrayView1::from(b)];
+    let boot = bootstrap_paired(&views, ArrayView1::from(truth), &vec![0; truth.len()], BOOTSTRAP, seed, &|p, t| {
+        rmse(p.as_slice().expect("contiguous"), t.as_slice().expect("contiguous"))
+    })?;
+    Ok(Interval::of_differences(boot.column(0), boot.column(1)))
 }
 
 /// Multi-scale peak counting of db5 and of AWD (AWD's wavelet and bins
@@ -377,10 +440,23 @@ pub struct SelectedPoint {
     pub gamma: f64,
     /// The learned lowpass.
     pub lowpass: Vec<f64>,
-    /// Its validity penalties.
-    pub validity: Validity,
+    /// Its summed validity penalties.
+    pub validity: f64,
     /// Point file.
     pub file: String,
+}
+
+impl SelectedPoint {
+    /// The pipeline's selection and its lowpass.
+    fn of(s: &Selected, lowpass: &[f64]) -> Self {
+        SelectedPoint {
+            lambda: s.lambda,
+            gamma: s.gamma,
+            lowpass: lowpass.to_vec(),
+            validity: s.validity,
+            file: format!("{DISTILL_DIR}/{}", s.file),
+        }
+    }
 }
 
 /// The histogram bins of each statistic.
@@ -400,24 +476,22 @@ pub struct Bins {
     pub awd: Binning,
 }
 
-/// One grid point scored on the validation maps.
+/// One grid point scored on the validation maps (the pipeline's scores).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct GridRow {
     /// lambda.
     pub lambda: f64,
     /// gamma.
     pub gamma: f64,
-    /// Validation RMSE of its peak counting.
+    /// Validation RMSE of its peak counting, nearest cosmology.
     pub val_rmse: f64,
-    /// Test RMSE of its peak counting.
-    pub test_rmse: f64,
-    /// The posterior-mean estimator at this point (bins chosen on validation).
-    pub posterior_mean: PosteriorEval,
+    /// Validation RMSE of the posterior-mean estimator at its best bins.
+    pub posterior_val_rmse: f64,
+    /// Those bins per channel.
+    pub posterior_bins: usize,
     /// Multi-scale peak counting at this point.
     pub multiscale: MultiScaleEval,
-    /// Validity penalties.
-    pub validity: Validity,
-    /// Their sum.
+    /// Summed validity penalties.
     pub validity_total: f64,
     /// Whether selection could take it.
     pub eligible: bool,
@@ -520,7 +594,8 @@ pub struct Outcome {
 }
 
 /// Run the experiment into `dir` (results.json, report.md, teacher/,
-/// sweep/, models/); finished stages are reused on a re-run.
+/// distill/ (the pipeline's sweeps, results and reports), models/);
+/// finished stages are reused on a re-run.
 pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome> {
     // the grids first: a bad value fails before the teacher trains
     let lambdas = grid_values("lambda", &cfg.lambdas)?;
@@ -574,122 +649,171 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     let seed = cfg.seed;
     let (height, laplace, roberts, db5_eval, db5_multiscale) = times.stage(progress, "baselines", || {
         Ok((
-            evaluate(&PeakStatistic::Height, RangeRule::Validation, noise_std, parts, seed)?,
+            evaluate(&PeakStatistic::Height, RangeRule::Training, noise_std, parts, seed)?,
             evaluate(&PeakStatistic::Laplace9, RangeRule::NoiseScaled, noise_std, parts, seed)?,
             evaluate(&PeakStatistic::Roberts, RangeRule::NoiseScaled, noise_std, parts, seed)?,
-            evaluate(&subfilter_stat(&db5.rec_lo)?, RangeRule::Validation, noise_std, parts, seed)?,
+            evaluate(&subfilter_stat(&db5.rec_lo)?, RangeRule::Training, noise_std, parts, seed)?,
             evaluate_multiscale(&db5.rec_lo, levels, parts, seed)?,
         ))
     })?;
 
-    // distillation sweep
-    let geometry = Geometry::TwoD { rows: h, cols: w };
-    let problem = Problem::new(x_train, Some(g_train.view()), geometry.clone(), TAPS, cfg.fit.mode, levels)?;
-    let at_db5 = problem.evaluate_all(
-        &db5.rec_lo,
-        &Penalties { lambda: 1.0, gamma: 1.0, attribution: Attribution::Saliency, ..Penalties::default() },
-    )?;
-    let ratio = if at_db5.l1_attributions > 0.0 { at_db5.l1_coefficients / at_db5.l1_attributions } else { 1.0 };
-    let gammas: Vec<f64> = gammas_relative.iter().map(|g| g * ratio).collect();
-    let spec = SweepSpec {
-        lambdas: lambdas.clone(),
-        gammas: gammas.clone(),
-        base: cfg.fit.clone(),
-        initial_lowpass: db5.rec_lo.clone(),
-        data_fingerprint: problem.fingerprint(),
-        extra: serde_json::json!({ "experiment": "cosmology", "seed": cfg.seed }),
+    // distillation through the library pipeline: the sweep on the training
+    // maps, each grid point scored on the validation maps by peak counting
+    // fitted on the training maps, once per estimator (the second call
+    // reuses the first's sweep)
+    let names = Names {
+        x: "training maps".into(),
+        y: "training parameters".into(),
+        grad: "training saliency".into(),
+        x_val: "validation maps".into(),
+        y_val: "validation parameters".into(),
+        x_test: "test maps".into(),
+        y_test: "test parameters".into(),
+        grad_test: "test saliency".into(),
+        ..Names::default()
     };
-    progress.planned(lambdas.len() * gammas.len(), cfg.fit.epochs);
-    let points = times.stage(progress, "sweep", || Ok(sweep(&problem, &spec, &dir.join("sweep"), progress)?))?;
-
-    // selection by the validation RMSE of peak counting, among the points
-    // that are still (nearly) valid wavelets
-    let any_valid = points.iter().any(|p| p.validity.total() <= cfg.max_validity);
-    if !any_valid {
-        progress.message(&format!(
-            "warning: no grid point has validity penalties below {}; selecting among all",
-            cfg.max_validity
-        ));
+    fn as_maps(g: &Array2<f64>, h: usize, w: usize) -> ndarray::ArrayViewD<'_, f64> {
+        g.view().into_shape_with_order((g.nrows(), h, w)).expect("rows of maps").into_dyn()
     }
-    let (grid, best, best_posterior, (ms_n, ms_p)) = times.stage(progress, "selection", || {
+    let data =
+        Data::named(train.maps.into_dyn(), train.params.into_dyn(), Some(as_maps(&g_train, h, w)), None, true, names)?
+            .with_validation(val.maps.into_dyn(), val.params.into_dyn())?
+            .with_test(test.maps.into_dyn(), test.params.into_dyn(), Some(as_maps(&g_test, h, w)), None)?;
+    let geometry = Geometry::TwoD { rows: h, cols: w };
+    let ratio = {
+        let problem = Problem::with_rows(
+            data.train.x.view(),
+            data.train.grad.as_ref().map(|g| g.view()),
+            geometry.clone(),
+            TAPS,
+            cfg.fit.mode,
+            levels,
+        )?;
+        let at_db5 = problem.evaluate_all(
+            &db5.rec_lo,
+            &Penalties { lambda: 1.0, gamma: 1.0, attribution: Attribution::Saliency, ..Penalties::default() },
+        )?;
+        if at_db5.l1_attributions > 0.0 {
+            at_db5.l1_coefficients / at_db5.l1_attributions
+        } else {
+            1.0
+        }
+    };
+    let gammas: Vec<f64> = gammas_relative.iter().map(|g| g * ratio).collect();
+    let distill_cfg = |bins: Vec<usize>, estimator: Estimator| DistillConfig {
+        wavelet: "db5".into(),
+        levels,
+        mode: cfg.fit.mode,
+        attribution: cfg.fit.penalties.attribution,
+        lambdas: Some(lambdas.clone()),
+        gammas: Some(gammas.clone()),
+        epochs: cfg.fit.epochs,
+        batch_size: cfg.fit.batch_size,
+        lr: cfg.fit.lr,
+        seeds: vec![cfg.fit.seed],
+        noise_factor: 0.0,
+        validity: cfg.fit.penalties.validity,
+        model: ModelSpec::Peaks { bins, target: OMEGA_M, estimator },
+        max_validity: Some(cfg.max_validity),
+        bootstrap: BOOTSTRAP,
+        cv_seed: cfg.seed,
+        compression: Compression::RelativeToBaseline(ACTIVE),
+        work_dir: Some(dir.join(DISTILL_DIR)),
+        ..DistillConfig::maps()
+    };
+    let nearest = distill(&distill_cfg(vec![BINS], Estimator::NearestCosmology), &data, progress)?;
+    times.0.extend(nearest.results.seconds.0.iter().map(|(k, v)| (format!("nearest cosmology: {k}"), *v)));
+    let posterior = distill(&distill_cfg(POSTERIOR_BINS.to_vec(), Estimator::PosteriorMean), &data, progress)?;
+    times.0.extend(posterior.results.seconds.0.iter().map(|(k, v)| (format!("posterior mean: {k}"), *v)));
+    for (d, name) in [(&nearest, "nearest"), (&posterior, "posterior")] {
+        d.save(&dir.join(DISTILL_DIR).join(name))?;
+    }
+    let chosen = &nearest.results.selected;
+    let lowpass_of = |d: &Distilled| d.model.lowpass().expect("peak counting on a wavelet").to_vec();
+    let (awd_lowpass, posterior_lowpass) = (lowpass_of(&nearest), lowpass_of(&posterior));
+
+    // the learned wavelet's peak statistics (Fig. D1), and multi-scale
+    // peak counting at every grid point (selected on validation, per estimator)
+    let (awd, grid, (ms_n, ms_p)) = times.stage(progress, "multi-scale peak counting over the grid", || {
+        let awd = evaluate(&subfilter_stat(&awd_lowpass)?, RangeRule::Training, noise_std, parts, seed)?;
         let mut grid = Vec::new();
-        let mut best: Option<(f64, usize, PeakEval)> = None;
-        let mut best_posterior: Option<(f64, usize, PeakEval)> = None;
-        let (mut ms_nearest, mut ms_posterior) = (None, None);
-        for (i, p) in points.iter().enumerate() {
-            let e = evaluate(&subfilter_stat(&p.lowpass)?, RangeRule::Validation, noise_std, parts, seed)?;
-            let ms = evaluate_multiscale(&p.lowpass, levels, parts, seed)?;
-            let penalty = p.validity.total();
-            let eligible = penalty <= cfg.max_validity || !any_valid;
+        let (mut ms_nearest, mut ms_posterior): (Option<usize>, Option<usize>) = (None, None);
+        for (i, (g, gp)) in nearest.results.grid.iter().zip(&posterior.results.grid).enumerate() {
+            debug_assert_eq!(g.file, gp.file, "one sweep, scored twice");
+            let ms = evaluate_multiscale(&g.lowpass, levels, parts, seed)?;
             grid.push(GridRow {
-                lambda: p.lambda,
-                gamma: p.gamma,
-                val_rmse: e.val_rmse,
-                test_rmse: e.value,
-                posterior_mean: e.posterior.clone(),
-                multiscale: ms.clone(),
-                validity: p.validity,
-                validity_total: penalty,
-                eligible,
-                file: format!("sweep/{}", p.file),
+                lambda: g.lambda,
+                gamma: g.gamma,
+                val_rmse: g.cv_score,
+                posterior_val_rmse: gp.cv_score,
+                posterior_bins: gp.bins.expect("peak counting"),
+                multiscale: ms,
+                validity_total: g.validity,
+                eligible: g.eligible,
+                file: format!("{DISTILL_DIR}/{}", g.file),
             });
-            if eligible && ms_nearest.as_ref().is_none_or(|(b, _): &(f64, usize)| ms.nearest.val_rmse < *b) {
-                ms_nearest = Some((ms.nearest.val_rmse, i));
+            let better = |best: Option<usize>, key: fn(&GridRow) -> f64| {
+                best.is_none_or(|b: usize| key(&grid[i]) < key(&grid[b]))
+            };
+            if g.eligible && better(ms_nearest, |r| r.multiscale.nearest.val_rmse) {
+                ms_nearest = Some(i);
             }
-            if eligible && ms_posterior.as_ref().is_none_or(|(b, _): &(f64, usize)| ms.posterior.val_rmse < *b) {
-                ms_posterior = Some((ms.posterior.val_rmse, i));
-            }
-            if eligible && best_posterior.as_ref().is_none_or(|(b, _, _)| e.posterior.val_rmse < *b) {
-                best_posterior = Some((e.posterior.val_rmse, i, e.clone()));
-            }
-            if eligible && best.as_ref().is_none_or(|(b, _, _)| e.val_rmse < *b) {
-                best = Some((e.val_rmse, i, e));
+            if g.eligible && better(ms_posterior, |r| r.multiscale.posterior.val_rmse) {
+                ms_posterior = Some(i);
             }
         }
-        let ms = (ms_nearest.expect("a non-empty grid").1, ms_posterior.expect("a non-empty grid").1);
-        Ok((grid, best.expect("a non-empty grid"), best_posterior.expect("a non-empty grid"), ms))
+        Ok((awd, grid, (ms_nearest.expect("an eligible point"), ms_posterior.expect("an eligible point"))))
     })?;
-    let (_, best_i, awd) = best;
-    let (_, posterior_i, awd_posterior) = best_posterior;
-    let chosen: &SweepPoint = &points[best_i];
 
-    // compression and activation maps on the test maps
+    // compression (from the pipeline, on the test maps) and the test
+    // attributions of the activation maps
     let test_problem = Problem::new(flat(test.maps), Some(g_test.view()), geometry, TAPS, cfg.fit.mode, levels)?;
-    let coeffs_attrs = |h: &[f64]| -> Result<(Array2<f64>, Array2<f64>)> {
-        let (c, a) = test_problem.coefficients_and_attributions(h, Attribution::Saliency)?;
-        Ok((c, a.expect("gradients given")))
-    };
-    let (c_db5, a_db5) = coeffs_attrs(&db5.rec_lo)?;
-    let (c_awd, a_awd) = coeffs_attrs(&chosen.lowpass)?;
-    let thresholds = (ACTIVE * rms(c_db5.view()), ACTIVE * rms(a_db5.view()));
-    let comp_awd = active_fraction(c_awd.view(), a_awd.view(), thresholds);
-    let comp_db5 = active_fraction(c_db5.view(), a_db5.view(), thresholds);
+    let (_, a_awd) = test_problem.coefficients_and_attributions(&awd_lowpass, Attribution::Saliency)?;
+    let a_awd = a_awd.expect("gradients given");
+    let c = &nearest.results.compression;
+    let (comp_awd, comp_db5) = (c.awd.expect("test gradients"), c.baseline.expect("test gradients"));
 
     // the fitted peak-counting models, as users apply them (`awd predict`)
     let shape = (h, w);
-    let awd_model = awd.model_for(Some(chosen.lowpass.clone()), OMEGA_M, shape);
+    let awd_model = &nearest.model;
     let models = dir.join("models");
     awd_model.save(&models.join("awd.json"))?;
-    db5_eval.model_for(Some(db5.rec_lo.clone()), OMEGA_M, shape).save(&models.join("db5.json"))?;
-    laplace.model_for(None, OMEGA_M, shape).save(&models.join("laplace.json"))?;
-    roberts.model_for(None, OMEGA_M, shape).save(&models.join("roberts.json"))?;
-    height.model_for(None, OMEGA_M, shape).save(&models.join("peak_height.json"))?;
     // the posterior-mean models, AWD's at its own selected point
-    let lowpass_posterior = points[posterior_i].lowpass.clone();
-    awd_posterior
-        .posterior_model_for(Some(lowpass_posterior), OMEGA_M, shape)
-        .save(&models.join("awd_posterior.json"))?;
-    db5_eval.posterior_model_for(Some(db5.rec_lo.clone()), OMEGA_M, shape).save(&models.join("db5_posterior.json"))?;
-    for (eval, name) in [(&laplace, "laplace"), (&roberts, "roberts"), (&height, "peak_height")] {
-        eval.posterior_model_for(None, OMEGA_M, shape).save(&models.join(format!("{name}_posterior.json")))?;
+    posterior.model.save(&models.join("awd_posterior.json"))?;
+    let baselines = [
+        ("db5", &db5_eval, Some(db5.rec_lo.clone())),
+        ("laplace", &laplace, None),
+        ("roberts", &roberts, None),
+        ("peak_height", &height, None),
+    ];
+    // AWD against each model on the same bootstrap resamples of the test maps
+    let omega_test = test.omega();
+    let (mut nearest_diffs, mut posterior_diffs) = (Vec::new(), Vec::new());
+    let test_preds = |d: &Distilled| d.test_predictions.as_ref().map(|p| p.0.clone()).expect("a test set");
+    let (awd_pred, awd_posterior_pred) = (test_preds(&nearest), test_preds(&posterior));
+    for (name, eval, lowpass) in baselines {
+        let model = eval.model_for(lowpass.clone(), OMEGA_M, shape);
+        model.save(&models.join(format!("{name}.json")))?;
+        let model_posterior = eval.posterior_model_for(lowpass, OMEGA_M, shape);
+        model_posterior.save(&models.join(format!("{name}_posterior.json")))?;
+        nearest_diffs.push((name, paired_difference(&awd_pred, &model.predict(test.maps)?, &omega_test, seed)?));
+        let posterior_pred = model_posterior.predict(test.maps)?;
+        posterior_diffs.push((name, paired_difference(&awd_posterior_pred, &posterior_pred, &omega_test, seed)?));
     }
+    let awd_minus = AwdMinus {
+        cnn: paired_difference(&awd_pred, &cnn_pred, &omega_test, seed)?,
+        nearest: StatisticDifferences::of(&nearest_diffs),
+        posterior_mean: StatisticDifferences::of(&posterior_diffs),
+    };
 
     // prediction time per 1,000 maps, the whole path (peaks, histograms,
     // chi^2 against every cosmology; the CNN's forward pass)
     let n_test = test.maps.dim().0;
-    let t_awd = per_thousand(n_test, TIMING_REPS, || awd_model.predict(test.maps).map(|_| ()).map_err(Into::into))?;
+    let t_awd = per_thousand(n_test, TIMING_REPS, || awd_model.predict(test.maps.into_dyn()).map(|_| ()))?;
     let t_cnn = per_thousand(n_test, TIMING_REPS, || teacher.predict(flat(test.maps)).map(|_| ()).map_err(Into::into))?;
 
+    let test_of = |d: &Distilled| d.results.test.as_ref().map(|t| t.awd.clone()).expect("a test set");
+    let (awd_test, posterior_test) = (test_of(&nearest), test_of(&posterior));
     let value = |e: &PeakEval| Rmse {
         value: e.value,
         std: e.std,
@@ -719,12 +843,22 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
             width: w,
         },
         rmse_omega_m: Table2 {
-            awd: value(&awd),
+            awd: Rmse {
+                value: awd_test.value,
+                std: awd_test.std,
+                val_rmse: Some(chosen.cv_score),
+                posterior_mean: None,
+            },
             awd_posterior: Rmse {
-                value: awd_posterior.posterior.value,
-                std: awd_posterior.posterior.std,
-                val_rmse: Some(awd_posterior.posterior.val_rmse),
-                posterior_mean: Some(awd_posterior.posterior.clone()),
+                value: posterior_test.value,
+                std: posterior_test.std,
+                val_rmse: Some(posterior.results.cv.awd),
+                posterior_mean: Some(PosteriorEval {
+                    bins: posterior.results.selected.bins.expect("peak counting"),
+                    val_rmse: posterior.results.cv.awd,
+                    value: posterior_test.value,
+                    std: posterior_test.std,
+                }),
             },
             roberts: value(&roberts),
             laplace: value(&laplace),
@@ -733,26 +867,12 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
             peak_height: value(&height),
             constant: Rmse { value: constant.0, std: constant.1, val_rmse: None, posterior_mean: None },
             multiscale: multiscale.clone(),
+            awd_minus,
         },
         compression: AwdDb5 { awd: comp_awd, db5: comp_db5 },
         predict_seconds_per_1000: AwdCnn { awd: t_awd, cnn: t_cnn },
-        selected: SelectedPoint {
-            lambda: chosen.lambda,
-            gamma: chosen.gamma,
-            lowpass: chosen.lowpass.clone(),
-            validity: chosen.validity,
-            file: format!("sweep/{}", chosen.file),
-        },
-        selected_posterior: {
-            let p = &points[posterior_i];
-            SelectedPoint {
-                lambda: p.lambda,
-                gamma: p.gamma,
-                lowpass: p.lowpass.clone(),
-                validity: p.validity,
-                file: format!("sweep/{}", p.file),
-            }
-        },
+        selected: SelectedPoint::of(chosen, &awd_lowpass),
+        selected_posterior: SelectedPoint::of(&posterior.results.selected, &posterior_lowpass),
         bins: Bins {
             per_channel: BINS,
             peak_height: height.binning.clone(),
@@ -786,26 +906,13 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         seconds: times.clone(),
     };
     write_json_atomic(&dir.join("results.json"), &results)?;
-    let report = report_text(
-        cfg,
-        &maps,
-        &source,
-        [&awd, &roberts, &laplace, &db5_eval, &height],
-        &awd_posterior,
-        (points[posterior_i].lambda, points[posterior_i].gamma),
-        &multiscale,
-        constant,
-        cnn,
-        (comp_awd, comp_db5),
-        (t_awd, t_cnn),
-        chosen,
-    );
+    let report = report_text(cfg, &results);
     let path = dir.join("report.md");
     write_text(&path, &report)?;
     let summary = format!(
         "cosmology: RMSE(Omega_m) x 1e-2: AWD {:.3}, Roberts {:.3}, Laplace {:.3}, db5 {:.3}, CNN {:.3}, peak height {:.3}; \
          compression AWD {:.3} db5 {:.3}; wrote {}",
-        100.0 * awd.value,
+        100.0 * awd_test.value,
         100.0 * roberts.value,
         100.0 * laplace.value,
         100.0 * db5_eval.value,
@@ -822,30 +929,18 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         ("db5".to_string(), db5_eval),
         ("AWD".to_string(), awd),
     ];
-    Ok(Outcome { results, awd_lowpass: chosen.lowpass.clone(), maps, awd_attributions: a_awd, levels, evals, summary })
+    Ok(Outcome { results, awd_lowpass, maps, awd_attributions: a_awd, levels, evals, summary })
 }
 
-#[allow(clippy::too_many_arguments)]
-fn report_text(
-    cfg: &Config,
-    maps: &SimulatedMaps,
-    source: &serde_json::Value,
-    evals: [&PeakEval; 5],
-    awd_posterior: &PeakEval,
-    awd_posterior_point: (f64, f64),
-    multiscale: &MultiScaleRows,
-    constant: (f64, f64),
-    cnn: (f64, f64),
-    comp: (f64, f64),
-    times: (f64, f64),
-    chosen: &SweepPoint,
-) -> String {
-    let [awd, roberts, laplace, db5, height] = evals;
-    let cell = |e: &PeakEval| format!("{:.3} ± {:.3}", 100.0 * e.value, 100.0 * e.std);
-    let post = |e: &PeakEval| {
-        format!("{:.3} ± {:.3} ({} bins)", 100.0 * e.posterior.value, 100.0 * e.posterior.std, e.posterior.bins)
+fn report_text(cfg: &Config, r: &Results) -> String {
+    let t = &r.rmse_omega_m;
+    let cell = |e: &Rmse| format!("{:.3} ± {:.3}", 100.0 * e.value, 100.0 * e.std);
+    let post = |e: &Rmse| match &e.posterior_mean {
+        Some(p) => format!("{:.3} ± {:.3} ({} bins)", 100.0 * p.value, 100.0 * p.std, p.bins),
+        None => "—".into(),
     };
-    let (_, h, w) = maps.train.maps.dim();
+    let (h, w) = (r.maps.height, r.maps.width);
+    let source = &r.maps.source;
     let origin = match source.get("simulated") {
         Some(s) => format!(
             "Simulated shifted-lognormal convergence maps ({h}x{w} pixels of {} arcmin, {}) for the ten cosmologies \
@@ -863,36 +958,43 @@ fn report_text(
         ),
         None => format!("Maps from `{}` ({h}x{w}).", source["maps_dir"].as_str().unwrap_or("?")),
     };
-    let both = |e: &PeakEval| (cell(e), post(e));
-    let mut rows = vec![
-        ("AWD", (cell(awd), post(awd_posterior)), format!("{:.3}", comp.0)),
-        ("ResNet (CNN teacher)", (format!("{:.3} ± {:.3}", 100.0 * cnn.0, 100.0 * cnn.1), "—".into()), "—".into()),
-        ("Roberts cross", both(roberts), "—".into()),
-        ("Laplace (9-point)", both(laplace), "—".into()),
-        ("db5", both(db5), format!("{:.3}", comp.1)),
-        ("Peak height", both(height), "—".into()),
-        (
-            "Constant (training mean)",
-            (format!("{:.3} ± {:.3}", 100.0 * constant.0, 100.0 * constant.1), "—".into()),
-            "—".into(),
-        ),
+    let rows = [
+        ("AWD", cell(&t.awd), post(&t.awd_posterior), format!("{:.3}", r.compression.awd)),
+        ("ResNet (CNN teacher)", cell(&t.cnn), "—".into(), "—".into()),
+        ("Roberts cross", cell(&t.roberts), post(&t.roberts), "—".into()),
+        ("Laplace (9-point)", cell(&t.laplace), post(&t.laplace), "—".into()),
+        ("db5", cell(&t.db5), post(&t.db5), format!("{:.3}", r.compression.db5)),
+        ("Peak height", cell(&t.peak_height), post(&t.peak_height), "—".into()),
+        ("Constant (training mean)", cell(&t.constant), "—".into(), "—".into()),
     ];
-    let table: String = rows.drain(..).map(|(n, (r, p), c)| format!("| {n} | {r} | {p} | {c} |\n")).collect();
+    let table: String = rows.iter().map(|(n, v, p, c)| format!("| {n} | {v} | {p} | {c} |\n")).collect();
     let ranking = {
         let mut v = [
-            ("AWD", awd.value),
-            ("ResNet", cnn.0),
-            ("Roberts", roberts.value),
-            ("Laplace", laplace.value),
-            ("db5", db5.value),
+            ("AWD", t.awd.value),
+            ("ResNet", t.cnn.value),
+            ("Roberts", t.roberts.value),
+            ("Laplace", t.laplace.value),
+            ("db5", t.db5.value),
         ];
         v.sort_by(|x, y| x.1.total_cmp(&y.1));
         v.iter().map(|(n, _)| *n).collect::<Vec<_>>().join(" < ")
     };
+    let interval = |d: &Interval| format!("{:+.3} [{:+.3}, {:+.3}]", 100.0 * d.mean, 100.0 * d.lo, 100.0 * d.hi);
+    let m = &t.awd_minus;
+    let mut paired = format!("| ResNet (CNN teacher) | {} | — |\n", interval(&m.cnn));
+    for ((name, n), (_, p)) in m.nearest.rows().into_iter().zip(m.posterior_mean.rows()) {
+        paired.push_str(&format!("| {name} | {} | {} |\n", interval(n), interval(p)));
+    }
+    let multiscale = &t.multiscale;
+    let times = (r.predict_seconds_per_1000.awd, r.predict_seconds_per_1000.cnn);
+    let (chosen, chosen_posterior) = (&r.selected, &r.selected_posterior);
     format!(
         "# Cosmological parameter inference (paper §4.3, Table 2)\n\n{}{origin}\n\n\
          {} training, {} validation and {} test maps.\n\n\
          | Model | RMSE of Omega_m (x 1e-2), nearest cosmology | posterior mean (x 1e-2) | Compression rate |\n|---|---|---|---|\n{table}\n\
+         AWD's RMSE minus each model's (x 1e-2) on the same {BOOTSTRAP} bootstrap resamples of the test maps, mean \
+         [95 % interval]; below 0: AWD better:\n\n| Model | nearest cosmology | posterior mean |\n|---|---|---|\n\
+         {paired}\n\
          Multi-scale peak counting (a declared extension, not the paper's method): the peaks of the map and of its \
          approximation at each of {} levels, their height and four 3x3 sub-filter responses, histograms \
          concatenated; bins per channel chosen on the validation maps (for AWD jointly with the grid point). RMSE x \
@@ -901,19 +1003,24 @@ fn report_text(
          Prediction time per 1,000 maps: AWD peak counting {:.3} s, CNN {:.3} s ({:.0}x).\n\n\
          RMSE ± its bootstrap standard deviation ({BOOTSTRAP} resamples of the test maps). Posterior mean: Omega_m \
          averaged over the cosmologies with weights exp(-chi²/2), its bins per channel chosen on the validation maps \
-         (for AWD jointly with the grid point: lambda = {:.2e}, gamma = {:.2e}). Peak counting: peaks are \
+         (for AWD jointly with the grid point: lambda = {:.2e}, gamma = {:.2e}, validity penalties {:.2e}). Peak \
+         counting: peaks are \
          pixels above their 8 neighbours; per map a histogram ({BINS} bins per channel) of the statistic at the peaks; \
          per cosmology the mean and pseudo-inverse covariance over the training maps; a map is assigned the cosmology \
          of smallest chi². Laplace and Roberts bins span 0 to the 99.5 % quantile of their response at peaks of pure \
-         shape noise (the paper's fixed bins, scaled to the noise; validation quantiles without known noise); peak \
-         height, db5 and AWD bins span the 0.5-99.5 % quantiles of the validation maps. db5 and AWD use the 3x3 \
+         shape noise (the paper's fixed bins, scaled to the noise; training quantiles without known noise); peak \
+         height, db5 and AWD bins span the 0.5-99.5 % quantiles of the training maps' peak values. db5 and AWD use \
+         the 3x3 \
          windows of largest energy of their four 2-D filters (LL, LH, HL, HH), four histograms concatenated.\n\n\
-         AWD: {} levels, zero mode, db5 start, saliency of the CNN, lambda x gamma grid with warm start (gamma \
-         relative to the ratio of the coefficients' and attributions' L1 norms at db5, see results.json); selected \
-         on the validation RMSE among the points whose summed validity penalties stay below {} (larger \
-         gamma buys lower RMSE with filters that are no longer wavelets; the whole grid is in results.json): \
-         lambda = {:.2e}, gamma = {:.2e}, validity penalties {:.2e}. Compression: fraction of test coefficients whose magnitude and \
-         saliency both exceed 1e-3 of db5's RMS.\n\n\
+         AWD, distilled by the library pipeline (`awd distill` with a validation set; its own results and report \
+         are in `{DISTILL_DIR}/nearest/` and `{DISTILL_DIR}/posterior/`): {} levels, zero mode, db5 start, \
+         saliency of the CNN, lambda x gamma grid with warm start on the training maps (gamma relative to the ratio \
+         of the coefficients' and attributions' L1 norms at db5, see results.json); each grid point's peak counting \
+         fitted on the training maps and scored on the validation maps; selected on that validation RMSE among the \
+         points whose summed validity penalties stay below {} (larger gamma buys lower RMSE with filters that are \
+         no longer wavelets; the whole grid is in results.json): lambda = {:.2e}, gamma = {:.2e}, validity \
+         penalties {:.2e}. Compression: fraction of test coefficients whose magnitude and saliency both exceed \
+         1e-3 of db5's RMS.\n\n\
          The fitted peak-counting models are in `models/` (`awd.json`, `db5.json`, `laplace.json`, `roberts.json`, \
          `peak_height.json`), with the posterior-mean twins beside them (`awd_posterior.json`, …); \
          `awd predict --model models/awd.json --x maps.npy` applies one to new maps.\n\n\
@@ -922,9 +1029,9 @@ fn report_text(
          beside), `figD2_activation_maps.png` (test maps beside the inverse transform of their coefficients of \
          largest attribution).\n",
         if cfg.quick { "**Quick run** (small maps, few of them, tiny grid): not the full setting.\n\n" } else { "" },
-        maps.train.len(),
-        maps.val.len(),
-        maps.test.len(),
+        r.maps.train,
+        r.maps.val,
+        r.maps.test,
         multiscale.db5.levels,
         [("AWD", &multiscale.awd), ("db5", &multiscale.db5)]
             .iter()
@@ -941,13 +1048,14 @@ fn report_text(
         times.0,
         times.1,
         times.1 / times.0,
-        awd_posterior_point.0,
-        awd_posterior_point.1,
+        chosen_posterior.lambda,
+        chosen_posterior.gamma,
+        chosen_posterior.validity,
         cfg.fit.levels,
         cfg.max_validity,
         chosen.lambda,
         chosen.gamma,
-        chosen.validity.total(),
+        chosen.validity,
     )
 }
 

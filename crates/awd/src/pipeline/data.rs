@@ -1,5 +1,6 @@
 //! The data of a distillation: inputs `X`, targets `y`, the teacher's input
-//! gradients `G`, optional groups, and an optional test set; checked once,
+//! gradients `G`, optional groups, an optional validation set (selection on
+//! it instead of cross-validation) and an optional test set; checked once,
 //! with errors that name the array (or its file) and the value.
 
 use std::ops::Range;
@@ -166,6 +167,10 @@ pub struct Names {
     pub grad_test: String,
     /// Test groups.
     pub groups_test: String,
+    /// Validation inputs.
+    pub x_val: String,
+    /// Validation targets.
+    pub y_val: String,
 }
 
 impl Default for Names {
@@ -180,6 +185,8 @@ impl Default for Names {
             y_test: s("y_test"),
             grad_test: s("G_test"),
             groups_test: s("groups_test"),
+            x_val: s("X_val"),
+            y_val: s("y_val"),
         }
     }
 }
@@ -191,6 +198,10 @@ pub struct Data {
     pub geometry: Geometry,
     /// The training part.
     pub train: Part,
+    /// The validation part, if given: each grid point is then scored by a
+    /// model fitted on all training samples and scored on these (a holdout)
+    /// instead of by cross-validation. It needs no gradients.
+    pub validation: Option<Part>,
     /// The test part, if given.
     pub test: Option<Part>,
     /// Names of the arrays, for messages.
@@ -216,6 +227,10 @@ pub struct DataFiles {
     pub grad_test: Option<PathBuf>,
     /// Test groups.
     pub groups_test: Option<PathBuf>,
+    /// Validation inputs (selection on them instead of cross-validation).
+    pub x_val: Option<PathBuf>,
+    /// Validation targets.
+    pub y_val: Option<PathBuf>,
     /// Images: `x` is `(n, H, W)`.
     pub two_d: bool,
 }
@@ -255,14 +270,14 @@ impl Data {
     {
         let (geometry, xs) = samples(&names.x, x, two_d)?;
         let grad = owned_grad(&names.grad, &names.x, grad, &geometry, xs.nrows())?;
-        let train = part(&names, false, xs.into(), y, grad, groups)?;
-        Ok(Data { geometry, train, test: None, names })
+        let train = part(&names, Role::Train, xs.into(), y, grad, groups)?;
+        Ok(Data { geometry, train, validation: None, test: None, names })
     }
 
     /// Add a test set: inputs of the same signal length (or map size), as
     /// many target columns as the training targets.
     pub fn with_test<T: Real>(
-        self,
+        mut self,
         x: ArrayViewD<'_, T>,
         y: ArrayViewD<'_, f64>,
         grad: Option<ArrayViewD<'_, T>>,
@@ -273,21 +288,41 @@ impl Data {
     {
         let two_d = matches!(self.geometry, Geometry::TwoD { .. });
         let (geometry, xs) = samples(&self.names.x_test, x, two_d)?;
-        self.check_test_geometry(&geometry)?;
+        self.check_geometry(Role::Test, &geometry)?;
         let grad = owned_grad(&self.names.grad_test, &self.names.x_test, grad, &geometry, xs.nrows())?;
-        let test = part(&self.names, true, xs.into(), y, grad, groups)?;
-        self.add_test(test)
+        let test = part(&self.names, Role::Test, xs.into(), y, grad, groups)?;
+        self.check_columns(Role::Test, &test)?;
+        self.test = Some(test);
+        Ok(self)
     }
 
-    /// An error unless test samples of `geometry` match the training ones.
-    fn check_test_geometry(&self, geometry: &Geometry) -> Result<()> {
+    /// Add a validation set (inputs like the training ones, as many target
+    /// columns): grid points are then scored on it, by models fitted on all
+    /// training samples, instead of by cross-validation.
+    pub fn with_validation<T: Real>(mut self, x: ArrayViewD<'_, T>, y: ArrayViewD<'_, f64>) -> Result<Self>
+    where
+        Array2<T>: Into<SampleArray>,
+    {
+        let two_d = matches!(self.geometry, Geometry::TwoD { .. });
+        let (geometry, xs) = samples(&self.names.x_val, x, two_d)?;
+        self.check_geometry(Role::Validation, &geometry)?;
+        let val = part(&self.names, Role::Validation, xs.into(), y, None, None)?;
+        self.check_columns(Role::Validation, &val)?;
+        self.validation = Some(val);
+        Ok(self)
+    }
+
+    /// An error unless samples of `role` of `geometry` match the training ones.
+    fn check_geometry(&self, role: Role, geometry: &Geometry) -> Result<()> {
         if *geometry == self.geometry {
             return Ok(());
         }
+        let (xn, _, _) = role.names(&self.names);
         Err(Error::data(
-            &self.names.x_test,
+            xn,
             format!(
-                "test samples are {} but the training samples ({}) are {}; both must have the same size",
+                "{} samples are {} but the training samples ({}) are {}; both must have the same size",
+                role.word(),
                 describe(geometry),
                 self.names.x,
                 describe(&self.geometry)
@@ -295,21 +330,21 @@ impl Data {
         ))
     }
 
-    /// Add a checked test part with as many target columns as the training.
-    fn add_test(mut self, test: Part) -> Result<Self> {
-        if test.y.ncols() != self.train.y.ncols() {
-            return Err(Error::data(
-                &self.names.y_test,
-                format!(
-                    "{} target column(s) but the training targets ({}) have {}",
-                    test.y.ncols(),
-                    self.names.y,
-                    self.train.y.ncols()
-                ),
-            ));
+    /// An error unless a part of `role` has as many target columns as the training.
+    fn check_columns(&self, role: Role, p: &Part) -> Result<()> {
+        if p.y.ncols() == self.train.y.ncols() {
+            return Ok(());
         }
-        self.test = Some(test);
-        Ok(self)
+        let (_, yn, _) = role.names(&self.names);
+        Err(Error::data(
+            yn,
+            format!(
+                "{} target column(s) but the training targets ({}) have {}",
+                p.y.ncols(),
+                self.names.y,
+                self.train.y.ncols()
+            ),
+        ))
     }
 
     /// Read the arrays of `files` (.npy, float64 or float32; groups as
@@ -325,6 +360,8 @@ impl Data {
             y_test: display(&files.y_test, "y_test"),
             grad_test: display(&files.grad_test, "G_test"),
             groups_test: display(&files.groups_test, "groups_test"),
+            x_val: display(&files.x_val, "X_val"),
+            y_val: display(&files.y_val, "y_val"),
         };
         let two_d = files.two_d;
         let (x, shape) = SampleArray::map_or_read(&files.x, two_d)?;
@@ -332,13 +369,30 @@ impl Data {
         let y = read_npy_f64(&files.y)?;
         let grad = files.grad.as_deref().map(|g| file_grad(g, &names.x, &geometry, x.nrows())).transpose()?;
         let groups = files.groups.as_ref().map(|p| read_npy_labels(p)).transpose()?;
-        let train = part(&names, false, x, y.view(), grad, groups.as_deref())?;
-        let data = Data { geometry, train, test: None, names };
+        let train = part(&names, Role::Train, x, y.view(), grad, groups.as_deref())?;
+        let mut data = Data { geometry, train, validation: None, test: None, names };
+        match (&files.x_val, &files.y_val) {
+            (Some(xv), Some(yv)) => {
+                let (x, shape) = SampleArray::map_or_read(xv, two_d)?;
+                let geometry = samples_geometry(&data.names.x_val, &shape, two_d)?;
+                data.check_geometry(Role::Validation, &geometry)?;
+                let val = part(&data.names, Role::Validation, x, read_npy_f64(yv)?.view(), None, None)?;
+                data.check_columns(Role::Validation, &val)?;
+                data.validation = Some(val);
+            }
+            (None, None) => {}
+            _ => {
+                return Err(Error::data(
+                    "validation set",
+                    "give both the validation inputs and targets (--x-val and --y-val), or neither",
+                ))
+            }
+        }
         match (&files.x_test, &files.y_test) {
             (Some(xt), Some(yt)) => {
                 let (x, shape) = SampleArray::map_or_read(xt, two_d)?;
                 let geometry = samples_geometry(&data.names.x_test, &shape, two_d)?;
-                data.check_test_geometry(&geometry)?;
+                data.check_geometry(Role::Test, &geometry)?;
                 let y = read_npy_f64(yt)?;
                 let grad = files
                     .grad_test
@@ -346,8 +400,10 @@ impl Data {
                     .map(|g| file_grad(g, &data.names.x_test, &geometry, x.nrows()))
                     .transpose()?;
                 let groups = files.groups_test.as_ref().map(|p| read_npy_labels(p)).transpose()?;
-                let test = part(&data.names, true, x, y.view(), grad, groups.as_deref())?;
-                data.add_test(test)
+                let test = part(&data.names, Role::Test, x, y.view(), grad, groups.as_deref())?;
+                data.check_columns(Role::Test, &test)?;
+                data.test = Some(test);
+                Ok(data)
             }
             (None, None) if files.grad_test.is_none() && files.groups_test.is_none() => Ok(data),
             _ => Err(Error::data(
@@ -461,18 +517,45 @@ pub(super) fn targets(names: (&str, &str), y: ArrayViewD<'_, f64>, n: usize) -> 
     Ok(y2.into_dimensionality::<ndarray::Ix2>().expect("rank 2").to_owned())
 }
 
+/// Which part of the data an array belongs to (for its names in messages).
+#[derive(Debug, Clone, Copy)]
+enum Role {
+    Train,
+    Validation,
+    Test,
+}
+
+impl Role {
+    /// The names of this part's inputs, targets and groups (a validation
+    /// part has none).
+    fn names(self, n: &Names) -> (&str, &str, &str) {
+        match self {
+            Role::Train => (&n.x, &n.y, &n.groups),
+            Role::Validation => (&n.x_val, &n.y_val, "validation groups"),
+            Role::Test => (&n.x_test, &n.y_test, &n.groups_test),
+        }
+    }
+
+    fn word(self) -> &'static str {
+        match self {
+            Role::Train => "training",
+            Role::Validation => "validation",
+            Role::Test => "test",
+        }
+    }
+}
+
 /// Check targets and groups against the inputs of one part (gradients are
 /// checked by the caller, [`owned_grad`] or [`file_grad`]).
 fn part(
     names: &Names,
-    test: bool,
+    role: Role,
     x: SampleArray,
     y: ArrayViewD<'_, f64>,
     grad: Option<SampleArray>,
     groups: Option<&[i64]>,
 ) -> Result<Part> {
-    let (xn, yn, grn) =
-        if test { (&names.x_test, &names.y_test, &names.groups_test) } else { (&names.x, &names.y, &names.groups) };
+    let (xn, yn, grn) = role.names(names);
     let n = x.nrows();
     let y2 = targets((yn, xn), y, n)?;
     if let Some(gr) = groups {

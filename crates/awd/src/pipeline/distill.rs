@@ -1,7 +1,8 @@
 //! `distill`: the method on anyone's data. A resumable sweep over a lambda x
-//! gamma grid (per seed) -> the interpretable model scored by
-//! cross-validation at every grid point on the training data (one set of
-//! folds for every point and seed; grouped when groups are given) ->
+//! gamma grid (per seed) -> the interpretable model scored at every grid
+//! point, by cross-validation on the training data (one set of folds for
+//! every point and seed; grouped when groups are given) or, when a
+//! validation set is given, fitted on all training data and scored on it ->
 //! selection -> the final model on all training data -> evaluation on the
 //! test set against the same model on the initial wavelet.
 
@@ -232,12 +233,12 @@ pub struct GridScore {
     pub lambda: f64,
     /// gamma.
     pub gamma: f64,
-    /// Mean score over the folds (R^2 or RMSE).
+    /// Mean score over the folds (R^2 or RMSE), or the validation score.
     pub cv_score: f64,
-    /// Its standard error over the folds.
+    /// Its standard error over the folds (0 with a validation set).
     pub cv_se: f64,
     /// Peak counting: the histogram bins per channel of that score (chosen
-    /// by cross-validation among the spec's counts).
+    /// by the same score among the spec's counts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bins: Option<usize>,
     /// Summed validity penalties of the learned filter.
@@ -273,7 +274,7 @@ pub struct Selected {
     pub lambda: f64,
     /// gamma.
     pub gamma: f64,
-    /// Mean cross-validated score.
+    /// Mean cross-validated score (or the validation score).
     pub cv_score: f64,
     /// Summed validity penalties.
     pub validity: f64,
@@ -302,6 +303,9 @@ pub struct SeedResult {
 pub struct DataSummary {
     /// Training samples.
     pub train: usize,
+    /// Validation samples, if a validation set was given.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation: Option<usize>,
     /// Test samples, if a test set was given.
     pub test: Option<usize>,
     /// Shape of one sample: `[L]` or `[H, W]`.
@@ -349,8 +353,8 @@ pub struct ScaledGrids {
     pub gammas: bool,
 }
 
-/// Cross-validated scores of AWD (the selected point) and of the baseline
-/// (the initial wavelet), on the same folds.
+/// Selection scores of AWD (the selected point) and of the baseline (the
+/// initial wavelet), on the same folds (or the same validation set).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CvScores {
     /// Mean score of AWD.
@@ -361,14 +365,18 @@ pub struct CvScores {
     pub awd_se: f64,
     /// Standard error of the baseline's.
     pub baseline_se: f64,
-    /// Number of folds.
+    /// Number of folds (1 with a validation set).
     pub folds: usize,
     /// Whether folds hold out whole groups.
     pub grouped: bool,
+    /// Validation samples when selection scored a validation set (models
+    /// fitted on all training samples) instead of folds.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub validation_samples: Option<usize>,
     /// `r2` or `rmse`.
     pub metric: String,
     /// Peak counting: the baseline's histogram bins per channel (chosen by
-    /// cross-validation among the spec's counts).
+    /// the same score among the spec's counts).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub baseline_bins: Option<usize>,
 }
@@ -437,7 +445,7 @@ pub struct DistillResults {
     pub grid_values: GridValues,
     /// The selected point.
     pub selected: Selected,
-    /// Cross-validated scores of AWD and the baseline.
+    /// Cross-validated (or validation) scores of AWD and the baseline.
     pub cv: CvScores,
     /// Test scores of AWD and the baseline.
     pub test: Option<TestScores>,
@@ -497,8 +505,16 @@ fn check_config(cfg: &DistillConfig, data: &Data) -> Result<()> {
     if cfg.seeds.is_empty() {
         return bad("seeds", "give at least one seed".into());
     }
-    if cfg.folds < 2 {
+    if data.validation.is_none() && cfg.folds < 2 {
         return bad("folds", format!("cross-validation needs at least 2 folds, got {}", cfg.folds));
+    }
+    if data.validation.is_some() && cfg.one_standard_error {
+        return bad(
+            "one-standard-error rule",
+            "it needs the spread of fold scores, and a validation set gives one score per point: drop the \
+             validation set (cross-validate) or the rule"
+                .into(),
+        );
     }
     if !(cfg.noise_factor.is_finite() && cfg.noise_factor >= 0.0) {
         return bad("noise factor", format!("must be finite and >= 0, got {}", cfg.noise_factor));
@@ -575,6 +591,24 @@ fn check_config(cfg: &DistillConfig, data: &Data) -> Result<()> {
     Ok(())
 }
 
+/// How each grid point is scored.
+enum Scheme {
+    /// Cross-validation on the training part.
+    Folds(Folds),
+    /// Fitted on the whole training part, scored on the validation part.
+    Holdout,
+}
+
+impl Scheme {
+    /// Folds of the training part, or the holdout when a validation part is given.
+    fn of(cfg: &DistillConfig, data: &Data) -> Result<Self> {
+        match data.validation {
+            Some(_) => Ok(Scheme::Holdout),
+            None => Ok(Scheme::Folds(folds(cfg, data)?)),
+        }
+    }
+}
+
 /// Cross-validation folds of the training part.
 fn folds(cfg: &DistillConfig, data: &Data) -> Result<Folds> {
     let n = data.train.len();
@@ -600,49 +634,67 @@ struct Builder<'a> {
     data: &'a Data,
     /// 2-D: the training maps as float64 (borrowed, or widened once from
     /// float32) and their peaks, shared by every candidate filter.
-    train_maps: Option<TrainMaps<'a>>,
+    train_maps: Option<MapsAndPeaks<'a>>,
+    /// 2-D with a validation set: its maps and peaks.
+    val_maps: Option<MapsAndPeaks<'a>>,
 }
 
-/// Training maps as rows of float64 and the peak positions of each map.
-type TrainMaps<'a> = (CowArray<'a, f64, Ix2>, Vec<Vec<(usize, usize)>>);
+/// Maps as rows of float64 and the peak positions of each map.
+type MapsAndPeaks<'a> = (CowArray<'a, f64, Ix2>, Vec<Vec<(usize, usize)>>);
 
-/// Features of every training sample at one filter.
+/// Features of every training (and validation) sample at one filter.
 enum Features {
-    TopK(Array2<f64>),
-    /// Per bin count of the spec: the count, the histograms, their bins.
-    Peaks(Vec<(usize, Array2<f64>, Binning)>),
+    TopK {
+        train: Array2<f64>,
+        val: Option<Array2<f64>>,
+    },
+    /// Per bin count of the spec.
+    Peaks(Vec<PeakFeatures>),
+}
+
+/// Peak histograms at one bin count.
+struct PeakFeatures {
+    bins: usize,
+    train: Array2<f64>,
+    val: Option<Array2<f64>>,
+    binning: Binning,
 }
 
 impl<'a> Builder<'a> {
     fn new(cfg: &'a DistillConfig, data: &'a Data) -> Self {
-        let train_maps = match data.geometry {
+        let with_peaks = |p: &'a Part| match data.geometry {
             Geometry::TwoD { rows, cols } => {
-                let x = data.train.x.to_f64();
+                let x = p.x.to_f64();
                 let peaks = all_peaks(maps(&x, rows, cols));
                 Some((x, peaks))
             }
             Geometry::OneD { .. } => None,
         };
-        Builder { cfg, data, train_maps }
+        let val_maps = data.validation.as_ref().and_then(with_peaks);
+        Builder { cfg, data, train_maps: with_peaks(&data.train), val_maps }
     }
 
     fn features(&self, h: &[f64]) -> Result<Features> {
         match &self.cfg.model {
             ModelSpec::TopK { .. } => {
-                Ok(Features::TopK(self.topk(h, 0.0, 0.0, None)?.features_of(self.data.train.x.view())?))
+                let m = self.topk(h, 0.0, 0.0, None)?;
+                let val = self.data.validation.as_ref().map(|v| m.features_of(v.x.view())).transpose()?;
+                Ok(Features::TopK { train: m.features_of(self.data.train.x.view())?, val })
             }
             ModelSpec::Peaks { bins, .. } => {
                 let Geometry::TwoD { rows, cols } = self.data.geometry else { unreachable!("checked") };
                 let stat = subfilters(h)?;
-                let (x, peaks) = self.train_maps.as_ref().expect("2-D");
-                let vals = values_at(maps(x, rows, cols), peaks, &stat);
+                let at = |(x, peaks): &MapsAndPeaks<'_>| values_at(maps(x, rows, cols), peaks, &stat);
+                let vals = at(self.train_maps.as_ref().expect("2-D"));
+                let val_vals = self.val_maps.as_ref().map(at);
                 // the bins come from every training map's peak values (no
-                // targets are read), shared by the folds
+                // targets are read), shared by the folds and the validation set
                 let per_count = bins
                     .iter()
                     .map(|&b| {
                         let binning = Binning::from_quantiles(&vals, PEAK_QUANTILE, b)?;
-                        Ok((b, binning.histograms(&vals), binning))
+                        let val = val_vals.as_ref().map(|v| binning.histograms(v));
+                        Ok(PeakFeatures { bins: b, train: binning.histograms(&vals), val, binning })
                     })
                     .collect::<Result<_>>()?;
                 Ok(Features::Peaks(per_count))
@@ -650,30 +702,44 @@ impl<'a> Builder<'a> {
         }
     }
 
-    /// Scores of the model on each fold; for peak counting, those of the
-    /// bin count of best mean score, returned with it.
-    fn cv(&self, f: &Features, folds: &Folds) -> Result<(Vec<f64>, Option<usize>)> {
+    /// Scores of the model on each fold (one score on the validation set);
+    /// for peak counting, those of the bin count of best mean score,
+    /// returned with it.
+    fn cv(&self, f: &Features, scheme: &Scheme) -> Result<(Vec<f64>, Option<usize>)> {
         let y = &self.data.train.y;
-        match (f, &self.cfg.model) {
-            (Features::TopK(x), ModelSpec::TopK { ridge_alpha, .. }) => {
-                Ok((cross_val_r2_folds(x.view(), y.column(0), folds, *ridge_alpha)?, None))
+        match (f, &self.cfg.model, scheme) {
+            (Features::TopK { train, .. }, ModelSpec::TopK { ridge_alpha, .. }, Scheme::Folds(folds)) => {
+                Ok((cross_val_r2_folds(train.view(), y.column(0), folds, *ridge_alpha)?, None))
             }
-            (Features::Peaks(per_count), ModelSpec::Peaks { target, estimator, .. }) => {
+            (Features::TopK { train, val }, ModelSpec::TopK { ridge_alpha, .. }, Scheme::Holdout) => {
+                let (val, yv) = (val.as_ref().expect("holdout features"), &self.validation().y);
+                let linear = LinearModel::fit_ridge(train.view(), y.column(0), *ridge_alpha)?;
+                Ok((vec![r2(linear.predict(val.view()).view(), yv.column(0))], None))
+            }
+            (Features::Peaks(per_count), ModelSpec::Peaks { target, estimator, .. }, _) => {
+                let fit_score = |hist: &Array2<f64>, fit: &[usize], eval: (&Array2<f64>, &Array2<f64>, &[usize])| {
+                    let clf = PeakClassifier::fit(hist.select(Axis(0), fit).view(), y.select(Axis(0), fit).view())?;
+                    let (x_eval, y_eval, rows) = eval;
+                    let pred = clf.estimate(x_eval.select(Axis(0), rows).view(), *target, *estimator);
+                    let truth: Vec<f64> = rows.iter().map(|&i| y_eval[[i, *target]]).collect();
+                    Ok(rmse(&pred, &truth))
+                };
                 let mut best: Option<(f64, Vec<f64>, usize)> = None;
-                for (bins, hist, _) in per_count {
-                    let scores = (0..folds.len())
-                        .map(|k| {
-                            let (tr, te) = (&folds.train[k], &folds.test[k]);
-                            let clf =
-                                PeakClassifier::fit(hist.select(Axis(0), tr).view(), y.select(Axis(0), tr).view())?;
-                            let pred = clf.estimate(hist.select(Axis(0), te).view(), *target, *estimator);
-                            let truth: Vec<f64> = te.iter().map(|&i| y[[i, *target]]).collect();
-                            Ok(rmse(&pred, &truth))
-                        })
-                        .collect::<Result<Vec<f64>>>()?;
+                for pf in per_count {
+                    let scores = match scheme {
+                        Scheme::Folds(folds) => (0..folds.len())
+                            .map(|k| fit_score(&pf.train, &folds.train[k], (&pf.train, y, &folds.test[k])))
+                            .collect::<Result<Vec<f64>>>()?,
+                        Scheme::Holdout => {
+                            let (val, yv) = (pf.val.as_ref().expect("holdout features"), &self.validation().y);
+                            let all: Vec<usize> = (0..pf.train.nrows()).collect();
+                            let rows: Vec<usize> = (0..val.nrows()).collect();
+                            vec![fit_score(&pf.train, &all, (val, yv, &rows))?]
+                        }
+                    };
                     let mean = mean_se(&scores).0;
                     if best.as_ref().is_none_or(|(b, _, _)| mean < *b) {
-                        best = Some((mean, scores, *bins));
+                        best = Some((mean, scores, pf.bins));
                     }
                 }
                 let (_, scores, bins) = best.expect("at least one bin count (checked)");
@@ -681,6 +747,11 @@ impl<'a> Builder<'a> {
             }
             _ => unreachable!("features follow the model spec"),
         }
+    }
+
+    /// The validation part (the holdout scheme has one).
+    fn validation(&self) -> &Part {
+        self.data.validation.as_ref().expect("holdout scheme with a validation part")
     }
 
     fn topk(&self, h: &[f64], lambda: f64, gamma: f64, linear: Option<LinearModel>) -> Result<TopKModel> {
@@ -707,20 +778,26 @@ impl<'a> Builder<'a> {
     fn fit(&self, h: &[f64], features: Features, bins: Option<usize>, lambda: f64, gamma: f64) -> Result<SavedModel> {
         let y = &self.data.train.y;
         match (features, &self.cfg.model) {
-            (Features::TopK(x), ModelSpec::TopK { ridge_alpha, .. }) => {
-                let linear = LinearModel::fit_ridge(x.view(), y.column(0), *ridge_alpha)?;
+            (Features::TopK { train, .. }, ModelSpec::TopK { ridge_alpha, .. }) => {
+                let linear = LinearModel::fit_ridge(train.view(), y.column(0), *ridge_alpha)?;
                 Ok(SavedModel::TopK(self.topk(h, lambda, gamma, Some(linear))?))
             }
             (Features::Peaks(per_count), ModelSpec::Peaks { target, estimator, .. }) => {
                 let Geometry::TwoD { rows, cols } = self.data.geometry else { unreachable!("checked") };
-                let (_, hist, binning) = per_count
+                let chosen = per_count
                     .into_iter()
-                    .find(|(b, _, _)| Some(*b) == bins)
+                    .find(|pf| Some(pf.bins) == bins)
                     .expect("bins chosen among the spec's counts");
-                let clf = PeakClassifier::fit(hist.view(), y.view())?;
-                let m = awd_core::peaks::PeakCountModel::new(subfilters(h)?, binning, &clf, *target, Some(h.to_vec()))
-                    .with_map_shape(rows, cols)
-                    .with_estimator(*estimator);
+                let clf = PeakClassifier::fit(chosen.train.view(), y.view())?;
+                let m = awd_core::peaks::PeakCountModel::new(
+                    subfilters(h)?,
+                    chosen.binning,
+                    &clf,
+                    *target,
+                    Some(h.to_vec()),
+                )
+                .with_map_shape(rows, cols)
+                .with_estimator(*estimator);
                 Ok(SavedModel::Peaks(m))
             }
             _ => unreachable!("features follow the model spec"),
@@ -813,7 +890,7 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
     };
     prepare_dir(work_dir)?;
     let mut times = Timings::default();
-    let folds = folds(cfg, data)?;
+    let scheme = Scheme::of(cfg, data)?;
     let w0 = Wavelet::resolve(&cfg.wavelet)?;
     let h_init = w0.rec_lo.clone();
     let problem = Problem::with_rows(
@@ -873,13 +950,17 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
         sweeps.push((seed, points));
     }
 
-    // the cross-validated score of every point
+    // the cross-validated (or validation) score of every point
     let builder = Builder::new(cfg, data);
     let mut grid = Vec::new();
-    times.stage(progress, "cross-validation over the grid", || {
+    let scoring = match scheme {
+        Scheme::Folds(_) => "cross-validation over the grid",
+        Scheme::Holdout => "validation scores over the grid",
+    };
+    times.stage(progress, scoring, || {
         for (seed, points) in &sweeps {
             for p in points {
-                let (scores, bins) = builder.cv(&builder.features(&p.lowpass)?, &folds)?;
+                let (scores, bins) = builder.cv(&builder.features(&p.lowpass)?, &scheme)?;
                 let (cv_score, cv_se) = mean_se(&scores);
                 let validity = p.validity.total();
                 grid.push(GridScore {
@@ -944,7 +1025,7 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
     for &seed in &cfg.seeds {
         let rows: Vec<&GridScore> = grid.iter().filter(|g| g.seed == seed).collect();
         let chosen = select(&rows).ok_or_else(|| {
-            Error::data("cross-validation", format!("no grid point of seed {seed} has a finite cross-validated score"))
+            Error::data("selection", format!("no grid point of seed {seed} has a finite selection score"))
         })?;
         per_seed.push(chosen);
     }
@@ -960,7 +1041,7 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
             .map(|g| builder.fit(&g.lowpass, builder.features(&g.lowpass)?, g.bins, g.lambda, g.gamma))
             .collect::<Result<Vec<_>>>()?;
         let base_features = builder.features(&h_init)?;
-        let (base_scores, base_bins) = builder.cv(&base_features, &folds)?;
+        let (base_scores, base_bins) = builder.cv(&base_features, &scheme)?;
         let baseline = builder.fit(&h_init, base_features, base_bins, 0.0, 0.0)?;
         Ok((seed_models, baseline, (mean_se(&base_scores), base_bins)))
     })?;
@@ -1004,6 +1085,7 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
         metric: cfg.model.metric().into(),
         data: DataSummary {
             train: data.train.len(),
+            validation: data.validation.as_ref().map(Part::len),
             test: data.test.as_ref().map(Part::len),
             sample_shape: match data.geometry {
                 Geometry::OneD { n } => vec![n],
@@ -1033,8 +1115,12 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
             baseline: baseline_cv.0,
             awd_se: best.cv_se,
             baseline_se: baseline_cv.1,
-            folds: folds.len(),
-            grouped: folds.grouped,
+            folds: match &scheme {
+                Scheme::Folds(f) => f.len(),
+                Scheme::Holdout => 1,
+            },
+            grouped: matches!(&scheme, Scheme::Folds(f) if f.grouped),
+            validation_samples: data.validation.as_ref().map(Part::len),
             metric: cfg.model.metric().into(),
             baseline_bins,
         },
@@ -1122,25 +1208,35 @@ fn report_text(d: &Distilled) -> String {
     let f = |v: Option<f64>| v.map_or("—".to_string(), |x| format!("{x:.4}"));
     let shape: Vec<String> = r.data.sample_shape.iter().map(|v| v.to_string()).collect();
     let mut md = String::from("# AWD distillation\n\n");
+    let selection = match r.cv.validation_samples {
+        Some(n) => format!("selection on {n} validation samples (models fitted on all training samples)"),
+        None => format!(
+            "{} {}-fold cross-validation{}",
+            if r.cv.grouped { "grouped" } else { "shuffled" },
+            r.cv.folds,
+            if r.cv.grouped { " (no group on both sides of a split)" } else { "" },
+        ),
+    };
     md.push_str(&format!(
-        "{} training samples of shape ({}){}; metric: {metric}; {} {}-fold cross-validation{}.\n\n",
+        "{} training samples of shape ({}){}; metric: {metric}; {selection}.\n\n",
         r.data.train,
         shape.join(" x "),
         r.data.test.map_or(String::new(), |n| format!(", {n} test samples")),
-        if r.cv.grouped { "grouped" } else { "shuffled" },
-        r.cv.folds,
-        if r.cv.grouped { " (no group on both sides of a split)" } else { "" },
     ));
     md.push_str(&format!("Model: {}.\n\n", r.config.model.describe()));
     md.push_str("| | AWD (learned wavelet) | baseline (initial wavelet) |\n|---|---|---|\n");
-    md.push_str(&format!(
-        "| cross-validated {} (± SE over folds) | {} ± {} | {} ± {} |\n",
-        r.metric,
-        f(Some(r.cv.awd)),
-        f(Some(r.cv.awd_se)),
-        f(Some(r.cv.baseline)),
-        f(Some(r.cv.baseline_se))
-    ));
+    if r.cv.validation_samples.is_some() {
+        md.push_str(&format!("| validation {} | {} | {} |\n", r.metric, f(Some(r.cv.awd)), f(Some(r.cv.baseline))));
+    } else {
+        md.push_str(&format!(
+            "| cross-validated {} (± SE over folds) | {} ± {} | {} ± {} |\n",
+            r.metric,
+            f(Some(r.cv.awd)),
+            f(Some(r.cv.awd_se)),
+            f(Some(r.cv.baseline)),
+            f(Some(r.cv.baseline_se))
+        ));
+    }
     if let Some(t) = &r.test {
         md.push_str(&format!(
             "| test {} (± bootstrap std) | {} ± {} | {} ± {} |\n",
@@ -1185,7 +1281,11 @@ fn report_text(d: &Distilled) -> String {
         ));
     }
     if r.seeds.len() > 1 {
-        md.push_str(&format!("| seed | lambda | gamma | CV {m} | test {m} |\n|---|---|---|---|---|\n", m = r.metric));
+        let sel = if r.cv.validation_samples.is_some() { "validation" } else { "CV" };
+        md.push_str(&format!(
+            "| seed | lambda | gamma | {sel} {m} | test {m} |\n|---|---|---|---|---|\n",
+            m = r.metric
+        ));
         for s in &r.seeds {
             md.push_str(&format!(
                 "| {} | {:.3e} | {:.3e} | {:.4} | {} |\n",

@@ -13,17 +13,19 @@ use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};
 use serde::Serialize;
 
+use super::distill::{PEAK_BINS, PEAK_QUANTILE};
 use crate::error::Result;
 
 /// Histogram bins per channel: the paper's 0 to 0.22 in steps of 0.01.
-pub const BINS: usize = 22;
+pub const BINS: usize = PEAK_BINS;
 /// Bins per channel tried for the posterior-mean estimator (chosen on the
 /// validation maps, jointly with the wavelet for AWD).
 pub const POSTERIOR_BINS: [usize; 4] = [6, 10, 16, 22];
 /// Bootstrap resamples of the test RMSE.
 pub const BOOTSTRAP: usize = 10_000;
-/// Quantile cut of ranges chosen on validation maps (each side).
-const QUANTILE: f64 = 0.005;
+/// Quantile cut (each side) of ranges chosen on the training maps (the
+/// rule of [`crate::pipeline::distill()`]).
+const QUANTILE: f64 = PEAK_QUANTILE;
 
 /// Column of Omega_m in the parameter arrays.
 pub const OMEGA_M: usize = 1;
@@ -35,8 +37,9 @@ pub enum RangeRule {
     /// `[0, c sigma_noise]`, `c` the 99.5 % quantile of the statistic at
     /// peaks of unit white noise (the paper's fixed bins, scaled to the noise).
     NoiseScaled,
-    /// The 0.5 % and 99.5 % quantiles of the validation maps' peak values.
-    Validation,
+    /// The 0.5 % and 99.5 % quantiles of the training maps' peak values
+    /// (no targets read; the rule of [`crate::pipeline::distill()`]).
+    Training,
 }
 
 /// The posterior-mean estimator of a statistic, at its best bins.
@@ -171,7 +174,7 @@ pub fn evaluate(
     let binning_for = |bins: usize| -> Result<Binning> {
         Ok(match noise_hi {
             Some(hi) => Binning::uniform(stat.channels(), 0.0, hi, bins),
-            None => Binning::from_quantiles(&v_val, QUANTILE, bins)?,
+            None => Binning::from_quantiles(&v_train, QUANTILE, bins)?,
         })
     };
     let fitted = |binning: &Binning| -> Result<(PeakClassifier, Array2<f64>, Array2<f64>)> {
@@ -290,9 +293,9 @@ pub fn evaluate_multiscale(lowpass: &[f64], levels: usize, parts: [&Part<'_>; 3]
     let mut nearest: Option<PosteriorEval> = None;
     let mut posterior: Option<PosteriorEval> = None;
     for bins in MULTISCALE_BINS {
-        // bins per level from the validation maps' peak values at that level
+        // bins per level from the training maps' peak values at that level
         let mut binnings = Vec::with_capacity(used);
-        for values in v_val.iter().take(used) {
+        for values in v_train.iter().take(used) {
             binnings.push(Binning::from_quantiles(values, QUANTILE, bins)?);
         }
         let features = |v: &[Vec<Array2<f64>>]| -> Array2<f64> {

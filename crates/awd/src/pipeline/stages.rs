@@ -129,11 +129,6 @@ pub fn prepare_dir(dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Root mean square of the values.
-pub(crate) fn rms(a: ndarray::ArrayView2<'_, f64>) -> f64 {
-    (a.iter().map(|v| v * v).sum::<f64>() / a.len().max(1) as f64).sqrt()
-}
-
 /// Mean and sample standard deviation.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct MeanStd {

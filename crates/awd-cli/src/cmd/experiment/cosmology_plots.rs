@@ -10,7 +10,7 @@ use awd::Wavelet;
 use ndarray::{s, Array2, ArrayView2, ArrayView3, Axis};
 use plotters::prelude::*;
 
-use crate::plot::{draw_heatmap, draw_lines, fitted_font, write_png, Series};
+use crate::plot::{draw_heatmap, draw_key, draw_lines, fitted_font, write_png, Series};
 use awd::pipeline::cosmology::{activation_map, ACTIVATION_FRACTION};
 use awd::pipeline::peaks::{PeakEval, BINS, OMEGA_M};
 
@@ -91,19 +91,26 @@ fn distributions(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
         let root = BitMapBackend::new(tmp, size).into_drawing_area();
         root.fill(&WHITE).map_err(err)?;
         let areas = root.split_evenly((2, 3));
+        let mut key = Vec::new();
         for (area, (name, e)) in areas.iter().zip(p.evals.iter()) {
             let (means, _) = e.classifier.parts();
             let omega: Vec<f64> = e.classifier.classes.iter().map(|c| c[OMEGA_M]).collect();
             let (lo, hi) = omega.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
             let mut order: Vec<usize> = (0..means.len()).collect();
             order.sort_by(|&a, &b| omega[a].total_cmp(&omega[b]));
+            // the panels share one key, drawn in the last panel
             let series: Vec<Series> = order
                 .iter()
                 .map(|&k| Series {
-                    label: format!("Ωm={:.3}", omega[k]),
+                    label: String::new(),
                     color: ramp((omega[k] - lo) / (hi - lo).max(1e-12)),
                     points: means[k].iter().enumerate().map(|(b, &v)| (b as f64, v)).collect(),
                 })
+                .collect();
+            key = order
+                .iter()
+                .zip(&series)
+                .map(|(&k, s)| Series { label: format!("Ωm = {:.3}", omega[k]), color: s.color, points: Vec::new() })
                 .collect();
             let channels = e.binning.ranges.len();
             let x_desc = if channels > 1 {
@@ -112,6 +119,9 @@ fn distributions(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
                 format!("bin ({:.3} to {:.3})", e.binning.ranges[0].0, e.binning.ranges[0].1)
             };
             draw_lines(area, &format!("{name}: mean peaks per bin"), &x_desc, "peaks per map", &series, false)?;
+        }
+        if let Some(area) = areas.get(p.evals.len()) {
+            draw_key(area, "per cosmology (training maps)", &key)?;
         }
         root.present().map_err(err)?;
         Ok(())
