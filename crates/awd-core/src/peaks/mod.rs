@@ -427,6 +427,22 @@ pub fn rmse_bootstrap(pred: &[f64], truth: &[f64], resamples: usize, seed: u64) 
     (value, var.sqrt())
 }
 
+/// The RMSE of each of `preds` on the same `resamples` bootstrap resamples
+/// of the samples, drawn within each stratum (one row per resample, one
+/// column per model): [`crate::interp::bootstrap_paired`] with the RMSE.
+pub fn rmse_bootstrap_paired(
+    preds: &[ndarray::ArrayView1<'_, f64>],
+    truth: ndarray::ArrayView1<'_, f64>,
+    strata: &[i64],
+    resamples: usize,
+    seed: u64,
+) -> Result<Array2<f64>> {
+    crate::interp::bootstrap_paired(preds, truth, strata, resamples, seed, &|p, t| {
+        let n = p.len().max(1) as f64;
+        (p.iter().zip(t.iter()).map(|(a, b)| (a - b) * (a - b)).sum::<f64>() / n).sqrt()
+    })
+}
+
 /// The four 2-D analysis filters of one level, `LL, LH, HL, HH` (outer
 /// products of the lowpass/highpass reconstruction filters; as correlation
 /// kernels they are the convolutions with the decomposition filters), each

@@ -17,9 +17,8 @@ use awd_core::data::lognormal::{simulate_maps, MapSpec, ShapeNoise, SimulatedMap
 use awd_core::data::map_dir::read_map_dir;
 use awd_core::distill::{grid_values, log_space, Attribution, FitSettings, Geometry, Penalties, Problem, Progress};
 use awd_core::dwt::len::max_useful_level;
-use awd_core::interp::bootstrap_paired;
 use awd_core::io::{fingerprint_f64, fnv1a, write_json_atomic};
-use awd_core::peaks::{rmse, rmse_bootstrap, Binning, Estimator, PeakStatistic};
+use awd_core::peaks::{rmse_bootstrap, rmse_bootstrap_paired, Binning, Estimator, PeakCountModel, PeakStatistic};
 use awd_core::{Mode, Wavelet};
 use awd_teachers::{input_gradients, Arch, GradMethod, TeacherConfig, TrainOptions};
 use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
@@ -33,6 +32,7 @@ use super::peaks::{
 };
 use super::stages::{key_matches, per_thousand, prepare_dir, reuse_or_train, write_text, Interval, Timings};
 use crate::error::{Error, Result};
+use crate::model::SavedModel;
 
 /// Filter length of db5 (the initial wavelet).
 const TAPS: usize = 10;
@@ -351,15 +351,11 @@ pub struct StatisticDifferences {
 }
 
 impl StatisticDifferences {
-    /// From `(model file name, interval)` pairs of the four statistics.
-    fn of(diffs: &[(&str, Interval)]) -> Self {
-        let get = |name: &str| diffs.iter().find(|(n, _)| *n == name).expect("every statistic compared").1;
-        StatisticDifferences {
-            peak_height: get("peak_height"),
-            roberts: get("roberts"),
-            laplace: get("laplace"),
-            db5: get("db5"),
-        }
+    /// From paired bootstrap RMSEs with AWD in column 0 and the statistics
+    /// in [`BASELINES`] order after it.
+    fn of(boot: &Array2<f64>) -> Self {
+        let minus = |k: usize| Interval::of_differences(boot.column(0), boot.column(k));
+        StatisticDifferences { db5: minus(1), laplace: minus(2), roberts: minus(3), peak_height: minus(4) }
     }
 
     /// The rows of the report, in table order.
@@ -373,14 +369,15 @@ impl StatisticDifferences {
     }
 }
 
-/// RMSE of `a` minus RMSE of `b` against `truth` on the same [`BOOTSTRAP`] resamples.
-fn paired_difference(a: &[f64], b: &[f64], truth: &[f64], seed: u64) -> Result<Interval> {
-    let views = [ArrayView1::from(a), ArrayView1::from(b)];
-    let boot = bootstrap_paired(&views, ArrayView1::from(truth), &vec![0; truth.len()], BOOTSTRAP, seed, &|p, t| {
-        rmse(p.as_slice().expect("contiguous"), t.as_slice().expect("contiguous"))
-    })?;
-    Ok(Interval::of_differences(boot.column(0), boot.column(1)))
+/// The RMSE of each of `preds` against `truth` on the same [`BOOTSTRAP`]
+/// resamples: one row per resample, one column per prediction.
+fn paired_rmse(preds: &[Vec<f64>], truth: &[f64], seed: u64) -> Result<Array2<f64>> {
+    let views: Vec<_> = preds.iter().map(|p| ArrayView1::from(p.as_slice())).collect();
+    Ok(rmse_bootstrap_paired(&views, ArrayView1::from(truth), &vec![0; truth.len()], BOOTSTRAP, seed)?)
 }
+
+/// The peak statistics AWD is compared with, by model file name.
+const BASELINES: [&str; 4] = ["db5", "laplace", "roberts", "peak_height"];
 
 /// Multi-scale peak counting of db5 and of AWD (AWD's wavelet and bins
 /// chosen on the validation maps, for each estimator separately).
@@ -587,8 +584,9 @@ pub struct Outcome {
     pub levels: usize,
     /// The selected learned lowpass.
     pub awd_lowpass: Vec<f64>,
-    /// Peak height, Laplace, Roberts cross, db5, AWD, evaluated.
-    pub evals: Vec<(String, PeakEval)>,
+    /// The nearest-cosmology models of peak height, Laplace, Roberts
+    /// cross, db5 and AWD, named (their class means are Fig. D1's curves).
+    pub models: Vec<(String, PeakCountModel)>,
     /// One line for the terminal.
     pub summary: String,
 }
@@ -722,9 +720,9 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         ..DistillConfig::maps()
     };
     let nearest = distill(&distill_cfg(vec![BINS], Estimator::NearestCosmology), &data, progress)?;
-    times.0.extend(nearest.results.seconds.0.iter().map(|(k, v)| (format!("nearest cosmology: {k}"), *v)));
+    times.append("nearest cosmology: ", &nearest.results.seconds);
     let posterior = distill(&distill_cfg(POSTERIOR_BINS.to_vec(), Estimator::PosteriorMean), &data, progress)?;
-    times.0.extend(posterior.results.seconds.0.iter().map(|(k, v)| (format!("posterior mean: {k}"), *v)));
+    times.append("posterior mean: ", &posterior.results.seconds);
     for (d, name) in [(&nearest, "nearest"), (&posterior, "posterior")] {
         d.save(&dir.join(DISTILL_DIR).join(name))?;
     }
@@ -732,10 +730,9 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     let lowpass_of = |d: &Distilled| d.model.lowpass().expect("peak counting on a wavelet").to_vec();
     let (awd_lowpass, posterior_lowpass) = (lowpass_of(&nearest), lowpass_of(&posterior));
 
-    // the learned wavelet's peak statistics (Fig. D1), and multi-scale
-    // peak counting at every grid point (selected on validation, per estimator)
-    let (awd, grid, (ms_n, ms_p)) = times.stage(progress, "multi-scale peak counting over the grid", || {
-        let awd = evaluate(&subfilter_stat(&awd_lowpass)?, RangeRule::Training, noise_std, parts, seed)?;
+    // multi-scale peak counting at every grid point (selected on
+    // validation, per estimator)
+    let (grid, (ms_n, ms_p)) = times.stage(progress, "multi-scale peak counting over the grid", || {
         let mut grid = Vec::new();
         let (mut ms_nearest, mut ms_posterior): (Option<usize>, Option<usize>) = (None, None);
         for (i, (g, gp)) in nearest.results.grid.iter().zip(&posterior.results.grid).enumerate() {
@@ -762,7 +759,7 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
                 ms_posterior = Some(i);
             }
         }
-        Ok((awd, grid, (ms_nearest.expect("an eligible point"), ms_posterior.expect("an eligible point"))))
+        Ok((grid, (ms_nearest.expect("an eligible point"), ms_posterior.expect("an eligible point"))))
     })?;
 
     // compression (from the pipeline, on the test maps) and the test
@@ -780,30 +777,29 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     awd_model.save(&models.join("awd.json"))?;
     // the posterior-mean models, AWD's at its own selected point
     posterior.model.save(&models.join("awd_posterior.json"))?;
-    let baselines = [
-        ("db5", &db5_eval, Some(db5.rec_lo.clone())),
-        ("laplace", &laplace, None),
-        ("roberts", &roberts, None),
-        ("peak_height", &height, None),
-    ];
-    // AWD against each model on the same bootstrap resamples of the test maps
-    let omega_test = test.omega();
-    let (mut nearest_diffs, mut posterior_diffs) = (Vec::new(), Vec::new());
+    let mut nearest_models = Vec::new();
+    // test predictions: AWD, the statistics in BASELINES order (and the CNN)
     let test_preds = |d: &Distilled| d.test_predictions.as_ref().map(|p| p.0.clone()).expect("a test set");
-    let (awd_pred, awd_posterior_pred) = (test_preds(&nearest), test_preds(&posterior));
-    for (name, eval, lowpass) in baselines {
+    let (mut nearest_preds, mut posterior_preds) = (vec![test_preds(&nearest)], vec![test_preds(&posterior)]);
+    for (name, eval) in BASELINES.into_iter().zip([&db5_eval, &laplace, &roberts, &height]) {
+        let lowpass = (name == "db5").then(|| db5.rec_lo.clone());
         let model = eval.model_for(lowpass.clone(), OMEGA_M, shape);
         model.save(&models.join(format!("{name}.json")))?;
         let model_posterior = eval.posterior_model_for(lowpass, OMEGA_M, shape);
         model_posterior.save(&models.join(format!("{name}_posterior.json")))?;
-        nearest_diffs.push((name, paired_difference(&awd_pred, &model.predict(test.maps)?, &omega_test, seed)?));
-        let posterior_pred = model_posterior.predict(test.maps)?;
-        posterior_diffs.push((name, paired_difference(&awd_posterior_pred, &posterior_pred, &omega_test, seed)?));
+        nearest_preds.push(model.predict(test.maps)?);
+        posterior_preds.push(model_posterior.predict(test.maps)?);
+        nearest_models.push(model);
     }
+    nearest_preds.push(cnn_pred.clone());
+    // AWD against each model on the same bootstrap resamples of the test maps
+    let omega_test = test.omega();
+    let boot_nearest = paired_rmse(&nearest_preds, &omega_test, seed)?;
+    let boot_posterior = paired_rmse(&posterior_preds, &omega_test, seed)?;
     let awd_minus = AwdMinus {
-        cnn: paired_difference(&awd_pred, &cnn_pred, &omega_test, seed)?,
-        nearest: StatisticDifferences::of(&nearest_diffs),
-        posterior_mean: StatisticDifferences::of(&posterior_diffs),
+        cnn: Interval::of_differences(boot_nearest.column(0), boot_nearest.column(BASELINES.len() + 1)),
+        nearest: StatisticDifferences::of(&boot_nearest),
+        posterior_mean: StatisticDifferences::of(&boot_posterior),
     };
 
     // prediction time per 1,000 maps, the whole path (peaks, histograms,
@@ -879,7 +875,7 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
             laplace: laplace.binning.clone(),
             roberts: roberts.binning.clone(),
             db5: db5_eval.binning.clone(),
-            awd: awd.binning.clone(),
+            awd: peak_model(&nearest).binning.clone(),
         },
         grid,
         distillation: Distillation {
@@ -922,14 +918,25 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         comp_db5,
         path.display()
     );
-    let evals = vec![
-        ("peak height".to_string(), height),
-        ("Laplace (9-point)".to_string(), laplace),
-        ("Roberts cross".to_string(), roberts),
-        ("db5".to_string(), db5_eval),
-        ("AWD".to_string(), awd),
+    // Fig. D1's order: peak height, Laplace, Roberts cross, db5, AWD
+    let [m_db5, m_laplace, m_roberts, m_height]: [PeakCountModel; 4] =
+        nearest_models.try_into().expect("one model per statistic");
+    let models = vec![
+        ("peak height".to_string(), m_height),
+        ("Laplace (9-point)".to_string(), m_laplace),
+        ("Roberts cross".to_string(), m_roberts),
+        ("db5".to_string(), m_db5),
+        ("AWD".to_string(), peak_model(&nearest).clone()),
     ];
-    Ok(Outcome { results, awd_lowpass, maps, awd_attributions: a_awd, levels, evals, summary })
+    Ok(Outcome { results, awd_lowpass, maps, awd_attributions: a_awd, levels, models, summary })
+}
+
+/// The peak-counting model of a 2-D distillation.
+fn peak_model(d: &Distilled) -> &PeakCountModel {
+    match &d.model {
+        SavedModel::Peaks(m) => m,
+        _ => unreachable!("2-D distillations count peaks"),
+    }
 }
 
 fn report_text(cfg: &Config, r: &Results) -> String {

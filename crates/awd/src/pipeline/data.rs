@@ -288,11 +288,8 @@ impl Data {
     {
         let two_d = matches!(self.geometry, Geometry::TwoD { .. });
         let (geometry, xs) = samples(&self.names.x_test, x, two_d)?;
-        self.check_geometry(Role::Test, &geometry)?;
         let grad = owned_grad(&self.names.grad_test, &self.names.x_test, grad, &geometry, xs.nrows())?;
-        let test = part(&self.names, Role::Test, xs.into(), y, grad, groups)?;
-        self.check_columns(Role::Test, &test)?;
-        self.test = Some(test);
+        self.test = Some(self.held_out(Role::Test, &geometry, xs.into(), y, grad, groups)?);
         Ok(self)
     }
 
@@ -305,46 +302,47 @@ impl Data {
     {
         let two_d = matches!(self.geometry, Geometry::TwoD { .. });
         let (geometry, xs) = samples(&self.names.x_val, x, two_d)?;
-        self.check_geometry(Role::Validation, &geometry)?;
-        let val = part(&self.names, Role::Validation, xs.into(), y, None, None)?;
-        self.check_columns(Role::Validation, &val)?;
-        self.validation = Some(val);
+        self.validation = Some(self.held_out(Role::Validation, &geometry, xs.into(), y, None, None)?);
         Ok(self)
     }
 
-    /// An error unless samples of `role` of `geometry` match the training ones.
-    fn check_geometry(&self, role: Role, geometry: &Geometry) -> Result<()> {
-        if *geometry == self.geometry {
-            return Ok(());
+    /// A validation or test part (inputs `x` of `geometry`), checked against
+    /// the training part: samples of the same size, as many target columns.
+    fn held_out(
+        &self,
+        role: Role,
+        geometry: &Geometry,
+        x: SampleArray,
+        y: ArrayViewD<'_, f64>,
+        grad: Option<SampleArray>,
+        groups: Option<&[i64]>,
+    ) -> Result<Part> {
+        let (xn, yn, _) = role.names(&self.names);
+        if *geometry != self.geometry {
+            return Err(Error::data(
+                xn,
+                format!(
+                    "{} samples are {} but the training samples ({}) are {}; both must have the same size",
+                    role.word(),
+                    describe(geometry),
+                    self.names.x,
+                    describe(&self.geometry)
+                ),
+            ));
         }
-        let (xn, _, _) = role.names(&self.names);
-        Err(Error::data(
-            xn,
-            format!(
-                "{} samples are {} but the training samples ({}) are {}; both must have the same size",
-                role.word(),
-                describe(geometry),
-                self.names.x,
-                describe(&self.geometry)
-            ),
-        ))
-    }
-
-    /// An error unless a part of `role` has as many target columns as the training.
-    fn check_columns(&self, role: Role, p: &Part) -> Result<()> {
-        if p.y.ncols() == self.train.y.ncols() {
-            return Ok(());
+        let p = part(&self.names, role, x, y, grad, groups)?;
+        if p.y.ncols() != self.train.y.ncols() {
+            return Err(Error::data(
+                yn,
+                format!(
+                    "{} target column(s) but the training targets ({}) have {}",
+                    p.y.ncols(),
+                    self.names.y,
+                    self.train.y.ncols()
+                ),
+            ));
         }
-        let (_, yn, _) = role.names(&self.names);
-        Err(Error::data(
-            yn,
-            format!(
-                "{} target column(s) but the training targets ({}) have {}",
-                p.y.ncols(),
-                self.names.y,
-                self.train.y.ncols()
-            ),
-        ))
+        Ok(p)
     }
 
     /// Read the arrays of `files` (.npy, float64 or float32; groups as
@@ -375,10 +373,8 @@ impl Data {
             (Some(xv), Some(yv)) => {
                 let (x, shape) = SampleArray::map_or_read(xv, two_d)?;
                 let geometry = samples_geometry(&data.names.x_val, &shape, two_d)?;
-                data.check_geometry(Role::Validation, &geometry)?;
-                let val = part(&data.names, Role::Validation, x, read_npy_f64(yv)?.view(), None, None)?;
-                data.check_columns(Role::Validation, &val)?;
-                data.validation = Some(val);
+                let y = read_npy_f64(yv)?;
+                data.validation = Some(data.held_out(Role::Validation, &geometry, x, y.view(), None, None)?);
             }
             (None, None) => {}
             _ => {
@@ -392,7 +388,6 @@ impl Data {
             (Some(xt), Some(yt)) => {
                 let (x, shape) = SampleArray::map_or_read(xt, two_d)?;
                 let geometry = samples_geometry(&data.names.x_test, &shape, two_d)?;
-                data.check_geometry(Role::Test, &geometry)?;
                 let y = read_npy_f64(yt)?;
                 let grad = files
                     .grad_test
@@ -400,9 +395,7 @@ impl Data {
                     .map(|g| file_grad(g, &data.names.x_test, &geometry, x.nrows()))
                     .transpose()?;
                 let groups = files.groups_test.as_ref().map(|p| read_npy_labels(p)).transpose()?;
-                let test = part(&data.names, Role::Test, x, y.view(), grad, groups.as_deref())?;
-                data.check_columns(Role::Test, &test)?;
-                data.test = Some(test);
+                data.test = Some(data.held_out(Role::Test, &geometry, x, y.view(), grad, groups.as_deref())?);
                 Ok(data)
             }
             (None, None) if files.grad_test.is_none() && files.groups_test.is_none() => Ok(data),

@@ -13,13 +13,15 @@ use awd_core::distill::{
     ValidityWeights,
 };
 use awd_core::interp::{
-    active_count, bootstrap_paired, bootstrap_r2_paired, bootstrap_r2_std, cross_val_r2_folds, r2, FeatureSign, Folds,
-    LinearModel,
+    active_count, bootstrap_r2_paired, bootstrap_r2_std, cross_val_r2_folds, r2, FeatureSign, Folds, LinearModel,
 };
 use awd_core::io::IoError;
-use awd_core::peaks::{all_peaks, rmse, rmse_bootstrap, values_at, Binning, Estimator, PeakClassifier, PeakStatistic};
+use awd_core::peaks::{
+    all_peaks, rmse, rmse_bootstrap, rmse_bootstrap_paired, values_at, Binning, Estimator, PeakClassifier,
+    PeakStatistic,
+};
 use awd_core::{Mode, Wavelet};
-use ndarray::{Array2, ArrayView1, Axis, CowArray, Ix2};
+use ndarray::{Array2, ArrayView1, ArrayView2, Axis, CowArray, Ix2};
 use serde::{Deserialize, Serialize};
 
 use super::data::{Data, Part};
@@ -717,24 +719,26 @@ impl<'a> Builder<'a> {
                 Ok((vec![r2(linear.predict(val.view()).view(), yv.column(0))], None))
             }
             (Features::Peaks(per_count), ModelSpec::Peaks { target, estimator, .. }, _) => {
-                let fit_score = |hist: &Array2<f64>, fit: &[usize], eval: (&Array2<f64>, &Array2<f64>, &[usize])| {
-                    let clf = PeakClassifier::fit(hist.select(Axis(0), fit).view(), y.select(Axis(0), fit).view())?;
-                    let (x_eval, y_eval, rows) = eval;
-                    let pred = clf.estimate(x_eval.select(Axis(0), rows).view(), *target, *estimator);
-                    let truth: Vec<f64> = rows.iter().map(|&i| y_eval[[i, *target]]).collect();
-                    Ok(rmse(&pred, &truth))
+                // the classifier fitted on (histograms, targets), scored on others
+                let fit_score = |fit: (ArrayView2<'_, f64>, ArrayView2<'_, f64>),
+                                 eval: (ArrayView2<'_, f64>, ArrayView2<'_, f64>)| {
+                    let clf = PeakClassifier::fit(fit.0, fit.1)?;
+                    let pred = clf.estimate(eval.0, *target, *estimator);
+                    Ok(rmse(&pred, &eval.1.column(*target).to_vec()))
                 };
                 let mut best: Option<(f64, Vec<f64>, usize)> = None;
                 for pf in per_count {
                     let scores = match scheme {
                         Scheme::Folds(folds) => (0..folds.len())
-                            .map(|k| fit_score(&pf.train, &folds.train[k], (&pf.train, y, &folds.test[k])))
+                            .map(|k| {
+                                let rows = |r: &[usize]| (pf.train.select(Axis(0), r), y.select(Axis(0), r));
+                                let ((xf, yf), (xe, ye)) = (rows(&folds.train[k]), rows(&folds.test[k]));
+                                fit_score((xf.view(), yf.view()), (xe.view(), ye.view()))
+                            })
                             .collect::<Result<Vec<f64>>>()?,
                         Scheme::Holdout => {
-                            let (val, yv) = (pf.val.as_ref().expect("holdout features"), &self.validation().y);
-                            let all: Vec<usize> = (0..pf.train.nrows()).collect();
-                            let rows: Vec<usize> = (0..val.nrows()).collect();
-                            vec![fit_score(&pf.train, &all, (val, yv, &rows))?]
+                            let val = pf.val.as_ref().expect("holdout features");
+                            vec![fit_score((pf.train.view(), y.view()), (val.view(), self.validation().y.view()))?]
                         }
                     };
                     let mean = mean_se(&scores).0;
@@ -814,9 +818,7 @@ impl<'a> Builder<'a> {
         let boot = match &self.cfg.model {
             ModelSpec::TopK { .. } => bootstrap_r2_paired(&views, test.y.column(0), &strata, self.cfg.bootstrap, seed),
             ModelSpec::Peaks { target, .. } => {
-                bootstrap_paired(&views, test.y.column(*target), &strata, self.cfg.bootstrap, seed, &|p, t| {
-                    rmse(p.as_slice().expect("contiguous"), t.as_slice().expect("contiguous"))
-                })
+                rmse_bootstrap_paired(&views, test.y.column(*target), &strata, self.cfg.bootstrap, seed)
             }
         };
         Ok(boot?)

@@ -29,6 +29,12 @@ impl Timings {
         Ok(out)
     }
 
+    /// Append the stages of `other` (a pipeline run inside this one), each
+    /// name prefixed with `prefix`.
+    pub fn append(&mut self, prefix: &str, other: &Timings) {
+        self.0.extend(other.0.iter().map(|(k, v)| (format!("{prefix}{k}"), *v)));
+    }
+
     /// As a JSON object `{stage: seconds}`.
     pub fn json(&self) -> serde_json::Value {
         serde_json::Value::Object(self.0.iter().map(|(k, v)| (k.clone(), serde_json::json!(v))).collect())

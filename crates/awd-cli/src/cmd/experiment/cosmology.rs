@@ -27,7 +27,7 @@ pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
     let out = run_pipeline(&cfg, &a.output_dir, &bar)?;
     bar.finish();
     let m = &out.maps;
-    let evals: Vec<(&str, &awd::pipeline::peaks::PeakEval)> = out.evals.iter().map(|(n, e)| (n.as_str(), e)).collect();
+    let models: Vec<(&str, &awd::peaks::PeakCountModel)> = out.models.iter().map(|(n, m)| (n.as_str(), m)).collect();
     plot_all(
         &a.output_dir,
         &PlotInputs {
@@ -38,7 +38,7 @@ pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
             awd_attributions: out.awd_attributions.view(),
             levels: out.levels,
             awd_lowpass: &out.awd_lowpass,
-            evals: [evals[0], evals[1], evals[2], evals[3], evals[4]],
+            models: [models[0], models[1], models[2], models[3], models[4]],
         },
     )?;
     crate::cmd::emit(&out.summary)

@@ -11,8 +11,9 @@ use ndarray::{s, Array2, ArrayView2, ArrayView3, Axis};
 use plotters::prelude::*;
 
 use crate::plot::{draw_heatmap, draw_key, draw_lines, fitted_font, write_png, Series};
+use awd::peaks::PeakCountModel;
 use awd::pipeline::cosmology::{activation_map, ACTIVATION_FRACTION};
-use awd::pipeline::peaks::{PeakEval, BINS, OMEGA_M};
+use awd::pipeline::peaks::{BINS, OMEGA_M};
 
 /// What the plots need.
 pub struct PlotInputs<'a> {
@@ -31,8 +32,8 @@ pub struct PlotInputs<'a> {
     pub levels: usize,
     /// The selected learned lowpass.
     pub awd_lowpass: &'a [f64],
-    /// The evaluated peak statistics, named.
-    pub evals: [(&'a str, &'a PeakEval); 5],
+    /// The fitted nearest-cosmology model of each peak statistic, named.
+    pub models: [(&'a str, &'a PeakCountModel); 5],
 }
 
 fn err<E: std::fmt::Debug>(e: E) -> anyhow::Error {
@@ -92,9 +93,9 @@ fn distributions(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
         root.fill(&WHITE).map_err(err)?;
         let areas = root.split_evenly((2, 3));
         let mut key = Vec::new();
-        for (area, (name, e)) in areas.iter().zip(p.evals.iter()) {
-            let (means, _) = e.classifier.parts();
-            let omega: Vec<f64> = e.classifier.classes.iter().map(|c| c[OMEGA_M]).collect();
+        for (area, (name, m)) in areas.iter().zip(p.models.iter()) {
+            let means = &m.means;
+            let omega: Vec<f64> = m.classes.iter().map(|c| c[OMEGA_M]).collect();
             let (lo, hi) = omega.iter().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
             let mut order: Vec<usize> = (0..means.len()).collect();
             order.sort_by(|&a, &b| omega[a].total_cmp(&omega[b]));
@@ -112,15 +113,15 @@ fn distributions(dir: &Path, p: &PlotInputs<'_>) -> Result<()> {
                 .zip(&series)
                 .map(|(&k, s)| Series { label: format!("Ωm = {:.3}", omega[k]), color: s.color, points: Vec::new() })
                 .collect();
-            let channels = e.binning.ranges.len();
+            let channels = m.binning.ranges.len();
             let x_desc = if channels > 1 {
                 format!("bin ({channels} sub-filters x {BINS} bins: LL, LH, HL, HH)")
             } else {
-                format!("bin ({:.3} to {:.3})", e.binning.ranges[0].0, e.binning.ranges[0].1)
+                format!("bin ({:.3} to {:.3})", m.binning.ranges[0].0, m.binning.ranges[0].1)
             };
             draw_lines(area, &format!("{name}: mean peaks per bin"), &x_desc, "peaks per map", &series, false)?;
         }
-        if let Some(area) = areas.get(p.evals.len()) {
+        if let Some(area) = areas.get(p.models.len()) {
             draw_key(area, "per cosmology (training maps)", &key)?;
         }
         root.present().map_err(err)?;

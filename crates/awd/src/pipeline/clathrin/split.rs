@@ -172,7 +172,7 @@ pub fn run_split(
     .with_test(x_test.view().into_dyn(), y_test.view().into_dyn(), Some(g_test.view().into_dyn()), None)?;
     let base = DistillConfig { work_dir: Some(dir.to_path_buf()), ..cfg.distill.clone() };
     let distilled = distill(&base, &data, progress)?;
-    times.0.extend(distilled.results.seconds.0.iter().cloned());
+    times.append("", &distilled.results.seconds);
     let abs_model = match base.model {
         ModelSpec::TopK { k, ridge_alpha, .. } => ModelSpec::TopK { k, sign: FeatureSign::Abs, ridge_alpha },
         ref other => other.clone(),
