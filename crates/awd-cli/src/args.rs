@@ -597,10 +597,10 @@ pub enum TeacherCommand {
 /// `awd teacher train`
 #[derive(Debug, Args)]
 pub struct TeacherTrainArgs {
-    /// Architecture: mlp, lstm or cnn.
+    /// Architecture: mlp, lstm, cnn (2-D maps) or cnn1d (signals).
     #[arg(long, value_parser = parse_arch)]
     pub arch: Arch,
-    /// Inputs .npy: (n, L) for mlp and lstm, (n, H, W) for cnn.
+    /// Inputs .npy: (n, L) for mlp, lstm and cnn1d, (n, H, W) for cnn.
     #[arg(long)]
     pub x: PathBuf,
     /// Targets .npy: (n,) or (n, k).
@@ -627,13 +627,13 @@ pub struct TeacherTrainArgs {
     /// Seed of the initial weights, the split and the shuffling.
     #[arg(long, default_value_t = 0)]
     pub seed: u64,
-    /// Hidden width (default: mlp 32, lstm 40, cnn 16 channels).
+    /// Hidden width (default: mlp 32, lstm 40, cnn and cnn1d 16 channels).
     #[arg(long)]
     pub hidden: Option<usize>,
-    /// Residual blocks of the cnn (default 4).
+    /// Residual blocks of the cnn (default 4) or cnn1d (default 2).
     #[arg(long)]
     pub blocks: Option<usize>,
-    /// Stride of the cnn's first convolution (default 1; 2 for large maps).
+    /// Stride of the cnn's or cnn1d's first convolution (default 1; 2 for large maps).
     #[arg(long, default_value_t = 1)]
     pub stem_stride: usize,
     /// Random flips and transposes of square maps during training (cnn).

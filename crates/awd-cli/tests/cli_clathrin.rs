@@ -59,6 +59,8 @@ fn quick_leave_one_cell_out() {
         assert!(!train.contains(&held) && train.len() == 2, "{f}");
         // the teacher chosen is the candidate of best cross-validated R^2
         let cv = f["teacher"]["cv_r2"].as_object().unwrap();
+        let names: Vec<&str> = cv.keys().map(|k| k.as_str()).collect();
+        assert_eq!(names, ["cnn1d_ensemble", "lstm", "mlp_ensemble"], "{f}");
         let best = cv.iter().max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap())).unwrap().0;
         assert_eq!(f["teacher"]["chosen"].as_str().unwrap(), best);
     }

@@ -191,6 +191,17 @@ def test_teacher_learns_and_feeds_distill(linear_data):
     assert out.model.predict(x).shape == (300,)
 
 
+def test_a_1d_cnn_teacher_learns_signals_better_than_a_constant(linear_data):
+    x, y, _ = linear_data
+    teacher = awd.Teacher.train("cnn1d", x[:200], y[:200], epochs=60, lr=0.01, val_fraction=0.0, seed=0)
+    pred = teacher.predict(x[200:])
+    constant = np.full(100, y[:200].mean())
+    assert r2(y[200:], pred) > r2(y[200:], constant) + 0.5
+    assert teacher.input_gradients(x[:5]).shape == (5, 64)
+    with pytest.raises(ValueError, match="cnn1d"):
+        awd.Teacher.train("cnn1d", x[:20].reshape(20, 8, 8), y[:20], epochs=1)
+
+
 def test_ctrl_c_interrupts_teacher_training(linear_data, ctrl_c_raises):
     x, y, _ = linear_data
     timer = threading.Timer(0.5, _thread.interrupt_main)

@@ -1,8 +1,10 @@
 //! # awd-teachers
 //!
 //! The networks `awd` distills, on candle (CPU): a multilayer perceptron (the
-//! paper's synthetic teacher), an LSTM (its biology teacher) and a small
-//! residual CNN for 2-D maps (a scaled-down ResNet). Training with Adam and
+//! paper's synthetic teacher), an LSTM (its biology teacher), a small
+//! residual CNN for 2-D maps (a scaled-down ResNet) and its 1-D counterpart
+//! for signals (a linear head on the flattened feature maps, so positions
+//! count). Training with Adam and
 //! mean squared error, seeded initialisation and shuffling, a validation split
 //! with early stopping; weights saved as safetensors with a JSON of the
 //! architecture beside them; input gradients for TRIM (saliency and

@@ -4,31 +4,44 @@ use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Module, Tensor, D};
 use candle_nn::rnn::{lstm, LSTMConfig, LSTM, RNN};
-use candle_nn::{conv2d, linear, Conv2d, Conv2dConfig, Linear, VarBuilder, VarMap};
+use candle_nn::{conv1d, conv2d, linear, Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, Linear, VarBuilder, VarMap};
 use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use awd_core::io::{write_json_atomic, IoError, TempPath};
 
-use crate::config::{Arch, TeacherConfig};
+use crate::config::{Arch, TeacherConfig, CNN1D_KERNEL, CNN1D_STEM_KERNEL};
 use crate::error::{Result, TeacherError};
 
 /// Samples per forward pass when predicting or differentiating.
 pub(crate) const EVAL_BATCH: usize = 1024;
 
 /// A residual block: conv-ReLU-conv plus a skip (1x1 stride-2 conv when the
-/// block downsamples).
-struct Block {
-    conv1: Conv2d,
-    conv2: Conv2d,
-    down: Option<Conv2d>,
+/// block downsamples); `C` is a 2-D or a 1-D convolution.
+struct Block<C> {
+    conv1: C,
+    conv2: C,
+    down: Option<C>,
+}
+
+impl<C: Module> Block<C> {
+    /// `relu(conv2(relu(conv1(z))) + skip(z))`.
+    fn forward(&self, z: &Tensor) -> candle_core::Result<Tensor> {
+        let y = self.conv2.forward(&self.conv1.forward(z)?.relu()?)?;
+        let skip = match &self.down {
+            Some(d) => d.forward(z)?,
+            None => z.clone(),
+        };
+        (y + skip)?.relu()
+    }
 }
 
 enum Net {
     Mlp { fc1: Linear, fc2: Linear, fc3: Linear },
     Lstm { lstm: LSTM, head: Linear },
-    Cnn { stem: Conv2d, blocks: Vec<Block>, head: Linear },
+    Cnn { stem: Conv2d, blocks: Vec<Block<Conv2d>>, head: Linear },
+    Cnn1d { stem: Conv1d, blocks: Vec<Block<Conv1d>>, head: Linear },
 }
 
 /// A teacher network with its weights.
@@ -79,6 +92,36 @@ fn build(cfg: &TeacherConfig, vb: VarBuilder) -> Result<Net> {
                 )?,
                 blocks,
                 head: linear(h, cfg.outputs, vb.pp("head"))?,
+            }
+        }
+        Arch::Cnn1d => {
+            let padded = |k: usize, stride: usize| Conv1dConfig { padding: k / 2, stride, ..Default::default() };
+            let mut blocks = Vec::new();
+            for k in 0..cfg.blocks {
+                let downsample = cfg.cnn1d_downsampling_block() == Some(k);
+                let p = vb.pp(format!("block{k}"));
+                blocks.push(Block {
+                    conv1: conv1d(
+                        h,
+                        h,
+                        CNN1D_KERNEL,
+                        padded(CNN1D_KERNEL, if downsample { 2 } else { 1 }),
+                        p.pp("conv1"),
+                    )?,
+                    conv2: conv1d(h, h, CNN1D_KERNEL, padded(CNN1D_KERNEL, 1), p.pp("conv2"))?,
+                    down: if downsample { Some(conv1d(h, h, 1, padded(1, 2), p.pp("down"))?) } else { None },
+                });
+            }
+            Net::Cnn1d {
+                stem: conv1d(
+                    1,
+                    h,
+                    CNN1D_STEM_KERNEL,
+                    padded(CNN1D_STEM_KERNEL, cfg.stem_stride.max(1)),
+                    vb.pp("stem"),
+                )?,
+                blocks,
+                head: linear(h * cfg.cnn1d_out_len(), cfg.outputs, vb.pp("head"))?,
             }
         }
     })
@@ -137,14 +180,16 @@ impl Teacher {
                 let (hh, ww) = (self.config.input_shape[0], self.config.input_shape[1]);
                 let mut z = stem.forward(&x.reshape((n, 1, hh, ww))?)?.relu()?;
                 for b in blocks {
-                    let y = b.conv2.forward(&b.conv1.forward(&z)?.relu()?)?;
-                    let skip = match &b.down {
-                        Some(d) => d.forward(&z)?,
-                        None => z.clone(),
-                    };
-                    z = (y + skip)?.relu()?;
+                    z = b.forward(&z)?;
                 }
                 head.forward(&z.mean(D::Minus1)?.mean(D::Minus1)?)?
+            }
+            Net::Cnn1d { stem, blocks, head } => {
+                let mut z = stem.forward(&x.reshape((n, 1, self.config.input_len()))?)?.relu()?;
+                for b in blocks {
+                    z = b.forward(&z)?;
+                }
+                head.forward(&z.flatten_from(1)?)?
             }
         })
     }

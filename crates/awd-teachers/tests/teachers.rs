@@ -45,7 +45,9 @@ fn mlp_learns_a_linear_teacher_and_its_gradient_is_the_weights() {
 
 #[test]
 fn gradients_match_finite_differences_for_every_architecture() {
-    for (arch, shape) in [(Arch::Mlp, vec![12]), (Arch::Lstm, vec![12]), (Arch::Cnn, vec![8, 8])] {
+    for (arch, shape) in
+        [(Arch::Mlp, vec![12]), (Arch::Lstm, vec![12]), (Arch::Cnn, vec![8, 8]), (Arch::Cnn1d, vec![12])]
+    {
         let d: usize = shape.iter().product();
         let t = Teacher::new(TeacherConfig::new(arch, shape, 1), 3).unwrap();
         let x = normal((3, d), 2);
@@ -176,4 +178,32 @@ fn lstm_learns_an_easy_sequence_target_far_beyond_a_constant() {
     let constant = Array2::from_elem(yte.dim(), ytr.mean().unwrap());
     let (learned, trivial) = (r2(&pred, &yte), r2(&constant, &yte));
     assert!(learned > 0.9 && learned > trivial + 0.9, "LSTM R^2 {learned} vs constant {trivial}");
+}
+
+#[test]
+fn cnn1d_learns_a_local_sequence_target_far_beyond_a_constant_and_round_trips() {
+    // y = a weighted sum of three steps in the middle: a position-aware 1-D CNN must learn it
+    let x = normal((600, 13), 8);
+    let y = ndarray::Array2::from_shape_fn((600, 1), |(i, _)| x[[i, 5]] - 2.0 * x[[i, 6]] + x[[i, 7]]);
+    let (xtr, ytr) = (x.slice(ndarray::s![..500, ..]), y.slice(ndarray::s![..500, ..]));
+    let (xte, yte) = (x.slice(ndarray::s![500.., ..]).to_owned(), y.slice(ndarray::s![500.., ..]).to_owned());
+    for stem_stride in [1, 2] {
+        let cfg = TeacherConfig { stem_stride, ..TeacherConfig::new(Arch::Cnn1d, vec![13], 1) };
+        let mut t = Teacher::new(cfg, 3).unwrap();
+        let opts = TrainOptions { epochs: 60, batch_size: 25, lr: 0.01, val_fraction: 0.0, ..Default::default() };
+        train(&mut t, xtr, ytr, &opts, &mut |_| {}).unwrap();
+        let pred = t.predict(xte.view()).unwrap();
+        let constant = Array2::from_elem(yte.dim(), ytr.mean().unwrap());
+        let (learned, trivial) = (r2(&pred, &yte), r2(&constant, &yte));
+        assert!(
+            learned > 0.85 && learned > trivial + 0.85,
+            "stride {stem_stride}: R^2 {learned} vs constant {trivial}"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.safetensors");
+        t.save(&path).unwrap();
+        let back = Teacher::load(&path).unwrap();
+        assert_eq!(back.config, t.config);
+        assert_eq!(back.predict(xte.view()).unwrap(), pred);
+    }
 }

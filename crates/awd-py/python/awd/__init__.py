@@ -244,7 +244,7 @@ class Teacher:
     @classmethod
     def train(cls, arch, X, y, *, hidden=None, blocks=None, stem_stride=1, epochs=20, batch_size=100,
               lr=0.01, val_fraction=0.1, patience=5, seed=0, augment=False, callback=None):
-        """Train ``arch`` ("mlp", "lstm" or "cnn") on ``X`` and targets ``y``
+        """Train ``arch`` ("mlp", "lstm", "cnn" for maps or "cnn1d" for signals) on ``X`` and targets ``y``
         ((n,) or (n, k)); ``callback(log)`` sees each epoch's losses."""
         return cls(_Teacher.train(arch, _floats(X, "X"), _floats(y, "y"), hidden=hidden, blocks=blocks,
                                   stem_stride=stem_stride, epochs=epochs, batch_size=batch_size, lr=lr,

@@ -45,7 +45,7 @@ pub fn teacher_inputs(name: &str, x: ArrayViewD<'_, f64>, arch: Option<Arch>) ->
         return Err(Error::data(
             name,
             format!(
-                "expected (n, L) inputs for mlp/lstm or (n, H, W) maps for cnn, got shape {}",
+                "expected (n, L) inputs for mlp, lstm or cnn1d, or (n, H, W) maps for cnn, got shape {}",
                 shape_string(x.shape())
             ),
         ));

@@ -3,11 +3,11 @@
 //!
 //! By default every cell is held out in turn (leave one cell out): for each,
 //! the teacher is chosen by grouped cross-validation on the other cells (the
-//! reference's LSTM against an MLP ensemble, next to ridge on raw traces),
-//! its saliency is distilled through [`distill()`](super::distill()) (db5
-//! without noise, the seeds changing only the batch order; selection by
-//! cross-validation grouped by cell), and every model predicts the held-out
-//! cell. Pooled and per-cell R^2 and a paired bootstrap of the differences
+//! reference's LSTM against ensembles of MLPs and of 1-D CNNs, next to ridge
+//! on raw traces), its saliency is distilled through
+//! [`distill()`](super::distill()) (db5 without noise, the seeds changing
+//! only the batch order; selection by cross-validation grouped by cell), and
+//! every model predicts the held-out cell. Pooled and per-cell R^2 and a paired bootstrap of the differences
 //! follow. A fixed split (`train_cells` -> `test_cells`) gives the single
 //! table of earlier versions.
 
@@ -91,7 +91,7 @@ impl Config {
             data_dir: PathBuf::from("data/clathrin"),
             split: Split::LeaveOneCellOut { cells: None },
             preprocessing: ClathrinOptions::default(),
-            teacher: TeacherSettings::reference(seed, 100, 5),
+            teacher: TeacherSettings::reference(seed, 100, 5, 3),
             distill: DistillConfig {
                 wavelet: "db5".into(),
                 levels: 4,
@@ -118,11 +118,11 @@ impl Config {
         }
     }
 
-    /// A small run for CI: teachers of 4 (MLP 8) epochs, 2 MLPs, a 2 x 3
-    /// grid, 10 epochs, 2 seeds.
+    /// A small run for CI: teachers of 4 (MLP 8) epochs, 2 MLPs, 1 CNN,
+    /// chosen on 2 folds; a 2 x 3 grid, 10 epochs, 2 seeds.
     pub fn quick(seed: u64) -> Self {
         let mut c = Self::paper(seed);
-        c.teacher = TeacherSettings::reference(seed, 4, 2);
+        c.teacher = TeacherSettings { folds: 2, ..TeacherSettings::reference(seed, 4, 2, 1) };
         c.distill.lambdas = Some(vec![1e-4, 5e-3]);
         c.distill.gammas = Some([vec![0.0], log_space(1e-3, 1.0, 2).expect("valid range")].concat());
         c.distill.epochs = 10;

@@ -1,5 +1,5 @@
 //! The clathrin teacher: candidate networks (the reference's LSTM recipe, an
-//! ensemble of MLPs), each scored by grouped cross-validation on the training
+//! ensemble of MLPs, an ensemble of 1-D CNNs), each scored by grouped cross-validation on the training
 //! cells next to ridge regression on the raw traces; the best is trained on
 //! all training cells and distilled.
 
@@ -47,11 +47,12 @@ pub struct TeacherSettings {
 pub const LSTM: &str = "lstm";
 
 impl TeacherSettings {
-    /// The reference's LSTM (1 layer, 40 hidden, Adam 1e-3, batch 100) and
-    /// an ensemble of 5 MLPs (32 hidden, Adam 1e-3, batch 100); up to
-    /// `epochs` epochs, stopping after 10 without improvement on a 20 %
-    /// validation part.
-    pub fn reference(seed: u64, epochs: usize, mlp_members: usize) -> Self {
+    /// The reference's LSTM (1 layer, 40 hidden, Adam 1e-3, batch 100), an
+    /// ensemble of `mlp_members` MLPs (32 hidden) and one of `cnn_members`
+    /// 1-D residual CNNs (16 channels, 2 blocks), all with Adam 1e-3 and
+    /// batch 100; up to `epochs` epochs (the MLPs twice that), stopping after
+    /// 10 without improvement on a 20 % validation part.
+    pub fn reference(seed: u64, epochs: usize, mlp_members: usize, cnn_members: usize) -> Self {
         let train =
             TrainOptions { epochs, batch_size: 100, lr: 1e-3, val_fraction: 0.2, patience: 10, seed, augment: false };
         TeacherSettings {
@@ -62,7 +63,14 @@ impl TeacherSettings {
                     arch: Arch::Mlp,
                     hidden: 32,
                     members: mlp_members,
-                    train: TrainOptions { epochs: 2 * epochs, ..train },
+                    train: TrainOptions { epochs: 2 * epochs, ..train.clone() },
+                },
+                TeacherCandidate {
+                    name: "cnn1d_ensemble".into(),
+                    arch: Arch::Cnn1d,
+                    hidden: 16,
+                    members: cnn_members,
+                    train,
                 },
             ],
             folds: 5,
