@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use awd::distill::{Attribution, Shard};
 use awd::interp::FeatureSign;
 use awd::peaks::Estimator;
+use awd::pipeline::GammaScale;
 use awd::teachers::Arch;
 use awd::Mode;
 use clap::{Args, Parser, Subcommand};
@@ -360,6 +361,10 @@ pub struct DistillArgs {
     /// gamma grid, same syntax (default: scaled to the data).
     #[arg(long, allow_hyphen_values = true)]
     pub gammas: Option<String>,
+    /// How --gammas is read: absolute, or l1-ratio (multiplied by L1(coefficients) / L1(attributions) of the
+    /// training data at the initial wavelet).
+    #[arg(long, default_value = "absolute", value_parser = parse_gamma_scale, requires = "gammas")]
+    pub gamma_scale: GammaScale,
     /// Epochs per grid point.
     #[arg(long, default_value_t = 20)]
     pub epochs: usize,
@@ -676,6 +681,11 @@ pub struct TeacherGradArgs {
     /// Which output to differentiate.
     #[arg(long, default_value_t = 0)]
     pub output_index: usize,
+}
+
+/// Parse a gamma scale (absolute, l1-ratio).
+fn parse_gamma_scale(s: &str) -> Result<GammaScale, String> {
+    s.parse::<GammaScale>()
 }
 
 /// Parse an architecture name.

@@ -293,3 +293,35 @@ fn distill_selects_on_a_validation_set_when_given_one() {
     ]);
     assert!(e.contains("--x-val"), "{e}");
 }
+
+#[test]
+fn distill_reads_gammas_relative_to_the_l1_ratio_when_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let f = write_files(dir.path());
+    let out = dir.path().join("out");
+    #[rustfmt::skip]
+    ok(&[
+        "distill", "--x", s(&f.x), "--y", s(&f.y), "--grad", s(&f.g), "--levels", "3", "--epochs", "1",
+        "--lambdas", "0", "--gammas", "0,log:0.1:1:2", "--gamma-scale", "l1-ratio", "--bootstrap", "100",
+        "--output-dir", s(&out),
+    ]);
+    let r = json(&out.join("results.json"));
+    assert_eq!(r["config"]["gamma_scale"], "l1_ratio");
+    let v = &r["grid_values"];
+    let ratio = v["l1_coefficients_at_start"].as_f64().unwrap() / v["l1_attributions_at_start"].as_f64().unwrap();
+    let gammas: Vec<f64> = v["gammas"].as_array().unwrap().iter().map(|g| g.as_f64().unwrap()).collect();
+    assert_eq!(gammas, [0.0, 0.1 * ratio, 1.0 * ratio]);
+    // a scale needs a grid; an unknown scale is named
+    #[rustfmt::skip]
+    let e = fails_any(&[
+        "distill", "--x", s(&f.x), "--y", s(&f.y), "--grad", s(&f.g), "--gamma-scale", "l1-ratio",
+        "--output-dir", s(&dir.path().join("bad")),
+    ]);
+    assert!(e.contains("--gammas"), "{e}");
+    #[rustfmt::skip]
+    let e = fails_any(&[
+        "distill", "--x", s(&f.x), "--y", s(&f.y), "--grad", s(&f.g), "--gammas", "0", "--gamma-scale", "relative",
+        "--output-dir", s(&dir.path().join("bad")),
+    ]);
+    assert!(e.contains("unknown gamma scale 'relative'") && e.contains("l1_ratio"), "{e}");
+}

@@ -9,8 +9,8 @@ use awd::interp::FeatureSign;
 use awd::ndarray::ArrayViewD;
 use awd::peaks::Estimator;
 use awd::pipeline::{
-    self, teacher_gradients, teacher_predict, train_teacher, Data, DistillConfig, Distilled, FitConfig, ModelSpec,
-    Names, PreparedFit, Samples, TeacherSpec,
+    self, teacher_gradients, teacher_predict, train_teacher, Data, DistillConfig, Distilled, FitConfig, GammaScale,
+    ModelSpec, Names, PreparedFit, Samples, TeacherSpec,
 };
 use awd::teachers::{Arch, GradMethod, Teacher, TrainOptions};
 use awd::{Mode, SavedModel};
@@ -343,7 +343,8 @@ fn labels(a: Option<PyReadonlyArray1<'_, i64>>) -> Option<Vec<i64>> {
 #[pyfunction]
 #[pyo3(signature = (x, y, grad = None, *, groups = None, x_val = None, y_val = None, x_test = None, y_test = None, grad_test = None,
     groups_test = None, teacher = None, wavelet = "db5", levels = None, mode = "zero", attribution = "saliency",
-    lams = None, gammas = None, epochs = 20, batch_size = 100, lr = 0.001, seeds = vec![0], noise_factor = 0.0,
+    lams = None, gammas = None, gamma_scale = "absolute", epochs = 20, batch_size = 100, lr = 0.001, seeds = vec![0],
+    noise_factor = 0.0,
     model = None, k = 6, feature_sign = "pos", ridge_alpha = 0.0, bins = vec![22], target = 0, estimator = "nearest",
     folds = 5, cv_seed = 0, one_standard_error = false, max_validity = None, bootstrap = 10000, work_dir = None, callback = None))]
 #[allow(clippy::too_many_arguments)]
@@ -366,6 +367,7 @@ pub fn distill(
     attribution: &str,
     lams: Option<Vec<f64>>,
     gammas: Option<Vec<f64>>,
+    gamma_scale: &str,
     epochs: usize,
     batch_size: usize,
     lr: f64,
@@ -400,6 +402,7 @@ pub fn distill(
         attribution: parse_attribution(attribution)?,
         lambdas: lams,
         gammas,
+        gamma_scale: gamma_scale.parse::<GammaScale>().map_err(value_error)?,
         epochs,
         batch_size,
         lr,

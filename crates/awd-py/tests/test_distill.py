@@ -191,6 +191,16 @@ def test_teacher_learns_and_feeds_distill(linear_data):
     assert out.model.predict(x).shape == (300,)
 
 
+def test_gammas_relative_to_the_l1_ratio(linear_data):
+    x, y, grad = linear_data
+    out = awd.distill(x, y, grad, levels=3, lams=[0], gammas=[0, 0.5], gamma_scale="l1_ratio", epochs=1, bootstrap=100)
+    v = out.results["grid_values"]
+    ratio = v["l1_coefficients_at_start"] / v["l1_attributions_at_start"]
+    assert v["gammas"] == [0.0, 0.5 * ratio]
+    with pytest.raises(ValueError, match="gamma scale"):
+        awd.distill(x, y, grad, gammas=[0], gamma_scale="relative")
+
+
 def test_a_1d_cnn_teacher_learns_signals_better_than_a_constant(linear_data):
     x, y, _ = linear_data
     teacher = awd.Teacher.train("cnn1d", x[:200], y[:200], epochs=60, lr=0.01, val_fraction=0.0, seed=0)

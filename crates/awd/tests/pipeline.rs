@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use awd::distill::{EpochRecord, Flow, Progress, Silent};
 use awd::ndarray::{s, Array1, Array2, Array3};
 use awd::peaks::Estimator;
-use awd::pipeline::{distill, Data, DistillConfig, ModelSpec};
+use awd::pipeline::{distill, Data, DistillConfig, GammaScale, ModelSpec};
 use awd::SavedModel;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -596,4 +596,27 @@ fn a_validation_set_scores_each_point_with_the_model_fitted_on_all_training_samp
     let one_se = DistillConfig { one_standard_error: true, ..in_dir(&quick_1d(), work.path()) };
     let e = distill(&one_se, &signals, &Silent).unwrap_err().to_string();
     assert!(e.contains("one-standard-error") && e.contains("validation set"), "{e}");
+}
+
+#[test]
+fn an_l1_ratio_gamma_scale_multiplies_the_given_gammas_by_the_ratio_at_the_initial_wavelet() {
+    let (x, y, g, _) = bumps(200, 40, 12);
+    let data = Data::new(x.view().into_dyn(), y.view().into_dyn(), Some(g.view().into_dyn()), None, false).unwrap();
+    let given = vec![0.0, 0.5, 2.0];
+    let (work, work_abs) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let relative = DistillConfig { gammas: Some(given.clone()), gamma_scale: GammaScale::L1Ratio, ..quick_1d() };
+    let out = distill(&in_dir(&relative, work.path()), &data, &Silent).unwrap();
+    let v = &out.results.grid_values;
+    let ratio = v.l1_coefficients_at_start / v.l1_attributions_at_start;
+    assert!((ratio - 1.0).abs() > 0.1, "a ratio of {ratio} would not test the scaling");
+    assert_eq!(v.gammas, given.iter().map(|g| g * ratio).collect::<Vec<_>>());
+    // the same as giving those products as absolute gammas: the same sweep, to the last bit
+    let absolute = DistillConfig { gammas: Some(v.gammas.clone()), ..quick_1d() };
+    let out_abs = distill(&in_dir(&absolute, work_abs.path()), &data, &Silent).unwrap();
+    assert_eq!(out_abs.results.grid_values.gammas, v.gammas);
+    assert_eq!(out_abs.model.lowpass(), out.model.lowpass());
+    // a scale without a grid to scale is refused, naming the fix
+    let no_grid = DistillConfig { gamma_scale: GammaScale::L1Ratio, ..quick_1d() };
+    let e = distill(&no_grid, &data, &Silent).unwrap_err().to_string();
+    assert!(e.contains("gamma_scale") && e.contains("--gammas"), "{e}");
 }

@@ -35,6 +35,7 @@ fn config(a: &DistillArgs) -> Result<DistillConfig> {
         attribution: a.attribution,
         lambdas: a.lambdas.as_deref().map(|t| parse_grid("--lambdas", t)).transpose()?,
         gammas: a.gammas.as_deref().map(|t| parse_grid("--gammas", t)).transpose()?,
+        gamma_scale: a.gamma_scale,
         epochs: a.epochs,
         batch_size: a.batch_size,
         lr: a.lr,

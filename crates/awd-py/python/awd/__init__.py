@@ -198,8 +198,8 @@ def sweep(X, grad=None, *, output_dir, lams, gammas, wavelet="db5", levels=4, mo
 
 def distill(X, y, grad=None, *, groups=None, X_val=None, y_val=None, X_test=None, y_test=None, grad_test=None, groups_test=None,
             teacher=None, wavelet="db5", levels=None, mode="zero", attribution="saliency", lams=None,
-            gammas=None, epochs=20, batch_size=100, lr=0.001, seeds=(0,), noise_factor=0.0, model=None,
-            k=6, feature_sign="pos", ridge_alpha=0.0, bins=22, target=0, estimator="nearest", folds=5,
+            gammas=None, gamma_scale="absolute", epochs=20, batch_size=100, lr=0.001, seeds=(0,), noise_factor=0.0,
+            model=None, k=6, feature_sign="pos", ridge_alpha=0.0, bins=22, target=0, estimator="nearest", folds=5,
             cv_seed=0, one_standard_error=False, max_validity=None, bootstrap=10000, work_dir=None, callback=None):
     """Distill a network into a learned wavelet and an interpretable model.
 
@@ -214,7 +214,9 @@ def distill(X, y, grad=None, *, groups=None, X_val=None, y_val=None, X_test=None
     ``groups`` (cells, simulations) keep each group within one
     cross-validation fold. With ``X_val`` and ``y_val`` each grid point is
     instead scored on that validation set by a model fitted on all of ``X``
-    (``folds`` is then unused). Returns :class:`awd.Distilled`: ``.model``
+    (``folds`` is then unused). ``gamma_scale="l1_ratio"`` multiplies the
+    given ``gammas`` by L1(coefficients) / L1(attributions) of ``X`` at the
+    initial wavelet. Returns :class:`awd.Distilled`: ``.model``
     (``.predict``), ``.baseline`` (the same model on the initial wavelet),
     ``.results`` (results.json as a dict) and ``.save(dir)``.
     """
@@ -226,7 +228,7 @@ def distill(X, y, grad=None, *, groups=None, X_val=None, y_val=None, X_test=None
         teacher=None if teacher is None else teacher._inner, wavelet=str(wavelet), levels=levels, mode=mode,
         attribution=attribution,
         lams=None if lams is None else [float(v) for v in np.atleast_1d(lams)],
-        gammas=None if gammas is None else [float(v) for v in np.atleast_1d(gammas)],
+        gammas=None if gammas is None else [float(v) for v in np.atleast_1d(gammas)], gamma_scale=gamma_scale,
         epochs=epochs, batch_size=batch_size, lr=lr, seeds=[int(s) for s in np.atleast_1d(seeds)],
         noise_factor=noise_factor, model=model, k=k, feature_sign=feature_sign, ridge_alpha=ridge_alpha,
         bins=[int(b) for b in np.atleast_1d(bins)], target=target, estimator=estimator, folds=folds, cv_seed=cv_seed, one_standard_error=one_standard_error,

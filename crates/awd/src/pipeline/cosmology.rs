@@ -25,7 +25,7 @@ use ndarray::{Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
 
 use super::data::{Data, Names};
-use super::distill::{distill, Compression, DistillConfig, Distilled, ModelSpec, Selected};
+use super::distill::{distill, Compression, DistillConfig, Distilled, GammaScale, ModelSpec, Selected};
 use super::peaks::{
     constant_rmse, evaluate, evaluate_multiscale, flat, subfilter_stat, MultiScaleEval, Part, PeakEval, PosteriorEval,
     RangeRule, BINS, BOOTSTRAP, OMEGA_M, POSTERIOR_BINS,
@@ -678,33 +678,14 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
             .with_validation(val.maps.into_dyn(), val.params.into_dyn())?
             .with_test(test.maps.into_dyn(), test.params.into_dyn(), Some(as_maps(&g_test, h, w)), None)?;
     let geometry = Geometry::TwoD { rows: h, cols: w };
-    let ratio = {
-        let problem = Problem::with_rows(
-            data.train.x.view(),
-            data.train.grad.as_ref().map(|g| g.view()),
-            geometry.clone(),
-            TAPS,
-            cfg.fit.mode,
-            levels,
-        )?;
-        let at_db5 = problem.evaluate_all(
-            &db5.rec_lo,
-            &Penalties { lambda: 1.0, gamma: 1.0, attribution: Attribution::Saliency, ..Penalties::default() },
-        )?;
-        if at_db5.l1_attributions > 0.0 {
-            at_db5.l1_coefficients / at_db5.l1_attributions
-        } else {
-            1.0
-        }
-    };
-    let gammas: Vec<f64> = gammas_relative.iter().map(|g| g * ratio).collect();
     let distill_cfg = |bins: Vec<usize>, estimator: Estimator| DistillConfig {
         wavelet: "db5".into(),
         levels,
         mode: cfg.fit.mode,
         attribution: cfg.fit.penalties.attribution,
         lambdas: Some(lambdas.clone()),
-        gammas: Some(gammas.clone()),
+        gammas: Some(gammas_relative.clone()),
+        gamma_scale: GammaScale::L1Ratio,
         epochs: cfg.fit.epochs,
         batch_size: cfg.fit.batch_size,
         lr: cfg.fit.lr,
@@ -727,6 +708,8 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         d.save(&dir.join(DISTILL_DIR).join(name))?;
     }
     let chosen = &nearest.results.selected;
+    let grid_values = &nearest.results.grid_values;
+    let ratio = GammaScale::L1Ratio.factor(grid_values.l1_coefficients_at_start, grid_values.l1_attributions_at_start);
     let lowpass_of = |d: &Distilled| d.model.lowpass().expect("peak counting on a wavelet").to_vec();
     let (awd_lowpass, posterior_lowpass) = (lowpass_of(&nearest), lowpass_of(&posterior));
 
@@ -880,7 +863,7 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
         grid,
         distillation: Distillation {
             lambdas,
-            gammas,
+            gammas: grid_values.gammas.clone(),
             gammas_relative,
             l1_ratio_at_db5: ratio,
             epochs: cfg.fit.epochs,

@@ -142,6 +142,44 @@ pub enum Compression {
     Absolute(f64),
 }
 
+/// How a given gamma grid is read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GammaScale {
+    /// As given.
+    #[default]
+    Absolute,
+    /// Multiplied by the ratio L1(coefficients) / L1(attributions) of the
+    /// training data at the initial wavelet, so that gamma 1 weighs the
+    /// attribution penalty as much as lambda 1 weighs the coefficients'
+    /// (the cosmology experiment's grid; 1 if the attributions are all 0).
+    L1Ratio,
+}
+
+impl GammaScale {
+    /// The factor applied to a given gamma, from the L1 terms at the start.
+    pub fn factor(self, l1_coefficients: f64, l1_attributions: f64) -> f64 {
+        match self {
+            GammaScale::Absolute => 1.0,
+            GammaScale::L1Ratio if l1_attributions > 0.0 => l1_coefficients / l1_attributions,
+            GammaScale::L1Ratio => 1.0,
+        }
+    }
+}
+
+impl std::str::FromStr for GammaScale {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "absolute" => Ok(GammaScale::Absolute),
+            "l1_ratio" | "l1-ratio" => Ok(GammaScale::L1Ratio),
+            other => {
+                Err(format!("unknown gamma scale '{other}'; expected absolute or l1_ratio (also spelled l1-ratio)"))
+            }
+        }
+    }
+}
+
 /// Everything that defines a distillation (recorded in results.json).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct DistillConfig {
@@ -159,6 +197,9 @@ pub struct DistillConfig {
     /// gamma grid; `None`: [`DEFAULT_GAMMAS_RELATIVE`] divided by the L1 norm
     /// of the attributions at the initial wavelet (`[0]` without gradients).
     pub gammas: Option<Vec<f64>>,
+    /// How a given gamma grid is read (needs `gammas`).
+    #[serde(default)]
+    pub gamma_scale: GammaScale,
     /// Epochs per fit.
     pub epochs: usize,
     /// Mini-batch size.
@@ -201,6 +242,7 @@ impl Default for DistillConfig {
             attribution: Attribution::Saliency,
             lambdas: None,
             gammas: None,
+            gamma_scale: GammaScale::Absolute,
             epochs: 20,
             batch_size: 100,
             lr: 0.001,
@@ -584,6 +626,14 @@ fn check_config(cfg: &DistillConfig, data: &Data) -> Result<()> {
             )
         }
     }
+    if cfg.gamma_scale != GammaScale::Absolute && cfg.gammas.is_none() {
+        return bad(
+            "gamma_scale",
+            "a gamma scale other than absolute applies to a given gamma grid; give the gammas (--gammas), or leave \
+             the scale absolute for the default grid"
+                .into(),
+        );
+    }
     if cfg.gammas.as_ref().is_some_and(|g| g.iter().any(|&v| v > 0.0)) && data.train.grad.is_none() {
         return bad(
             "gammas",
@@ -920,7 +970,10 @@ pub fn distill(cfg: &DistillConfig, data: &Data, progress: &dyn Progress) -> Res
         None => scaled(&DEFAULT_LAMBDAS_RELATIVE, at_start.l1_coefficients),
     };
     let gammas = match (&cfg.gammas, problem.has_teacher()) {
-        (Some(g), _) => awd_core::distill::grid_values("gamma", g)?,
+        (Some(g), _) => {
+            let factor = cfg.gamma_scale.factor(at_start.l1_coefficients, at_start.l1_attributions);
+            awd_core::distill::grid_values("gamma", g)?.iter().map(|v| v * factor).collect()
+        }
         (None, true) => scaled(&DEFAULT_GAMMAS_RELATIVE, at_start.l1_attributions),
         (None, false) => vec![0.0],
     };

@@ -15,9 +15,9 @@ mod teacher;
 pub use data::{Data, DataFiles, Names, Part, INTEGRATED_GRADIENT_STEPS};
 pub use distill::{
     compression, distill, subfilters, Compression, CompressionRates, CvScores, DataFileNames, DataSummary,
-    DistillConfig, DistillResults, Distilled, GridScore, GridValues, MetricScore, ModelSpec, ScaledGrids, Scored,
-    SeedResult, Selected, TestScores, ACTIVE_RELATIVE, DEFAULT_GAMMAS_RELATIVE, DEFAULT_LAMBDAS_RELATIVE, PEAK_BINS,
-    PEAK_QUANTILE, TOP_K,
+    DistillConfig, DistillResults, Distilled, GammaScale, GridScore, GridValues, MetricScore, ModelSpec, ScaledGrids,
+    Scored, SeedResult, Selected, TestScores, ACTIVE_RELATIVE, DEFAULT_GAMMAS_RELATIVE, DEFAULT_LAMBDAS_RELATIVE,
+    PEAK_BINS, PEAK_QUANTILE, TOP_K,
 };
 pub use fit::{
     all_succeed, check_agreement, fit, fit_across, sweep, sweep_across, sweep_data_parallel_across,
