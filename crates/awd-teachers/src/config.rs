@@ -82,7 +82,7 @@ impl TeacherConfig {
         let o = self.outputs as u128;
         let input = self.input_shape.iter().try_fold(1u128, |acc, &d| acc.checked_mul(d as u128))?;
         let head = match self.arch {
-            Arch::Cnn1d => h.checked_mul(self.cnn1d_out_len() as u128)?.checked_mul(o)?,
+            Arch::Cnn1d => h.checked_mul(self.cnn1d_positions(input))?.checked_mul(o)?,
             _ => h.checked_mul(o)?,
         };
         let body = match self.arch {
@@ -113,8 +113,14 @@ impl TeacherConfig {
     /// Positions left after the 1-D CNN's strided convolutions (what its
     /// head sees per channel).
     pub(crate) fn cnn1d_out_len(&self) -> usize {
-        let strided = |len: usize, stride: usize| len.saturating_sub(1) / stride.max(1) + 1;
-        let after_stem = strided(self.input_len(), self.stem_stride);
+        self.cnn1d_positions(self.input_len() as u128) as usize
+    }
+
+    /// [`Self::cnn1d_out_len`] for an input of `len` values, in `u128` so
+    /// that a hostile config's sizes cannot overflow it.
+    fn cnn1d_positions(&self, len: u128) -> u128 {
+        let strided = |len: u128, stride: u128| len.saturating_sub(1) / stride.max(1) + 1;
+        let after_stem = strided(len, self.stem_stride as u128);
         match self.cnn1d_downsampling_block() {
             Some(_) => strided(after_stem, 2),
             None => after_stem,

@@ -207,3 +207,18 @@ fn cnn1d_learns_a_local_sequence_target_far_beyond_a_constant_and_round_trips() 
         assert_eq!(back.predict(xte.view()).unwrap(), pred);
     }
 }
+
+#[test]
+fn a_config_too_large_for_its_weights_is_refused_before_anything_is_built() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.safetensors");
+    Teacher::new(TeacherConfig::new(Arch::Cnn1d, vec![12], 1), 0).unwrap().save(&path).unwrap();
+    assert!(Teacher::load(&path).is_ok());
+    // a 1-D CNN whose input length overflows 64 bits, and one whose head alone outgrows the file
+    for shape in [vec![1usize << 32, 1 << 32], vec![1 << 20]] {
+        let cfg = TeacherConfig::new(Arch::Cnn1d, shape.clone(), 1);
+        std::fs::write(Teacher::config_path(&path), serde_json::to_string(&cfg).unwrap()).unwrap();
+        let e = Teacher::load(&path).err().unwrap().to_string();
+        assert!(e.contains("do not belong together") && e.contains("t.safetensors"), "{shape:?}: {e}");
+    }
+}

@@ -7,9 +7,9 @@
 //! on raw traces), its saliency is distilled through
 //! [`distill()`](super::distill()) (db5 without noise, the seeds changing
 //! only the batch order; selection by cross-validation grouped by cell), and
-//! every model predicts the held-out cell. Pooled and per-cell R^2 and a paired bootstrap of the differences
-//! follow. A fixed split (`train_cells` -> `test_cells`) gives the single
-//! table of earlier versions.
+//! every model predicts the held-out cell. Pooled and per-cell R^2 and a
+//! paired bootstrap of the differences follow. A fixed split (`train_cells`
+//! -> `test_cells`) gives the single table of earlier versions.
 
 mod loco;
 mod single;

@@ -1,7 +1,7 @@
 //! The clathrin teacher: candidate networks (the reference's LSTM recipe, an
-//! ensemble of MLPs, an ensemble of 1-D CNNs), each scored by grouped cross-validation on the training
-//! cells next to ridge regression on the raw traces; the best is trained on
-//! all training cells and distilled.
+//! ensemble of MLPs, an ensemble of 1-D CNNs), each scored by grouped
+//! cross-validation on the training cells next to ridge regression on the
+//! raw traces; the best is trained on all training cells and distilled.
 
 use std::collections::BTreeMap;
 use std::path::Path;
