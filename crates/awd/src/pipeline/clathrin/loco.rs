@@ -372,7 +372,7 @@ fn report(cfg: &Config, r: &LocoResults) -> String {
     md.push_str(&format!(
         "\nCompression rate (fraction of held-out coefficients whose magnitude and saliency both exceed {:e}, pooled): \
          AWD {:.3}, db5 {:.3}.\n\nPrediction time per 1,000 tracks (the whole path): AWD {:.2e} s, db5 {:.2e} s, LSTM \
-         {:.2e} s ({:.0}x AWD's), teacher {:.2e} s ({:.0}x).\n\n\
+         {:.2e} s ({:.0}x AWD's), teacher ({}, held-out cell {}'s) {:.2e} s ({:.0}x).\n\n\
          AWD: db5 start without noise, {} seeds changing only the batch order, each seed's sweep over {} lambdas x {} \
          gammas x {} epochs; each seed's point selected by {}, and of those the seed of best cross-validated \
          R^2 is the model (folds grouped by cell on the training cells, the same for every point and seed). Predictions of every model on every held-out track: \
@@ -384,6 +384,8 @@ fn report(cfg: &Config, r: &LocoResults) -> String {
         s.db5,
         s.lstm,
         s.lstm / s.awd,
+        s.teacher_name,
+        r.folds[0].held_out,
         s.teacher,
         s.teacher / s.awd,
         r.distillation.seeds.len(),

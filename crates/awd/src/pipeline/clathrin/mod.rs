@@ -144,6 +144,9 @@ pub struct Speeds {
     pub lstm: f64,
     /// The teacher distilled (all its members).
     pub teacher: f64,
+    /// Which candidate that teacher is (leave one cell out: the first
+    /// fold's, the folds' teachers may differ).
+    pub teacher_name: String,
 }
 
 /// What the plots need, besides the files.
@@ -206,6 +209,7 @@ fn speeds(run: &split::SplitRun) -> Result<Speeds> {
         db5: per_thousand(n, TIMING_REPS, || db5.predict(x).map(|_| ()))?,
         lstm: per_thousand(n, TIMING_REPS, || run.lstm().predict(x).map(|_| ()))?,
         teacher: per_thousand(n, TIMING_REPS, || run.teacher.predict(x).map(|_| ()))?,
+        teacher_name: run.teacher.name.clone(),
     })
 }
 
