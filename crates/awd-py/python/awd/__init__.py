@@ -237,7 +237,7 @@ def distill(X, y, grad=None, *, groups=None, X_val=None, y_val=None, X_test=None
 
 
 class Teacher:
-    """A teacher network trained by awd (MLP or LSTM on signals, CNN on
+    """A teacher network trained by awd (MLP, LSTM or 1-D CNN on signals, CNN on
     maps), for users without PyTorch."""
 
     def __init__(self, inner):
