@@ -1280,26 +1280,30 @@ fn report_text(d: &Distilled) -> String {
     ));
     md.push_str(&format!("Model: {}.\n\n", r.config.model.describe()));
     md.push_str("| | AWD (learned wavelet) | baseline (initial wavelet) |\n|---|---|---|\n");
+    // a row of AWD's and the baseline's values, each with its spread
+    let spread_row = |label: String, awd: (f64, f64), baseline: (f64, f64)| {
+        format!(
+            "| {label} | {} ± {} | {} ± {} |\n",
+            f(Some(awd.0)),
+            f(Some(awd.1)),
+            f(Some(baseline.0)),
+            f(Some(baseline.1))
+        )
+    };
     if r.cv.validation_samples.is_some() {
         md.push_str(&format!("| validation {} | {} | {} |\n", r.metric, f(Some(r.cv.awd)), f(Some(r.cv.baseline))));
     } else {
-        md.push_str(&format!(
-            "| cross-validated {} (± SE over folds) | {} ± {} | {} ± {} |\n",
-            r.metric,
-            f(Some(r.cv.awd)),
-            f(Some(r.cv.awd_se)),
-            f(Some(r.cv.baseline)),
-            f(Some(r.cv.baseline_se))
+        md.push_str(&spread_row(
+            format!("cross-validated {} (± SE over folds)", r.metric),
+            (r.cv.awd, r.cv.awd_se),
+            (r.cv.baseline, r.cv.baseline_se),
         ));
     }
     if let Some(t) = &r.test {
-        md.push_str(&format!(
-            "| test {} (± bootstrap std) | {} ± {} | {} ± {} |\n",
-            r.metric,
-            f(Some(t.awd.value)),
-            f(Some(t.awd.std)),
-            f(Some(t.baseline.value)),
-            f(Some(t.baseline.std))
+        md.push_str(&spread_row(
+            format!("test {} (± bootstrap std)", r.metric),
+            (t.awd.value, t.awd.std),
+            (t.baseline.value, t.baseline.std),
         ));
         let d = &t.awd_minus_baseline;
         md.push_str(&format!(

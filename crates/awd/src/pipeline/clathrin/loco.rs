@@ -384,7 +384,7 @@ fn report(cfg: &Config, r: &LocoResults) -> String {
         s.db5,
         s.lstm,
         s.lstm / s.awd,
-        s.teacher_name,
+        r.folds[0].teacher.chosen,
         r.folds[0].held_out,
         s.teacher,
         s.teacher / s.awd,

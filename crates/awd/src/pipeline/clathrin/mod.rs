@@ -142,11 +142,9 @@ pub struct Speeds {
     pub db5: f64,
     /// The reference LSTM.
     pub lstm: f64,
-    /// The teacher distilled (all its members).
+    /// The teacher distilled (all its members; leave one cell out: the
+    /// first fold's, `folds[0].teacher.chosen`).
     pub teacher: f64,
-    /// Which candidate that teacher is (leave one cell out: the first
-    /// fold's, the folds' teachers may differ).
-    pub teacher_name: String,
 }
 
 /// What the plots need, besides the files.
@@ -209,7 +207,6 @@ fn speeds(run: &split::SplitRun) -> Result<Speeds> {
         db5: per_thousand(n, TIMING_REPS, || db5.predict(x).map(|_| ()))?,
         lstm: per_thousand(n, TIMING_REPS, || run.lstm().predict(x).map(|_| ()))?,
         teacher: per_thousand(n, TIMING_REPS, || run.teacher.predict(x).map(|_| ()))?,
-        teacher_name: run.teacher.name.clone(),
     })
 }
 
