@@ -3,10 +3,11 @@
 //! squares or ridge; cross-validation folds (grouped or not) shared by every
 //! model compared, cross-validated and bootstrapped R^2.
 
-use ndarray::{Array1, Array2, ArrayView1, ArrayView2};
+use ndarray::{Array1, Array2, ArrayView1, ArrayView2, ArrayViewMut2, Axis};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -52,19 +53,41 @@ pub fn top_k_features(row: &[f64], coeff_lens: &[usize], k: usize) -> Vec<f64> {
 /// [`top_k_features`] under a feature rule: the largest values, or the
 /// largest magnitudes.
 pub fn top_k_features_by(row: &[f64], coeff_lens: &[usize], k: usize, sign: FeatureSign) -> Vec<f64> {
-    let mut out = Vec::with_capacity(coeff_lens.len() * k);
+    let mut out = vec![0.0; coeff_lens.len() * k];
+    top_k_into(row, coeff_lens, k, sign, &mut out);
+    out
+}
+
+/// Write the features of one packed row into `out` (`coeff_lens.len() * k`
+/// values): per array, its `k` largest keys (values, or magnitudes under
+/// [`FeatureSign::Abs`]) in descending [`f64::total_cmp`] order, zeros
+/// where the array is shorter than `k`. One pass with insertion into the
+/// output, no allocation: the same values as sorting each array.
+fn top_k_into(row: &[f64], coeff_lens: &[usize], k: usize, sign: FeatureSign, out: &mut [f64]) {
     let mut at = 0;
-    for &len in coeff_lens {
-        let mut v = row[at..at + len].to_vec();
-        if sign == FeatureSign::Abs {
-            v.iter_mut().for_each(|c| *c = c.abs());
+    for (arr, &len) in coeff_lens.iter().enumerate() {
+        let top = &mut out[arr * k..(arr + 1) * k];
+        let mut filled = 0;
+        for &c in &row[at..at + len] {
+            let key = if sign == FeatureSign::Abs { c.abs() } else { c };
+            if filled == k {
+                if k == 0 || key.total_cmp(&top[k - 1]).is_le() {
+                    continue;
+                }
+            } else {
+                filled += 1;
+            }
+            // shift the smaller keys down one place and put `key` above them
+            let mut i = filled - 1;
+            while i > 0 && key.total_cmp(&top[i - 1]).is_gt() {
+                top[i] = top[i - 1];
+                i -= 1;
+            }
+            top[i] = key;
         }
-        v.sort_by(|a, b| b.total_cmp(a));
-        v.resize(k.max(len), 0.0);
-        out.extend_from_slice(&v[..k]);
+        top[filled..].fill(0.0);
         at += len;
     }
-    out
 }
 
 /// Features of every row of a packed coefficient matrix.
@@ -79,11 +102,52 @@ pub fn feature_matrix_by(
     k: usize,
     sign: FeatureSign,
 ) -> Array2<f64> {
-    let rows: Vec<Vec<f64>> =
-        coeffs.rows().into_iter().map(|r| top_k_features_by(&r.to_vec(), coeff_lens, k, sign)).collect();
-    let n = rows.len();
-    let d = coeff_lens.len() * k;
-    Array2::from_shape_vec((n, d), rows.concat()).expect("n x d")
+    let mut features = Array2::<f64>::zeros((coeffs.nrows(), coeff_lens.len() * k));
+    feature_rows_into(coeffs, coeff_lens, k, sign, features.view_mut());
+    features
+}
+
+/// Rows of features per parallel task of [`feature_rows_into`].
+const FEATURE_ROWS_PER_TASK: usize = 256;
+
+/// [`feature_matrix_by`] into a caller-owned `(rows, coeff_lens.len() * k)`
+/// array, rows in parallel (each row's features depend on that row alone,
+/// so the result is the same on any number of threads).
+///
+/// # Panics
+/// If `out` does not have one row per coefficient row and `coeff_lens.len() * k` columns.
+pub fn feature_rows_into(
+    coeffs: ArrayView2<'_, f64>,
+    coeff_lens: &[usize],
+    k: usize,
+    sign: FeatureSign,
+    mut out: ArrayViewMut2<'_, f64>,
+) {
+    assert_eq!(out.dim(), (coeffs.nrows(), coeff_lens.len() * k), "feature_rows_into: output shape");
+    out.axis_chunks_iter_mut(Axis(0), FEATURE_ROWS_PER_TASK)
+        .into_par_iter()
+        .zip(coeffs.axis_chunks_iter(Axis(0), FEATURE_ROWS_PER_TASK))
+        .for_each(|(mut out, coeffs)| {
+            let mut scratch = Vec::new();
+            let mut line = vec![0.0; coeff_lens.len() * k];
+            for (row, mut dst) in coeffs.rows().into_iter().zip(out.rows_mut()) {
+                let row = match row.to_slice() {
+                    Some(r) => r,
+                    None => {
+                        scratch.clear();
+                        scratch.extend(row.iter());
+                        &scratch[..]
+                    }
+                };
+                match dst.as_slice_mut() {
+                    Some(d) => top_k_into(row, coeff_lens, k, sign, d),
+                    None => {
+                        top_k_into(row, coeff_lens, k, sign, &mut line);
+                        dst.assign(&ArrayView1::from(&line[..]));
+                    }
+                }
+            }
+        });
 }
 
 /// `y = intercept + w . x`.
@@ -391,6 +455,53 @@ mod tests {
         assert_eq!(f, vec![5.0, 3.0, 9.0, -1.0]);
         assert!(cross_val_r2(x.view(), y.view(), 5, 0).unwrap() > 0.999);
         assert!(bootstrap_r2_std(m.predict(x.view()).view(), y.view(), 100, 1) < 1e-9);
+    }
+
+    /// The definition the one-pass selection must reproduce: sort each
+    /// array's keys, descending, pad with zeros, keep `k`.
+    fn top_k_by_sorting(row: &[f64], coeff_lens: &[usize], k: usize, sign: FeatureSign) -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut at = 0;
+        for &len in coeff_lens {
+            let mut v: Vec<f64> =
+                row[at..at + len].iter().map(|&c| if sign == FeatureSign::Abs { c.abs() } else { c }).collect();
+            v.sort_by(|a, b| b.total_cmp(a));
+            v.resize(k.max(len), 0.0);
+            out.extend_from_slice(&v[..k]);
+            at += len;
+        }
+        out
+    }
+
+    #[test]
+    fn one_pass_top_k_equals_sorting_bit_for_bit() {
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        // lengths around k (shorter arrays are padded), values with ties, signed zeros and wide magnitudes
+        let pool = [0.0, -0.0, 1.0, -1.0, 2.5, -2.5, 1e-300, -1e300, 3.0];
+        for trial in 0..400 {
+            let lens: Vec<usize> = (0..rng.random_range(1..5)).map(|_| rng.random_range(0..12)).collect();
+            let total: usize = lens.iter().sum();
+            let row: Vec<f64> = (0..total)
+                .map(|_| if trial % 2 == 0 { pool[rng.random_range(0..pool.len())] } else { rng.random_range(-5.0..5.0) })
+                .collect();
+            for k in [0, 1, 3, 6, 13] {
+                for sign in [FeatureSign::Pos, FeatureSign::Abs] {
+                    let want = top_k_by_sorting(&row, &lens, k, sign);
+                    let got = top_k_features_by(&row, &lens, k, sign);
+                    let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                    assert_eq!(bits(&got), bits(&want), "row {row:?}, lengths {lens:?}, k {k}, {sign:?}");
+                }
+            }
+            // the matrix version, rows contiguous or not, gives the same rows
+            let m = Array2::from_shape_vec((1, total), row.clone()).unwrap();
+            let two = Array2::from_shape_fn((total, 2), |(i, _)| row[i]).reversed_axes();
+            let strided = two.slice(ndarray::s![0..1, ..]);
+            assert!(total < 2 || strided.row(0).to_slice().is_none());
+            for x in [m.view(), strided] {
+                let f = feature_matrix_by(x, &lens, 3, FeatureSign::Abs);
+                assert_eq!(f.row(0).to_vec(), top_k_by_sorting(&row, &lens, 3, FeatureSign::Abs));
+            }
+        }
     }
 
     #[test]

@@ -14,7 +14,7 @@ use std::path::Path;
 
 use awd_core::distill::SampleRows;
 use awd_core::dwt::{max_useful_level, Plan1d};
-use awd_core::interp::{feature_matrix_by, FeatureSign, LinearModel};
+use awd_core::interp::{feature_rows_into, FeatureSign, LinearModel};
 use awd_core::io::{write_json_atomic, IoError};
 use awd_core::{check_finite, Mode, Wavelet};
 use ndarray::{Array1, ArrayView2, ArrayViewD, Axis, Ix2, Ix3};
@@ -75,25 +75,27 @@ impl TopKModel {
     }
 
     /// The features of signals `(n, length)` of float64 or float32, block
-    /// by block: memory holds the features and one block's coefficients,
-    /// not every signal's (the same values as one transform of all).
+    /// by block into one output: memory holds the features and one block's
+    /// coefficients, not every signal's (the same values as one transform
+    /// of all).
     pub fn features_of(&self, x: SampleRows<'_>) -> Result<ndarray::Array2<f64>> {
+        let (n, length) = x.dim();
+        if length != self.length {
+            return Err(Error::Input(format!("the model takes signals of {} samples, got {length}", self.length)));
+        }
         let plan = self.plan()?;
-        let n = x.dim().0;
-        let mut blocks = Vec::with_capacity(n.div_ceil(FEATURE_BLOCK));
-        for start in (0..n).step_by(FEATURE_BLOCK) {
-            let rows = x.slice_rows(start..(start + FEATURE_BLOCK).min(n));
-            let c = match rows {
-                SampleRows::F64(v) => plan.wavedec(v)?,
-                SampleRows::F32(v) => plan.wavedec(v.mapv(f64::from).view())?,
-            };
-            blocks.push(feature_matrix_by(c.data.view(), plan.coeff_lens(), self.top_k, self.sign));
+        let mut features = ndarray::Array2::zeros((n, plan.coeff_lens().len() * self.top_k));
+        let mut coeffs = ndarray::Array2::zeros((FEATURE_BLOCK.min(n), plan.total_len()));
+        for (b, out) in features.axis_chunks_iter_mut(Axis(0), FEATURE_BLOCK).enumerate() {
+            let start = b * FEATURE_BLOCK;
+            let mut c = coeffs.slice_mut(ndarray::s![..out.nrows(), ..]);
+            match x.slice_rows(start..start + out.nrows()) {
+                SampleRows::F64(v) => plan.wavedec_into_checked(v, c.view_mut())?,
+                SampleRows::F32(v) => plan.wavedec_into_checked(v.mapv(f64::from).view(), c.view_mut())?,
+            }
+            feature_rows_into(c.view(), plan.coeff_lens(), self.top_k, self.sign, out);
         }
-        if blocks.is_empty() {
-            return Ok(ndarray::Array2::zeros((0, (self.levels + 1) * self.top_k)));
-        }
-        let views: Vec<_> = blocks.iter().map(|b| b.view()).collect();
-        Ok(ndarray::concatenate(ndarray::Axis(0), &views).expect("blocks of equal width"))
+        Ok(features)
     }
 
     /// Predictions for signals `(n, length)`.
