@@ -449,6 +449,25 @@ pub enum BenchCommand {
     Dwt(BenchDwtArgs),
     /// Seconds per training epoch of the distillation (random data and gradients).
     Fit(BenchFitArgs),
+    /// Seconds per 1,000 predictions of a saved model, and of its teacher on the same inputs.
+    Predict(BenchPredictArgs),
+}
+
+/// `awd bench predict`
+#[derive(Debug, Args)]
+pub struct BenchPredictArgs {
+    /// A saved interpretable model (`awd distill`'s or an experiment's models/*.json).
+    #[arg(long)]
+    pub model: PathBuf,
+    /// Inputs: signals (n, L) or maps (n, H, W), .npy (float64 or float32).
+    #[arg(long)]
+    pub x: PathBuf,
+    /// The network the model was distilled from (.safetensors, its .json beside it), timed on the same inputs.
+    #[arg(long)]
+    pub teacher: Option<PathBuf>,
+    /// Timed repetitions (the median is reported).
+    #[arg(long, default_value_t = 20)]
+    pub repeat: usize,
 }
 
 /// `awd bench fit`

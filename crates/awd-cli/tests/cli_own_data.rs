@@ -109,6 +109,39 @@ fn distill_with_an_awd_teacher() {
     assert_eq!(r["compression"]["on"], "test");
     assert_eq!(r["grid"].as_array().unwrap().len(), 2);
     assert_eq!(r["config"]["attribution"], "integrated-gradients");
+
+    // awd bench predict: the model and its teacher timed on the same inputs
+    let model = out.join("models/awd.json");
+    let so =
+        ok(&["bench", "predict", "--model", s(&model), "--x", s(&f.xt), "--teacher", s(&teacher), "--repeat", "2"]);
+    let v: serde_json::Value = serde_json::from_str(&so).unwrap();
+    assert_eq!(v["inputs"], serde_json::json!([90, 40]));
+    // timings: numbers, their ratio not asserted (no timed assertions)
+    for k in ["model_seconds_per_1000", "teacher_seconds_per_1000", "teacher_over_model"] {
+        assert!(v[k].as_f64().is_some_and(f64::is_finite), "{k}: {v}");
+    }
+    let e = fails(&["bench", "predict", "--model", s(&model), "--x", s(&f.xt), "--repeat", "0"]);
+    assert!(e.contains("--repeat 0"), "{e}");
+    // inputs the model does not take: the file and the lengths named
+    let short = dir.path().join("short.npy");
+    write_npy(&short, Array2::<f64>::zeros((3, 32)).view().into_dyn()).unwrap();
+    let e = fails(&["bench", "predict", "--model", s(&model), "--x", s(&short)]);
+    assert!(e.contains("short.npy") && e.contains("40") && e.contains("32"), "{e}");
+    let empty = dir.path().join("empty.npy");
+    write_npy(&empty, Array2::<f64>::zeros((0, 40)).view().into_dyn()).unwrap();
+    let e = fails(&["bench", "predict", "--model", s(&model), "--x", s(&empty)]);
+    assert!(e.contains("empty.npy") && e.contains("no inputs"), "{e}");
+    let e = fails(&[
+        "bench",
+        "predict",
+        "--model",
+        s(&model),
+        "--x",
+        s(&f.xt),
+        "--teacher",
+        s(&dir.path().join("no.safetensors")),
+    ]);
+    assert!(e.contains("no.json") && e.contains("beside the weights"), "{e}");
 }
 
 #[test]

@@ -1,10 +1,15 @@
-//! `awd bench dwt`: median wall time of the public forward and inverse
-//! transforms (allocation and input checks included, as a user calls them).
+//! `awd bench dwt|fit|predict`: median wall time of the public forward and
+//! inverse transforms, of training epochs, and of a saved model's and its
+//! teacher's predictions (allocation and input checks included, as a user
+//! calls them).
 
 use std::time::Instant;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use awd::dwt::{Plan1d, Plan2d};
+use awd::io::read_npy_f64;
+use awd::pipeline::teacher_predict;
+use awd::SavedModel;
 use ndarray::{Array2, Array3};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -348,6 +353,44 @@ pub fn fit(args: &crate::args::BenchFitArgs) -> Result<()> {
         "seconds_per_epoch_median": median(per_epoch),
         "seconds_full_data_evaluation": eval_all,
     });
+    super::emit(&serde_json::to_string_pretty(&out)?)?;
+    Ok(())
+}
+
+/// Time a saved model's predictions on `--x`, and its teacher's on the same
+/// inputs with `--teacher`; print JSON with seconds per 1,000 inputs (the
+/// median of `--repeat` timed calls after one untimed call) and the ratio.
+pub fn predict(args: &crate::args::BenchPredictArgs) -> Result<()> {
+    if args.repeat == 0 {
+        bail!("--repeat 0: give at least one repetition");
+    }
+    let model = SavedModel::load(&args.model)?;
+    let x = read_npy_f64(&args.x)?;
+    let n = x.shape().first().copied().unwrap_or(0);
+    if n == 0 {
+        bail!("{}: no inputs to time (shape {:?}); give at least one row", args.x.display(), x.shape());
+    }
+    model.predict(x.view()).with_context(|| format!("{}", args.x.display()))?;
+    let per_1000 = |s: f64| s / n as f64 * 1000.0;
+    let model_s = per_1000(time_median(args.repeat, || model.predict(x.view()).expect("checked input")));
+    let mut out = serde_json::json!({
+        "benchmark": "predict",
+        "model": args.model.display().to_string(),
+        "inputs": x.shape(),
+        "repeat": args.repeat,
+        "threads": rayon::current_num_threads(),
+        "model_seconds_per_1000": model_s,
+    });
+    if let Some(path) = &args.teacher {
+        let teacher = super::teacher::load_teacher(path)?;
+        let name = args.x.display().to_string();
+        teacher_predict(&teacher, &name, x.view())?;
+        let teacher_s =
+            per_1000(time_median(args.repeat, || teacher_predict(&teacher, &name, x.view()).expect("checked input")));
+        out["teacher"] = serde_json::json!(path.display().to_string());
+        out["teacher_seconds_per_1000"] = serde_json::json!(teacher_s);
+        out["teacher_over_model"] = serde_json::json!(teacher_s / model_s);
+    }
     super::emit(&serde_json::to_string_pretty(&out)?)?;
     Ok(())
 }

@@ -53,6 +53,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Predict(a) => predict::predict_cmd(&a),
         Command::Bench(BenchCommand::Dwt(a)) => bench::dwt(&a),
         Command::Bench(BenchCommand::Fit(a)) => bench::fit(&a),
+        Command::Bench(BenchCommand::Predict(a)) => bench::predict(&a),
     }
 }
 

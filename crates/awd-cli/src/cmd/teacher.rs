@@ -57,7 +57,8 @@ pub fn train_cmd(a: &TeacherTrainArgs) -> Result<()> {
     ))
 }
 
-fn load_teacher(path: &Path) -> Result<Teacher> {
+/// Load a teacher, naming the file in any error.
+pub(crate) fn load_teacher(path: &Path) -> Result<Teacher> {
     Teacher::load(path).map_err(|e| match e {
         awd::teachers::TeacherError::File { .. } => anyhow::anyhow!("{e}"),
         other => anyhow::anyhow!("{}: {other}", path.display()),
