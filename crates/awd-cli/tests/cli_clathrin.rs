@@ -63,6 +63,11 @@ fn quick_leave_one_cell_out() {
         assert_eq!(names, ["cnn1d_ensemble", "lstm", "mlp_ensemble"], "{f}");
         let best = cv.iter().max_by(|a, b| a.1.as_f64().unwrap().total_cmp(&b.1.as_f64().unwrap())).unwrap().0;
         assert_eq!(f["teacher"]["chosen"].as_str().unwrap(), best);
+        // each candidate's scoring is timed on its own
+        for name in names {
+            let stage = format!("cell {held}: teacher selection: {name}");
+            assert!(r["seconds"][&stage].as_f64().is_some_and(|t| t >= 0.0), "{stage}: {}", r["seconds"]);
+        }
     }
     assert_eq!(
         r["tracks"].as_u64().unwrap(),
@@ -89,6 +94,7 @@ fn quick_leave_one_cell_out() {
     assert!((r2 - l["pooled"]["awd"].as_f64().unwrap()).abs() < 1e-12);
     let md = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(md.contains("leave one cell out") && md.contains("| AWD - db5 |"));
+    assert!(md.contains("scoring the teacher candidates, summed over the held-out cells: lstm "), "{md}");
 }
 
 #[test]

@@ -394,5 +394,21 @@ fn report(cfg: &Config, r: &LocoResults) -> String {
         r.distillation.epochs,
         super::selection_rule(&r.distillation),
     ));
+    let total: f64 = r.seconds.0.iter().map(|(_, t)| t).sum();
+    let selection: Vec<String> = cfg
+        .teacher
+        .candidates
+        .iter()
+        .map(|c| {
+            let stage = format!("teacher selection: {}", c.name);
+            let t: f64 = r.seconds.0.iter().filter(|(k, _)| k.ends_with(&stage)).map(|(_, t)| t).sum();
+            format!("{} {t:.0} s", c.name)
+        })
+        .collect();
+    md.push_str(&format!(
+        "\nThe stages of this run took {total:.0} s; scoring the teacher candidates, summed over the held-out cells: {} \
+         (members already trained by an earlier run are reused and cost nothing here).\n",
+        selection.join(", ")
+    ));
     md
 }

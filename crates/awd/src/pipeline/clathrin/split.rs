@@ -142,9 +142,7 @@ pub fn run_split(
     let folds = Folds::grouped(&groups, cfg.teacher.folds, cfg.seed)
         .map_err(|e| Error::data("training cells", format!("{e}; give at least 2 training cells")))?;
     let tdir = dir.join("teacher");
-    let choice = times.stage(progress, "teacher selection", || {
-        choose(&cfg.teacher, x_train.view(), y_train.view(), &folds, &tdir, progress)
-    })?;
+    let choice = choose(&cfg.teacher, x_train.view(), y_train.view(), &folds, &tdir, &mut times, progress)?;
     let cand = |name: &str| cfg.teacher.candidates.iter().find(|c| c.name == name).expect("a listed candidate");
     let teacher = times.stage(progress, "teacher", || {
         Committee::train(cand(&choice.chosen), x_train.view(), y_train.view(), &tdir, progress)

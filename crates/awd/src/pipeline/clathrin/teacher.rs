@@ -12,7 +12,7 @@ use awd_teachers::{input_gradients, Arch, GradMethod, Teacher, TeacherConfig, Tr
 use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
 
-use super::super::stages::{reuse_or_train, Quiet};
+use super::super::stages::{reuse_or_train, Quiet, Timings};
 use crate::error::Result;
 
 /// One candidate teacher: `members` networks of one recipe (seeds `seed`,
@@ -166,27 +166,33 @@ pub fn choose_ridge(
 }
 
 /// Score every candidate on `folds` (members cached under `dir/cv/`) and
-/// ridge on the same folds; the best candidate is chosen.
+/// ridge on the same folds; the best candidate is chosen. Each candidate's
+/// scoring is a stage of `times` ("teacher selection: <name>").
 pub fn choose(
     settings: &TeacherSettings,
     x: ArrayView2<'_, f64>,
     y: ArrayView1<'_, f64>,
     folds: &Folds,
     dir: &Path,
+    times: &mut Timings,
     progress: &dyn Progress,
 ) -> Result<TeacherChoice> {
     let mut cv_r2 = BTreeMap::new();
     let mut cv_r2_folds = BTreeMap::new();
     let mut chosen: Option<(String, f64)> = None;
     for cand in &settings.candidates {
-        let mut scores = Vec::new();
-        for k in 0..folds.len() {
-            let (tr, te) = (&folds.train[k], &folds.test[k]);
-            let sub = dir.join(format!("cv/fold{k}"));
-            let c = Committee::train(cand, x.select(Axis(0), tr).view(), y.select(Axis(0), tr).view(), &sub, progress)?;
-            let p = c.predict(x.select(Axis(0), te).view())?;
-            scores.push(r2(p.view(), y.select(Axis(0), te).view()));
-        }
+        let scores = times.stage(progress, &format!("teacher selection: {}", cand.name), || {
+            (0..folds.len())
+                .map(|k| {
+                    let (tr, te) = (&folds.train[k], &folds.test[k]);
+                    let sub = dir.join(format!("cv/fold{k}"));
+                    let (x_tr, y_tr) = (x.select(Axis(0), tr), y.select(Axis(0), tr));
+                    let c = Committee::train(cand, x_tr.view(), y_tr.view(), &sub, progress)?;
+                    let p = c.predict(x.select(Axis(0), te).view())?;
+                    Ok(r2(p.view(), y.select(Axis(0), te).view()))
+                })
+                .collect::<Result<Vec<f64>>>()
+        })?;
         let mean = scores.iter().sum::<f64>() / scores.len() as f64;
         progress.message(&format!(
             "teacher candidate {}: cross-validated R^2 {mean:.3} over {} folds",
