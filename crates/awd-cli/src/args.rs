@@ -462,9 +462,10 @@ pub struct BenchPredictArgs {
     /// Inputs: signals (n, L) or maps (n, H, W), .npy (float64 or float32).
     #[arg(long)]
     pub x: PathBuf,
-    /// The network the model was distilled from (.safetensors, its .json beside it), timed on the same inputs.
+    /// The network the model was distilled from (.safetensors, its .json beside it), timed on the same
+    /// inputs; repeat it for an ensemble (timed as the mean of its members' predictions).
     #[arg(long)]
-    pub teacher: Option<PathBuf>,
+    pub teacher: Vec<PathBuf>,
     /// Timed repetitions (the median is reported).
     #[arg(long, default_value_t = 20)]
     pub repeat: usize,

@@ -120,6 +120,11 @@ fn distill_with_an_awd_teacher() {
     for k in ["model_seconds_per_1000", "teacher_seconds_per_1000", "teacher_over_model"] {
         assert!(v[k].as_f64().is_some_and(f64::is_finite), "{k}: {v}");
     }
+    // an ensemble: --teacher repeated, every member named
+    #[rustfmt::skip]
+    let so = ok(&["bench", "predict", "--model", s(&model), "--x", s(&f.xt), "--teacher", s(&teacher), "--teacher", s(&teacher), "--repeat", "1"]);
+    let v: serde_json::Value = serde_json::from_str(&so).unwrap();
+    assert_eq!(v["teacher"].as_array().unwrap().len(), 2, "{v}");
     let e = fails(&["bench", "predict", "--model", s(&model), "--x", s(&f.xt), "--repeat", "0"]);
     assert!(e.contains("--repeat 0"), "{e}");
     // inputs the model does not take: the file and the lengths named

@@ -481,9 +481,16 @@ mod tests {
         for trial in 0..400 {
             let lens: Vec<usize> = (0..rng.random_range(1..5)).map(|_| rng.random_range(0..12)).collect();
             let total: usize = lens.iter().sum();
-            let row: Vec<f64> = (0..total)
-                .map(|_| if trial % 2 == 0 { pool[rng.random_range(0..pool.len())] } else { rng.random_range(-5.0..5.0) })
-                .collect();
+            let row: Vec<f64> =
+                (0..total)
+                    .map(|_| {
+                        if trial % 2 == 0 {
+                            pool[rng.random_range(0..pool.len())]
+                        } else {
+                            rng.random_range(-5.0..5.0)
+                        }
+                    })
+                    .collect();
             for k in [0, 1, 3, 6, 13] {
                 for sign in [FeatureSign::Pos, FeatureSign::Abs] {
                     let want = top_k_by_sorting(&row, &lens, k, sign);

@@ -357,8 +357,8 @@ pub fn fit(args: &crate::args::BenchFitArgs) -> Result<()> {
     Ok(())
 }
 
-/// Time a saved model's predictions on `--x`, and its teacher's on the same
-/// inputs with `--teacher`; print JSON with seconds per 1,000 inputs (the
+/// Time a saved model's predictions on `--x`, and its teacher's (one network,
+/// or the mean of an ensemble's) on the same inputs with `--teacher`; print JSON with seconds per 1,000 inputs (the
 /// median of `--repeat` timed calls after one untimed call) and the ratio.
 pub fn predict(args: &crate::args::BenchPredictArgs) -> Result<()> {
     if args.repeat == 0 {
@@ -381,13 +381,20 @@ pub fn predict(args: &crate::args::BenchPredictArgs) -> Result<()> {
         "threads": rayon::current_num_threads(),
         "model_seconds_per_1000": model_s,
     });
-    if let Some(path) = &args.teacher {
-        let teacher = super::teacher::load_teacher(path)?;
+    if !args.teacher.is_empty() {
+        let members = args.teacher.iter().map(|p| super::teacher::load_teacher(p)).collect::<Result<Vec<_>>>()?;
         let name = args.x.display().to_string();
-        teacher_predict(&teacher, &name, x.view())?;
-        let teacher_s =
-            per_1000(time_median(args.repeat, || teacher_predict(&teacher, &name, x.view()).expect("checked input")));
-        out["teacher"] = serde_json::json!(path.display().to_string());
+        let ensemble = || -> Result<ndarray::Array2<f64>> {
+            let mut sum = teacher_predict(&members[0], &name, x.view())?;
+            for m in &members[1..] {
+                sum += &teacher_predict(m, &name, x.view())?;
+            }
+            Ok(sum / members.len() as f64)
+        };
+        ensemble()?;
+        let teacher_s = per_1000(time_median(args.repeat, || ensemble().expect("checked input")));
+        let files: Vec<String> = args.teacher.iter().map(|p| p.display().to_string()).collect();
+        out["teacher"] = serde_json::json!(files);
         out["teacher_seconds_per_1000"] = serde_json::json!(teacher_s);
         out["teacher_over_model"] = serde_json::json!(teacher_s / model_s);
     }
