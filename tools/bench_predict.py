@@ -100,7 +100,7 @@ def main():
                 for who, files in [(chosen, members), ("lstm", lstm)]:
                     v = bench(AWD, model, x, files, a.repeat)
                     times.setdefault((label, who), []).append(v["teacher_seconds_per_1000"])
-        n_held = json.load(open(os.path.join(a.run, "results.json")))["loco"]["per_cell"][str(a.cell)]["tracks"]
+        n_held = results["loco"]["per_cell"][str(a.cell)]["tracks"]
     models = ["awd", "db5"] + (["awd (anchor)", "db5 (anchor)"] if a.anchor else [])
     cols = models + list(dict.fromkeys([chosen, "lstm"]))
     print(f"Seconds per 1,000 tracks, median of {a.rounds} rounds of `awd bench predict --repeat {a.repeat}` "

@@ -125,6 +125,14 @@ fn distill_with_an_awd_teacher() {
     let so = ok(&["bench", "predict", "--model", s(&model), "--x", s(&f.xt), "--teacher", s(&teacher), "--teacher", s(&teacher), "--repeat", "1"]);
     let v: serde_json::Value = serde_json::from_str(&so).unwrap();
     assert_eq!(v["teacher"].as_array().unwrap().len(), 2, "{v}");
+    // members that predict different outputs: refused, the odd member named
+    let (y2, two) = (dir.path().join("y2.npy"), dir.path().join("two_outputs.safetensors"));
+    write_npy(&y2, Array2::<f64>::from_shape_fn((240, 2), |(i, j)| (i * (j + 1)) as f64).view().into_dyn()).unwrap();
+    #[rustfmt::skip]
+    ok(&["teacher", "train", "--arch", "mlp", "--x", s(&f.x), "--y", s(&y2), "--output", s(&two), "--epochs", "1"]);
+    #[rustfmt::skip]
+    let e = fails(&["bench", "predict", "--model", s(&model), "--x", s(&f.xt), "--teacher", s(&teacher), "--teacher", s(&two)]);
+    assert!(e.contains("two_outputs.safetensors") && e.contains("2 outputs") && e.contains("has 1"), "{e}");
     let e = fails(&["bench", "predict", "--model", s(&model), "--x", s(&f.xt), "--repeat", "0"]);
     assert!(e.contains("--repeat 0"), "{e}");
     // inputs the model does not take: the file and the lengths named

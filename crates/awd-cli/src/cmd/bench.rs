@@ -8,7 +8,7 @@ use std::time::Instant;
 use anyhow::{bail, Context, Result};
 use awd::dwt::{Plan1d, Plan2d};
 use awd::io::read_npy_f64;
-use awd::pipeline::teacher_predict;
+use awd::pipeline::ensemble_predict;
 use awd::SavedModel;
 use ndarray::{Array2, Array3};
 use rand::{Rng, SeedableRng};
@@ -383,17 +383,11 @@ pub fn predict(args: &crate::args::BenchPredictArgs) -> Result<()> {
     });
     if !args.teacher.is_empty() {
         let members = args.teacher.iter().map(|p| super::teacher::load_teacher(p)).collect::<Result<Vec<_>>>()?;
+        let files: Vec<String> = args.teacher.iter().map(|p| p.display().to_string()).collect();
         let name = args.x.display().to_string();
-        let ensemble = || -> Result<ndarray::Array2<f64>> {
-            let mut sum = teacher_predict(&members[0], &name, x.view())?;
-            for m in &members[1..] {
-                sum += &teacher_predict(m, &name, x.view())?;
-            }
-            Ok(sum / members.len() as f64)
-        };
+        let ensemble = || ensemble_predict(&members, &files, &name, x.view());
         ensemble()?;
         let teacher_s = per_1000(time_median(args.repeat, || ensemble().expect("checked input")));
-        let files: Vec<String> = args.teacher.iter().map(|p| p.display().to_string()).collect();
         out["teacher"] = serde_json::json!(files);
         out["teacher_seconds_per_1000"] = serde_json::json!(teacher_s);
         out["teacher_over_model"] = serde_json::json!(teacher_s / model_s);

@@ -23,4 +23,4 @@ pub use fit::{
     all_succeed, check_agreement, fit, fit_across, sweep, sweep_across, sweep_data_parallel_across,
     sweep_groups_across, FitConfig, PreparedFit, Samples, SweepFiles,
 };
-pub use teacher::{teacher_gradients, teacher_inputs, teacher_predict, train_teacher, TeacherSpec};
+pub use teacher::{ensemble_predict, teacher_gradients, teacher_inputs, teacher_predict, train_teacher, TeacherSpec};

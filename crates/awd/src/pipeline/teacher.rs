@@ -99,6 +99,38 @@ pub fn teacher_predict(teacher: &Teacher, name: &str, x: ArrayViewD<'_, f64>) ->
     teacher.predict(x.view()).map_err(|e| Error::data(name, e.to_string()))
 }
 
+/// The mean prediction `(n, outputs)` of an ensemble of teachers (one
+/// member: its prediction). `names` name the members in errors; members
+/// whose outputs differ in number are refused.
+pub fn ensemble_predict(
+    members: &[Teacher],
+    names: &[String],
+    input_name: &str,
+    x: ArrayViewD<'_, f64>,
+) -> Result<Array2<f64>> {
+    let Some(first) = members.first() else {
+        return Err(Error::Input("an ensemble needs at least one teacher".into()));
+    };
+    let mut sum = teacher_predict(first, input_name, x.view())?;
+    for (k, m) in members.iter().enumerate().skip(1) {
+        let p = teacher_predict(m, input_name, x.view())?;
+        if p.dim() != sum.dim() {
+            let name = |i: usize| names.get(i).cloned().unwrap_or_else(|| format!("member {i}"));
+            return Err(Error::data(
+                name(k),
+                format!(
+                    "{} outputs where {} has {}; an ensemble's members predict the same outputs",
+                    p.ncols(),
+                    name(0),
+                    sum.ncols()
+                ),
+            ));
+        }
+        sum += &p;
+    }
+    Ok(sum / members.len() as f64)
+}
+
 /// Input gradients of output `output`, shaped like `x`.
 pub fn teacher_gradients(
     teacher: &Teacher,
