@@ -13,6 +13,7 @@ use ndarray::{Array1, Array2, ArrayView1, ArrayView2, Axis};
 use serde::Serialize;
 
 use super::super::stages::{reuse_or_train, Quiet, Timings};
+use super::super::teacher::ensemble_predict;
 use crate::error::Result;
 
 /// One candidate teacher: `members` networks of one recipe (seeds `seed`,
@@ -112,11 +113,8 @@ impl Committee {
 
     /// The mean prediction of the members.
     pub fn predict(&self, x: ArrayView2<'_, f64>) -> Result<Array1<f64>> {
-        let mut sum = Array1::zeros(x.nrows());
-        for m in &self.members {
-            sum += &m.predict(x)?.column(0);
-        }
-        Ok(sum / self.members.len() as f64)
+        let p = ensemble_predict(&self.members, &[], &self.name, x.into_dyn())?;
+        Ok(p.column(0).to_owned())
     }
 
     /// The saliency of the mean prediction: the mean of the members' input
