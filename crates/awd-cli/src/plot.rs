@@ -241,6 +241,16 @@ fn log_tick(v: f64) -> String {
     }
 }
 
+/// A tick value with `decimals` decimals, without the sign of a value that
+/// rounds to zero (`0.00`, not `-0.00`).
+fn fixed_tick(v: f64, decimals: usize) -> String {
+    let s = format!("{v:.decimals$}");
+    match s.strip_prefix('-') {
+        Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),
+        _ => s,
+    }
+}
+
 /// A data curve as drawn in every plot (one pixel wide: see [`DATA_STROKE`]).
 fn curve<DB: DrawingBackend>(
     points: impl IntoIterator<Item = (f64, f64)>,
@@ -304,7 +314,7 @@ where
         .map_err(err)?;
     // enough decimals that neighbouring tick labels differ
     let decimals = (2.0 - (y1 - y0).max(1e-12).log10().floor()).clamp(2.0, 8.0) as usize;
-    let y_fmt = |v: &f64| if log_y { log_tick(*v) } else { format!("{v:.decimals$}") };
+    let y_fmt = |v: &f64| if log_y { log_tick(*v) } else { fixed_tick(*v, decimals) };
     let x_fmt = |v: &f64| match x_labels {
         XLabels::Plain => format!("{v}"),
         XLabels::Log10WithZeroAt(zero) if (v - zero).abs() < 1e-9 => "0".to_string(),
@@ -602,6 +612,16 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn tick_labels_drop_the_sign_of_a_rounded_zero() {
+        assert_eq!(fixed_tick(-1e-17, 2), "0.00");
+        assert_eq!(fixed_tick(-0.0, 3), "0.000");
+        assert_eq!(fixed_tick(-0.004, 2), "0.00");
+        assert_eq!(fixed_tick(-0.006, 2), "-0.01");
+        assert_eq!(fixed_tick(-120.0, 0), "-120");
+        assert_eq!(fixed_tick(0.25, 2), "0.25");
+    }
 
     /// Rows of the pixels of colour `c` in an RGB buffer `w` wide.
     fn rows_of(buffer: &[u8], w: usize, c: RGBColor) -> Vec<usize> {
