@@ -67,9 +67,11 @@ fn plots(dir: &Path, out: &Outcome, rows: usize, cols: usize) -> Result<()> {
         let areas = root.split_evenly((rows, cols));
         for (idx, p) in out.grid.iter().enumerate() {
             let wf = wavefun(&Wavelet::from_lowpass("g", &p.lowpass)?, 5)?;
+            let value = |v: f64| if v == 0.0 { "0".to_string() } else { format!("{v:.0e}") };
             let caption = match (p.lambda_index, p.gamma_index) {
-                (0, _) => format!("γ={:.0e}", p.gamma),
-                (_, 0) => format!("λ={:.0e}", p.lambda),
+                (0, 0) => format!("λ={}, γ={}", value(p.lambda), value(p.gamma)),
+                (0, _) => format!("γ={}", value(p.gamma)),
+                (_, 0) => format!("λ={}", value(p.lambda)),
                 _ => String::new(),
             };
             let chosen = idx == out.selected;
