@@ -89,9 +89,14 @@ impl TopKModel {
         for (b, out) in features.axis_chunks_iter_mut(Axis(0), FEATURE_BLOCK).enumerate() {
             let start = b * FEATURE_BLOCK;
             let mut c = coeffs.slice_mut(ndarray::s![..out.nrows(), ..]);
-            match x.slice_rows(start..start + out.nrows()) {
-                SampleRows::F64(v) => plan.wavedec_into_checked(v, c.view_mut())?,
-                SampleRows::F32(v) => plan.wavedec_into_checked(v.mapv(f64::from).view(), c.view_mut())?,
+            let transformed = match x.slice_rows(start..start + out.nrows()) {
+                SampleRows::F64(v) => plan.wavedec_into_checked(v, c.view_mut()),
+                SampleRows::F32(v) => plan.wavedec_into_checked(v.mapv(f64::from).view(), c.view_mut()),
+            };
+            if transformed.is_err() {
+                // the kernels found a non-finite value; name its index in `x`, not in the block
+                x.check_finite()?;
+                transformed?;
             }
             feature_rows_into(c.view(), plan.coeff_lens(), self.top_k, self.sign, out);
         }

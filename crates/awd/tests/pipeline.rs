@@ -536,6 +536,11 @@ fn the_model_step_in_blocks_gives_the_values_of_one_pass() {
     // signals of another length are an error naming both lengths, not a panic
     let e = model.features(x.slice(s![.., ..20])).unwrap_err().to_string();
     assert!(e.contains("24") && e.contains("20"), "{e}");
+    // a NaN in a later block is named by its index in the whole input
+    let mut bad = x.clone();
+    bad[[8500, 3]] = f64::NAN;
+    let e = model.features(bad.view()).unwrap_err().to_string();
+    assert!(e.contains("[8500, 3]"), "{e}");
     // coefficients and attributions of a block are those rows of one pass
     let p = Problem::new(x.view(), Some(g.view()), Geometry::OneD { n: 24 }, 4, awd::Mode::Zero, 2).unwrap();
     let (c, a) = p.coefficients_and_attributions(&h, Attribution::Saliency).unwrap();
