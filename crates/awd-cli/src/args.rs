@@ -743,15 +743,34 @@ pub struct MapSimArgs {
     pub cl_table: Option<PathBuf>,
 }
 
+/// How many simulated maps of each cosmology go to training, validation and test
+/// (shared by `awd data cosmology` and `awd experiment cosmology`).
+#[derive(Debug, Args, Clone)]
+pub struct MapCountArgs {
+    /// Maps per cosmology split 70/15/15 into train, validation and test (instead of the
+    /// three counts below; 600 gives the split of versions before 2026-12-07).
+    #[arg(long, conflicts_with_all = ["train_maps", "val_maps", "test_maps"])]
+    pub maps_per_cosmology: Option<usize>,
+    /// Training maps per cosmology [default: 420; quick experiment runs: 28].
+    #[arg(long)]
+    pub train_maps: Option<usize>,
+    /// Validation maps per cosmology [default: 500; quick experiment runs: 6].
+    #[arg(long)]
+    pub val_maps: Option<usize>,
+    /// Test maps per cosmology [default: 1000; quick experiment runs: 6].
+    #[arg(long)]
+    pub test_maps: Option<usize>,
+}
+
 /// `awd data cosmology`
 #[derive(Debug, Args)]
 pub struct DataCosmologyArgs {
     /// Folder for {train,val,test}_maps.npy, {train,val,test}_params.npy and spec.json.
     #[arg(long)]
     pub output_dir: PathBuf,
-    /// Maps per cosmology, split 70/15/15 into train, validation and test.
-    #[arg(long, default_value_t = 600)]
-    pub maps_per_cosmology: usize,
+    /// Maps per cosmology in each part (the full experiment's by default).
+    #[command(flatten)]
+    pub counts: MapCountArgs,
     /// Geometry and noise.
     #[command(flatten)]
     pub sim: MapSimArgs,
@@ -799,11 +818,11 @@ pub struct ExperimentCosmologyArgs {
     pub output_dir: PathBuf,
     /// Take maps and parameters from this folder ({train,val,test}_maps.npy (n, H, W) and
     /// {train,val,test}_params.npy (n, p), Omega_m in column 1) instead of simulating them.
-    #[arg(long)]
+    #[arg(long, conflicts_with_all = ["maps_per_cosmology", "train_maps", "val_maps", "test_maps"])]
     pub maps_dir: Option<PathBuf>,
-    /// Maps per cosmology when simulating (default 600, quick 40).
-    #[arg(long)]
-    pub maps_per_cosmology: Option<usize>,
+    /// Maps per cosmology in each part when simulating.
+    #[command(flatten)]
+    pub counts: MapCountArgs,
     /// Geometry and noise of simulated maps (quick runs use 32 x 32).
     #[command(flatten)]
     pub sim: MapSimArgs,

@@ -70,6 +70,42 @@ fn data_cosmology_writes_the_split() {
 }
 
 #[test]
+fn data_cosmology_takes_the_count_of_each_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("maps");
+    let base = ["data", "cosmology", "--size", "16", "--seed", "3", "--output-dir", s(&out)];
+    ok(&[&base[..], &["--train-maps", "4", "--val-maps", "2", "--test-maps", "6"]].concat());
+    for (part, n) in [("train", 40), ("val", 20), ("test", 60)] {
+        assert_eq!(read_npy_f64(&out.join(format!("{part}_maps.npy"))).unwrap().shape(), &[n, 16, 16], "{part}");
+    }
+    // the training maps do not depend on how many evaluation maps follow them
+    let split = dir.path().join("split");
+    ok(&["data", "cosmology", "--size", "16", "--seed", "3", "--maps-per-cosmology", "6", "--output-dir", s(&split)]);
+    assert_eq!(
+        read_npy_f64(&split.join("train_maps.npy")).unwrap(),
+        read_npy_f64(&out.join("train_maps.npy")).unwrap()
+    );
+    let spec: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("spec.json")).unwrap()).unwrap();
+    assert_eq!(spec["maps_per_cosmology"], serde_json::json!({"train": 4, "val": 2, "test": 6}));
+    let e = fails(&[&base[..], &["--val-maps", "0"]].concat());
+    assert!(e.contains("--val-maps") && e.contains("0 validation"), "{e}");
+    let e = fails_any(&[&base[..], &["--maps-per-cosmology", "10", "--test-maps", "3"]].concat());
+    assert!(e.contains("--maps-per-cosmology") && e.contains("--test-maps"), "{e}");
+    let e = fails_any(&[
+        "experiment",
+        "cosmology",
+        "--maps-dir",
+        s(&out),
+        "--val-maps",
+        "3",
+        "--output-dir",
+        s(&dir.path().join("x")),
+    ]);
+    assert!(e.contains("--maps-dir") && e.contains("--val-maps"), "{e}");
+}
+
+#[test]
 fn bad_cl_tables_are_named() {
     let dir = tempfile::tempdir().unwrap();
     let table: serde_json::Value = serde_json::from_str(

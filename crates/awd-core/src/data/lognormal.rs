@@ -236,6 +236,21 @@ impl SplitCounts {
         Ok(SplitCounts { train: per_cosmology - val - test, val, test })
     }
 
+    /// Exactly `train`, `val` and `test` maps per cosmology (each at least
+    /// one). The two maps of a simulated pair are independent, so any
+    /// counts split them safely.
+    pub fn new(train: usize, val: usize, test: usize) -> Result<Self> {
+        if train == 0 || val == 0 || test == 0 {
+            return Err(Error::InvalidArgument {
+                reason: format!(
+                    "{train} training, {val} validation and {test} test maps per cosmology; each part needs at \
+                     least one map"
+                ),
+            });
+        }
+        Ok(SplitCounts { train, val, test })
+    }
+
     /// Maps per cosmology.
     pub fn total(&self) -> usize {
         self.train + self.val + self.test
@@ -398,5 +413,20 @@ mod tests {
         assert_eq!(a.train.params.row(counts.train), ndarray::arr1(&table.cosmologies[1].params()));
         let c = simulate_maps(&table, spec(16, 30.0), counts, 10, &|| {}).unwrap();
         assert_ne!(a.test.maps, c.test.maps);
+    }
+
+    #[test]
+    fn more_evaluation_maps_leave_the_training_maps_unchanged() {
+        let table = ClTable::built_in();
+        let small = SplitCounts::from_total(20).unwrap();
+        assert_eq!((small.train, small.val, small.test), (14, 3, 3));
+        let large = SplitCounts::new(14, 5, 9).unwrap();
+        let a = simulate_maps(&table, spec(16, 0.0), small, 4, &|| {}).unwrap();
+        let b = simulate_maps(&table, spec(16, 0.0), large, 4, &|| {}).unwrap();
+        assert_eq!(a.train.maps, b.train.maps);
+        assert_eq!((b.val.len(), b.test.len()), (5 * 10, 9 * 10));
+        // cosmology 1's first validation maps are the same maps
+        assert_eq!(a.val.maps.slice(s![3..6, .., ..]), b.val.maps.slice(s![5..8, .., ..]));
+        assert!(SplitCounts::new(14, 0, 9).is_err());
     }
 }

@@ -279,19 +279,67 @@ fn multiscale_values(
 /// Evaluate multi-scale peak counting of `lowpass` with `levels` levels.
 pub fn evaluate_multiscale(lowpass: &[f64], levels: usize, parts: [&Part<'_>; 3], seed: u64) -> Result<MultiScaleEval> {
     let [train, val, test] = parts;
+    let (_, eval) = multiscale(lowpass, levels, train, val, Some((test, seed)))?;
+    Ok(eval.expect("test maps given"))
+}
+
+/// One estimator's score on the validation maps at its best bins.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ValidationScore {
+    /// Bins per channel (chosen on the validation maps).
+    pub bins: usize,
+    /// RMSE of Omega_m on the validation maps.
+    pub val_rmse: f64,
+}
+
+/// Multi-scale peak counting scored on the validation maps only: what
+/// selecting a grid point needs (the test maps are scored once, at the
+/// selected point, by [`evaluate_multiscale`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct MultiScaleValidation {
+    /// Levels of approximation used (the map itself is level 0).
+    pub levels: usize,
+    /// Nearest cosmology.
+    pub nearest: ValidationScore,
+    /// Posterior mean.
+    pub posterior: ValidationScore,
+}
+
+/// [`evaluate_multiscale`] on the training and validation maps only.
+pub fn validate_multiscale(
+    lowpass: &[f64],
+    levels: usize,
+    train: &Part<'_>,
+    val: &Part<'_>,
+) -> Result<MultiScaleValidation> {
+    Ok(multiscale(lowpass, levels, train, val, None)?.0)
+}
+
+/// Multi-scale peak counting fitted on `train`, bins chosen per estimator on
+/// `val`; with `test` (and the bootstrap seed), those choices scored there.
+fn multiscale(
+    lowpass: &[f64],
+    levels: usize,
+    train: &Part<'_>,
+    val: &Part<'_>,
+    test: Option<(&Part<'_>, u64)>,
+) -> Result<(MultiScaleValidation, Option<MultiScaleEval>)> {
     let wavelet = Wavelet::from_lowpass("h", lowpass)?;
     let mut kernels = wavelet_subfilters(&wavelet).to_vec();
     kernels.insert(0, [[0.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 0.0]]);
     let stat = PeakStatistic::Kernels(kernels);
-    let (v_train, v_val, v_test) = (
-        multiscale_values(train.maps, &wavelet, levels, &stat)?,
-        multiscale_values(val.maps, &wavelet, levels, &stat)?,
-        multiscale_values(test.maps, &wavelet, levels, &stat)?,
-    );
-    let used = v_train.len().min(v_val.len()).min(v_test.len());
-    let (omega_val, omega_test) = (val.omega(), test.omega());
-    let mut nearest: Option<PosteriorEval> = None;
-    let mut posterior: Option<PosteriorEval> = None;
+    let v_train = multiscale_values(train.maps, &wavelet, levels, &stat)?;
+    let v_val = multiscale_values(val.maps, &wavelet, levels, &stat)?;
+    let v_test = match test {
+        Some((t, _)) => Some(multiscale_values(t.maps, &wavelet, levels, &stat)?),
+        None => None,
+    };
+    let used = v_train.len().min(v_val.len()).min(v_test.as_ref().map_or(usize::MAX, Vec::len));
+    let omega_val = val.omega();
+    // per estimator: the validation score and, with test maps, the test
+    // predictions at the best bins so far
+    let mut nearest: Option<(ValidationScore, Option<Vec<f64>>)> = None;
+    let mut posterior: Option<(ValidationScore, Option<Vec<f64>>)> = None;
     for bins in MULTISCALE_BINS {
         // bins per level from the training maps' peak values at that level
         let mut binnings = Vec::with_capacity(used);
@@ -303,7 +351,8 @@ pub fn evaluate_multiscale(lowpass: &[f64], levels: usize, parts: [&Part<'_>; 3]
             let views: Vec<_> = per_level.iter().map(|a| a.view()).collect();
             ndarray::concatenate(ndarray::Axis(1), &views).expect("same maps")
         };
-        let (h_train, h_val, h_test) = (features(&v_train), features(&v_val), features(&v_test));
+        let (h_train, h_val) = (features(&v_train), features(&v_val));
+        let h_test = v_test.as_deref().map(features);
         let clf = PeakClassifier::fit(h_train.view(), train.params)?;
         for (slot, predict) in [
             (
@@ -313,15 +362,46 @@ pub fn evaluate_multiscale(lowpass: &[f64], levels: usize, parts: [&Part<'_>; 3]
             (&mut posterior, &|h: ArrayView2<'_, f64>| clf.posterior_mean(h, OMEGA_M)),
         ] {
             let v = rmse(&predict(h_val.view()), &omega_val);
-            if slot.as_ref().is_none_or(|p| v < p.val_rmse) {
-                let (value, std) = rmse_bootstrap(&predict(h_test.view()), &omega_test, BOOTSTRAP, seed);
-                *slot = Some(PosteriorEval { bins, val_rmse: v, value, std });
+            if slot.as_ref().is_none_or(|(p, _)| v < p.val_rmse) {
+                *slot = Some((ValidationScore { bins, val_rmse: v }, h_test.as_ref().map(|h| predict(h.view()))));
             }
         }
     }
-    Ok(MultiScaleEval {
-        levels: used - 1,
-        nearest: nearest.expect("bins to try"),
-        posterior: posterior.expect("bins to try"),
-    })
+    let (nearest, posterior) = (nearest.expect("bins to try"), posterior.expect("bins to try"));
+    let validation =
+        MultiScaleValidation { levels: used - 1, nearest: nearest.0.clone(), posterior: posterior.0.clone() };
+    let eval = test.map(|(t, seed)| {
+        let omega_test = t.omega();
+        let scored = |(score, pred): (ValidationScore, Option<Vec<f64>>)| {
+            let (value, std) = rmse_bootstrap(&pred.expect("test maps given"), &omega_test, BOOTSTRAP, seed);
+            PosteriorEval { bins: score.bins, val_rmse: score.val_rmse, value, std }
+        };
+        MultiScaleEval { levels: used - 1, nearest: scored(nearest), posterior: scored(posterior) }
+    });
+    Ok((validation, eval))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use awd_core::data::cosmology::ClTable;
+    use awd_core::data::lognormal::{simulate_maps, MapSpec, ShapeNoise, SplitCounts};
+
+    #[test]
+    fn scoring_the_validation_maps_alone_makes_the_same_choices_as_the_full_evaluation() {
+        let spec = MapSpec { size: 32, pixel_arcmin: 1.6, noise: ShapeNoise { sigma_e: 0.3, n_gal: 30.0 } };
+        let m = simulate_maps(&ClTable::built_in(), spec, SplitCounts::new(12, 6, 6).unwrap(), 2, &|| {}).unwrap();
+        let parts = [&m.train, &m.val, &m.test].map(|p| Part::new(p.maps.view(), p.params.view()));
+        // a filter that is not db5, so the choice depends on the lowpass
+        let h = [0.0, 0.0, 0.0, 0.0, 0.5f64.sqrt(), 0.5f64.sqrt(), 0.0, 0.0, 0.0, 0.0];
+        for lowpass in [Wavelet::from_name("db5").unwrap().rec_lo, h.to_vec()] {
+            let full = evaluate_multiscale(&lowpass, 2, [&parts[0], &parts[1], &parts[2]], 7).unwrap();
+            let val = validate_multiscale(&lowpass, 2, &parts[0], &parts[1]).unwrap();
+            assert_eq!(val.levels, full.levels);
+            for (v, f) in [(&val.nearest, &full.nearest), (&val.posterior, &full.posterior)] {
+                assert_eq!((v.bins, v.val_rmse), (f.bins, f.val_rmse));
+                assert!(f.value.is_finite() && f.std > 0.0);
+            }
+        }
+    }
 }

@@ -16,10 +16,10 @@ pub fn run(a: &ExperimentCosmologyArgs) -> Result<()> {
     cfg.gammas_relative = a.gammas_relative.clone().unwrap_or(cfg.gammas_relative);
     cfg.maps = match (&a.maps_dir, &cfg.maps) {
         (Some(dir), _) => Maps::Folder(dir.clone()),
-        (None, Maps::Simulated { spec, per_cosmology, .. }) => Maps::Simulated {
+        (None, Maps::Simulated { spec, counts, .. }) => Maps::Simulated {
             cl_table: a.sim.cl_table.clone(),
             spec: crate::cmd::maps::map_spec(&a.sim, spec.size)?,
-            per_cosmology: a.maps_per_cosmology.unwrap_or(*per_cosmology),
+            counts: crate::cmd::maps::split_counts(&a.counts, *counts)?,
         },
         (None, Maps::Folder(_)) => unreachable!("the presets simulate"),
     };
