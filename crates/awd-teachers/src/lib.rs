@@ -15,6 +15,7 @@
 
 #![warn(missing_docs)]
 
+mod cnn_backward;
 mod config;
 mod error;
 mod grad;

@@ -2,15 +2,16 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Module, Tensor, D};
+use candle_core::{DType, Device, Module, Tensor, Var, D};
 use candle_nn::rnn::{lstm, LSTMConfig, LSTM, RNN};
-use candle_nn::{conv1d, conv2d, linear, Conv1d, Conv1dConfig, Conv2d, Conv2dConfig, Linear, VarBuilder, VarMap};
+use candle_nn::{conv1d, conv2d, linear, Conv1d, Conv1dConfig, Conv2dConfig, Linear, VarBuilder, VarMap};
 use ndarray::{Array2, ArrayView2};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use awd_core::io::{write_json_atomic, IoError, TempPath};
 
+use crate::cnn_backward::{cnn_input_gradient, Conv};
 use crate::config::{Arch, TeacherConfig, CNN1D_KERNEL, CNN1D_STEM_KERNEL};
 use crate::error::{Result, TeacherError};
 
@@ -19,10 +20,10 @@ pub(crate) const EVAL_BATCH: usize = 1024;
 
 /// A residual block: conv-ReLU-conv plus a skip (1x1 stride-2 conv when the
 /// block downsamples); `C` is a 2-D or a 1-D convolution.
-struct Block<C> {
-    conv1: C,
-    conv2: C,
-    down: Option<C>,
+pub(crate) struct Block<C> {
+    pub(crate) conv1: C,
+    pub(crate) conv2: C,
+    pub(crate) down: Option<C>,
 }
 
 impl<C: Module> Block<C> {
@@ -40,7 +41,7 @@ impl<C: Module> Block<C> {
 enum Net {
     Mlp { fc1: Linear, fc2: Linear, fc3: Linear },
     Lstm { lstm: LSTM, head: Linear },
-    Cnn { stem: Conv2d, blocks: Vec<Block<Conv2d>>, head: Linear },
+    Cnn { stem: Conv, blocks: Vec<Block<Conv>>, head: Linear },
     Cnn1d { stem: Conv1d, blocks: Vec<Block<Conv1d>>, head: Linear },
 }
 
@@ -73,23 +74,23 @@ fn build(cfg: &TeacherConfig, vb: VarBuilder) -> Result<Net> {
                 let first = Conv2dConfig { padding: 1, stride: if downsample { 2 } else { 1 }, ..Default::default() };
                 let p = vb.pp(format!("block{k}"));
                 blocks.push(Block {
-                    conv1: conv2d(h, h, 3, first, p.pp("conv1"))?,
-                    conv2: conv2d(h, h, 3, same, p.pp("conv2"))?,
+                    conv1: Conv(conv2d(h, h, 3, first, p.pp("conv1"))?),
+                    conv2: Conv(conv2d(h, h, 3, same, p.pp("conv2"))?),
                     down: if downsample {
-                        Some(conv2d(h, h, 1, Conv2dConfig { stride: 2, ..Default::default() }, p.pp("down"))?)
+                        Some(Conv(conv2d(h, h, 1, Conv2dConfig { stride: 2, ..Default::default() }, p.pp("down"))?))
                     } else {
                         None
                     },
                 });
             }
             Net::Cnn {
-                stem: conv2d(
+                stem: Conv(conv2d(
                     1,
                     h,
                     3,
                     Conv2dConfig { padding: 1, stride: cfg.stem_stride.max(1), ..Default::default() },
                     vb.pp("stem"),
-                )?,
+                )?),
                 blocks,
                 head: linear(h, cfg.outputs, vb.pp("head"))?,
             }
@@ -192,6 +193,26 @@ impl Teacher {
                 head.forward(&z.flatten_from(1)?)?
             }
         })
+    }
+
+    /// `d f_output / d x` (raw network units) for a batch `x` `(n,
+    /// input_len)`: the hand-written pass for the 2-D CNN, candle's
+    /// autograd for the other networks.
+    pub(crate) fn input_gradient(&self, x: &Tensor, output: usize) -> Result<Tensor> {
+        if let Net::Cnn { stem, blocks, head } = &self.net {
+            let (n, d) = x.dims2()?;
+            let maps = x.reshape((n, 1, self.config.input_shape[0], self.config.input_shape[1]))?;
+            return Ok(cnn_input_gradient(stem, blocks, head, &maps, output)?.reshape((n, d))?);
+        }
+        self.autograd_input_gradient(x, output)
+    }
+
+    /// `d f_output / d x` by candle's autograd (every network).
+    pub(crate) fn autograd_input_gradient(&self, x: &Tensor, output: usize) -> Result<Tensor> {
+        let var = Var::from_tensor(x)?;
+        let y = self.forward(var.as_tensor())?;
+        let mut grads = y.narrow(1, output, 1)?.sum_all()?.backward()?;
+        grads.remove(var.as_tensor()).ok_or_else(|| TeacherError::Data("the network gave no input gradient".into()))
     }
 
     /// Check that `x` has one input of the model's size per row.

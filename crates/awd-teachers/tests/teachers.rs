@@ -164,6 +164,38 @@ fn cnn_with_strided_stem_and_augmentation_learns_a_symmetric_target() {
 }
 
 #[test]
+fn cnn_trains_and_differentiates_on_maps_whose_sides_differ_in_parity() {
+    // 13 x 12 maps through a stride-2 stem: candle's own backward pass of a
+    // strided convolution fails on such maps (one output padding for both
+    // axes); the network's convolution has its own
+    let (h, w) = (13, 12);
+    let scale = |i: usize| 0.5 + (i % 4) as f64 * 0.5;
+    let noise = normal((128, h * w), 12);
+    let maps = Array2::from_shape_fn(noise.dim(), |(i, j)| noise[[i, j]] * scale(i));
+    let y = Array2::from_shape_fn((128, 1), |(i, _)| scale(i));
+    let mut cfg = TeacherConfig::new(Arch::Cnn, vec![h, w], 1);
+    cfg.stem_stride = 2;
+    let mut t = Teacher::new(cfg, 4).unwrap();
+    let opts = TrainOptions { epochs: 8, batch_size: 32, lr: 0.01, val_fraction: 0.0, ..Default::default() };
+    let r = train(&mut t, maps.view(), y.view(), &opts, &mut |_| {}).unwrap();
+    let (first, last) = (r.history[0].train_loss, r.history.last().unwrap().train_loss);
+    assert!(last < 0.5 * first, "loss {first} -> {last}");
+    let x = maps.slice(ndarray::s![..2, ..]).to_owned();
+    let g = input_gradients(&t, x.view(), GradMethod::Saliency, 0).unwrap();
+    assert_eq!(g.dim(), x.dim());
+    // the gradient's inner product with a direction matches the finite
+    // difference along it (a smooth check through every ReLU at once)
+    let direction = normal((2, h * w), 13);
+    let eps = 1e-3;
+    let along = |s: f64| t.predict((&x + &(&direction * s)).view()).unwrap();
+    let fd = (along(eps) - along(-eps)) / (2.0 * eps);
+    for i in 0..2 {
+        let dot: f64 = g.row(i).iter().zip(direction.row(i)).map(|(a, b)| a * b).sum();
+        assert!((fd[[i, 0]] - dot).abs() < 0.05 * dot.abs().max(1e-2), "row {i}: fd {} vs {dot}", fd[[i, 0]]);
+    }
+}
+
+#[test]
 fn lstm_learns_an_easy_sequence_target_far_beyond_a_constant() {
     // y = the sum of the last three steps: an LSTM reading the sequence must learn it
     let x = normal((600, 12), 7);
