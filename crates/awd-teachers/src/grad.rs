@@ -7,14 +7,8 @@ use candle_core::DType;
 use ndarray::{s, Array2, ArrayView2};
 use serde::{Deserialize, Serialize};
 
-use crate::config::Arch;
 use crate::error::{Result, TeacherError};
-use crate::model::{Teacher, EVAL_BATCH};
-
-/// Maps per backward pass of the 2-D CNN: small enough that its buffers stay
-/// in cache (2,048 maps of 64 x 64: 15 s in batches of 128, 27 s in batches
-/// of 1,024). The other networks keep [`EVAL_BATCH`].
-const CNN_GRAD_BATCH: usize = 128;
+use crate::model::Teacher;
 
 /// Which gradient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -55,7 +49,7 @@ pub fn input_gradients(
     };
     let (_, std) = teacher.scale(output);
     let mut out = Array2::zeros(x.dim());
-    let batch = if teacher.config.arch == Arch::Cnn { CNN_GRAD_BATCH } else { EVAL_BATCH };
+    let batch = teacher.gradient_batch();
     for start in (0..x.nrows()).step_by(batch) {
         let end = (start + batch).min(x.nrows());
         let xb = x.slice(s![start..end, ..]);

@@ -15,7 +15,7 @@
 
 #![warn(missing_docs)]
 
-mod cnn_backward;
+mod cnn2d;
 mod config;
 mod error;
 mod grad;

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use candle_core::{DType, Device, Module, Tensor, Var, D};
+use candle_core::{DType, Device, Module, Tensor, Var};
 use candle_nn::rnn::{lstm, LSTMConfig, LSTM, RNN};
 use candle_nn::{conv1d, conv2d, linear, Conv1d, Conv1dConfig, Conv2dConfig, Linear, VarBuilder, VarMap};
 use ndarray::{Array2, ArrayView2};
@@ -11,12 +11,17 @@ use rand_chacha::ChaCha8Rng;
 
 use awd_core::io::{write_json_atomic, IoError, TempPath};
 
-use crate::cnn_backward::{cnn_input_gradient, Conv};
+use crate::cnn2d::{Cnn2d, Conv};
 use crate::config::{Arch, TeacherConfig, CNN1D_KERNEL, CNN1D_STEM_KERNEL};
 use crate::error::{Result, TeacherError};
 
 /// Samples per forward pass when predicting or differentiating.
 pub(crate) const EVAL_BATCH: usize = 1024;
+
+/// Maps per backward pass of the 2-D CNN: small enough that its buffers stay
+/// in cache (2,048 maps of 64 x 64: 15 s in batches of 128, 27 s in batches
+/// of 1,024).
+const CNN_GRAD_BATCH: usize = 128;
 
 /// A residual block: conv-ReLU-conv plus a skip (1x1 stride-2 conv when the
 /// block downsamples); `C` is a 2-D or a 1-D convolution.
@@ -26,22 +31,41 @@ pub(crate) struct Block<C> {
     pub(crate) down: Option<C>,
 }
 
+/// A block's input and the pre-activations its backward pass needs.
+pub(crate) struct BlockTape {
+    pub(crate) input: Tensor,
+    pub(crate) hidden_pre: Tensor,
+    pub(crate) out_pre: Tensor,
+}
+
 impl<C: Module> Block<C> {
     /// `relu(conv2(relu(conv1(z))) + skip(z))`.
     fn forward(&self, z: &Tensor) -> candle_core::Result<Tensor> {
-        let y = self.conv2.forward(&self.conv1.forward(z)?.relu()?)?;
+        self.forward_taped(z, None)
+    }
+
+    /// [`Block::forward`], pushing the block's [`BlockTape`] onto `tape`
+    /// when one is given.
+    pub(crate) fn forward_taped(&self, z: &Tensor, tape: Option<&mut Vec<BlockTape>>) -> candle_core::Result<Tensor> {
+        let hidden_pre = self.conv1.forward(z)?;
+        let y = self.conv2.forward(&hidden_pre.relu()?)?;
         let skip = match &self.down {
             Some(d) => d.forward(z)?,
             None => z.clone(),
         };
-        (y + skip)?.relu()
+        let out_pre = (y + skip)?;
+        let out = out_pre.relu()?;
+        if let Some(tape) = tape {
+            tape.push(BlockTape { input: z.clone(), hidden_pre, out_pre });
+        }
+        Ok(out)
     }
 }
 
 enum Net {
     Mlp { fc1: Linear, fc2: Linear, fc3: Linear },
     Lstm { lstm: LSTM, head: Linear },
-    Cnn { stem: Conv, blocks: Vec<Block<Conv>>, head: Linear },
+    Cnn(Cnn2d),
     Cnn1d { stem: Conv1d, blocks: Vec<Block<Conv1d>>, head: Linear },
 }
 
@@ -83,7 +107,7 @@ fn build(cfg: &TeacherConfig, vb: VarBuilder) -> Result<Net> {
                     },
                 });
             }
-            Net::Cnn {
+            Net::Cnn(Cnn2d {
                 stem: Conv(conv2d(
                     1,
                     h,
@@ -93,7 +117,7 @@ fn build(cfg: &TeacherConfig, vb: VarBuilder) -> Result<Net> {
                 )?),
                 blocks,
                 head: linear(h, cfg.outputs, vb.pp("head"))?,
-            }
+            })
         }
         Arch::Cnn1d => {
             let padded = |k: usize, stride: usize| Conv1dConfig { padding: k / 2, stride, ..Default::default() };
@@ -177,14 +201,7 @@ impl Teacher {
                 let last = states.last().ok_or_else(|| TeacherError::Data("empty sequence".into()))?;
                 head.forward(last.h())?
             }
-            Net::Cnn { stem, blocks, head } => {
-                let (hh, ww) = (self.config.input_shape[0], self.config.input_shape[1]);
-                let mut z = stem.forward(&x.reshape((n, 1, hh, ww))?)?.relu()?;
-                for b in blocks {
-                    z = b.forward(&z)?;
-                }
-                head.forward(&z.mean(D::Minus1)?.mean(D::Minus1)?)?
-            }
+            Net::Cnn(cnn) => cnn.forward(&self.maps(x)?)?,
             Net::Cnn1d { stem, blocks, head } => {
                 let mut z = stem.forward(&x.reshape((n, 1, self.config.input_len()))?)?.relu()?;
                 for b in blocks {
@@ -199,12 +216,24 @@ impl Teacher {
     /// input_len)`: the hand-written pass for the 2-D CNN, candle's
     /// autograd for the other networks.
     pub(crate) fn input_gradient(&self, x: &Tensor, output: usize) -> Result<Tensor> {
-        if let Net::Cnn { stem, blocks, head } = &self.net {
-            let (n, d) = x.dims2()?;
-            let maps = x.reshape((n, 1, self.config.input_shape[0], self.config.input_shape[1]))?;
-            return Ok(cnn_input_gradient(stem, blocks, head, &maps, output)?.reshape((n, d))?);
+        match &self.net {
+            Net::Cnn(cnn) => Ok(cnn.input_gradient(&self.maps(x)?, output)?.reshape(x.dims2()?)?),
+            _ => self.autograd_input_gradient(x, output),
         }
-        self.autograd_input_gradient(x, output)
+    }
+
+    /// Samples per batch of [`Teacher::input_gradient`]: the 2-D CNN's
+    /// backward pass is fastest on small batches.
+    pub(crate) fn gradient_batch(&self) -> usize {
+        match &self.net {
+            Net::Cnn(_) => CNN_GRAD_BATCH,
+            _ => EVAL_BATCH,
+        }
+    }
+
+    /// Rows `(n, H * W)` as maps `(n, 1, H, W)` for the 2-D CNN.
+    fn maps(&self, x: &Tensor) -> Result<Tensor> {
+        Ok(x.reshape((x.dim(0)?, 1, self.config.input_shape[0], self.config.input_shape[1]))?)
     }
 
     /// `d f_output / d x` by candle's autograd (every network).
