@@ -808,6 +808,20 @@ pub enum ExperimentCommand {
     Clathrin(ExperimentClathrinArgs),
     /// Omega_m from lensing maps by peak counting (paper §4.3, Table 2, Fig. D1, Fig. D2).
     Cosmology(ExperimentCosmologyArgs),
+    /// The spread over seeds of cosmology runs that differ only in --seed: each run's paired
+    /// intervals of AWD minus every model, and the Student-t interval of the mean over seeds.
+    Spread(ExperimentSpreadArgs),
+}
+
+/// `awd experiment spread`
+#[derive(Debug, Args)]
+pub struct ExperimentSpreadArgs {
+    /// Output folders of `awd experiment cosmology` runs with different seeds (at least two).
+    #[arg(required = true, num_args = 2..)]
+    pub runs: Vec<PathBuf>,
+    /// Folder for spread.json, spread.md and spread.png (printed only, when absent).
+    #[arg(long)]
+    pub output_dir: Option<PathBuf>,
 }
 
 /// `awd experiment cosmology`

@@ -10,7 +10,7 @@ use awd::io::{read_npy_f64, write_npy};
 use ndarray::{s as sl, Array2, Array3, Axis};
 
 fn results(dir: &Path) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+    results_named(dir, "results.json")
 }
 
 #[test]
@@ -322,4 +322,42 @@ fn quick_experiment_on_a_maps_dir_and_its_errors() {
     write_npy(&user.join("test_params.npy"), p.slice(sl![1.., ..]).into_dyn()).unwrap();
     let e = run(&[]);
     assert!(e.contains("test_params.npy") && e.contains("parameter rows"), "{e}");
+}
+
+/// Two quick runs that differ only in their seed, gathered by `awd
+/// experiment spread`: each run's numbers are carried over as they are, the
+/// seeds are recorded, and a run given twice is refused.
+#[test]
+fn spread_over_two_quick_seeds() {
+    let dir = tempfile::tempdir().unwrap();
+    let runs: Vec<_> = (0..2).map(|k| dir.path().join(format!("seed{k}"))).collect();
+    for (k, run) in runs.iter().enumerate() {
+        ok(&["experiment", "cosmology", "--quick", "--seed", &k.to_string(), "--output-dir", s(run)]);
+        assert_eq!(results(run)["seed"], k as u64);
+    }
+    let out = dir.path().join("spread");
+    let printed = ok(&["experiment", "spread", s(&runs[0]), s(&runs[1]), "--output-dir", s(&out)]);
+    assert!(printed.contains("Spread over 2 seeds (0, 1)") && printed.contains("| AWD - db5, posterior mean |"));
+    let spread = results_named(&out, "spread.json");
+    let (r0, r1) = (results(&runs[0]), results(&runs[1]));
+    assert_ne!(r0["rmse_omega_m"]["awd"]["value"], r1["rmse_omega_m"]["awd"]["value"], "the seeds drew the same maps");
+    for row in spread["differences"].as_array().unwrap() {
+        let key = row["key"].as_str().unwrap();
+        assert_eq!(row["per_run"][0], *r0.pointer(key).unwrap(), "{key}");
+        assert_eq!(row["per_run"][1], *r1.pointer(key).unwrap(), "{key}");
+    }
+    let awd = &spread["rmse"][0];
+    assert_eq!(awd["key"], "/rmse_omega_m/awd/value");
+    let mean = (r0["rmse_omega_m"]["awd"]["value"].as_f64().unwrap()
+        + r1["rmse_omega_m"]["awd"]["value"].as_f64().unwrap())
+        / 2.0;
+    assert!((awd["across"]["mean"].as_f64().unwrap() - mean).abs() < 1e-15);
+    assert!(std::fs::read_to_string(out.join("spread.md")).unwrap().contains("## Test RMSE"));
+    assert!(std::fs::metadata(out.join("spread.png")).unwrap().len() > 5_000);
+    let err = fails_any(&["experiment", "spread", s(&runs[0]), s(&runs[0])]);
+    assert!(err.contains("has seed 0") && err.contains("results.json"), "{err}");
+}
+
+fn results_named(dir: &Path, name: &str) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join(name)).unwrap()).unwrap()
 }

@@ -50,6 +50,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Command::Experiment(ExperimentCommand::Synthetic(a)) => experiment::synthetic::run(&a),
         Command::Experiment(ExperimentCommand::Clathrin(a)) => experiment::clathrin::run(&a),
         Command::Experiment(ExperimentCommand::Cosmology(a)) => experiment::cosmology::run(&a),
+        Command::Experiment(ExperimentCommand::Spread(a)) => experiment::spread::run(&a),
         Command::Predict(a) => predict::predict_cmd(&a),
         Command::Bench(BenchCommand::Dwt(a)) => bench::dwt(&a),
         Command::Bench(BenchCommand::Fit(a)) => bench::fit(&a),

@@ -564,6 +564,8 @@ pub struct Results {
     pub experiment: String,
     /// A reduced run.
     pub quick: bool,
+    /// The seed of the maps, the teacher and the distillation.
+    pub seed: u64,
     /// The maps.
     pub maps: MapsSummary,
     /// Table 2: RMSE of Omega_m.
@@ -841,6 +843,7 @@ pub fn run(cfg: &Config, dir: &Path, progress: &dyn Progress) -> Result<Outcome>
     let results = Results {
         experiment: "cosmology".into(),
         quick: cfg.quick,
+        seed: cfg.seed,
         maps: MapsSummary {
             source: source.clone(),
             train: maps.train.len(),

@@ -1,6 +1,7 @@
 //! Pipelines: [`distill()`] on anyone's data, and the paper's three
 //! experiments ([`synthetic`], [`clathrin`], [`cosmology`]) as drivers over
-//! it (each with its own data, teacher and paper table).
+//! it (each with its own data, teacher and paper table), and the [`spread`]
+//! of a cosmology run over seeds.
 
 pub mod clathrin;
 pub mod cosmology;
@@ -8,6 +9,7 @@ mod data;
 mod distill;
 mod fit;
 pub mod peaks;
+pub mod spread;
 pub mod stages;
 pub mod synthetic;
 mod teacher;
