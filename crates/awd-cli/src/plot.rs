@@ -243,7 +243,7 @@ fn log_tick(v: f64) -> String {
 
 /// A tick value with `decimals` decimals, without the sign of a value that
 /// rounds to zero (`0.00`, not `-0.00`).
-fn fixed_tick(v: f64, decimals: usize) -> String {
+pub fn fixed_tick(v: f64, decimals: usize) -> String {
     let s = format!("{v:.decimals$}");
     match s.strip_prefix('-') {
         Some(rest) if rest.chars().all(|c| c == '0' || c == '.') => rest.to_string(),

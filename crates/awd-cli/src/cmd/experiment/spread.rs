@@ -9,7 +9,7 @@ use awd::pipeline::spread::{cosmology_spread, Spread};
 use plotters::prelude::*;
 
 use crate::args::ExperimentSpreadArgs;
-use crate::plot::{draw_key, fitted_font, write_png, Series, PALETTE};
+use crate::plot::{draw_key, fitted_font, fixed_tick, write_png, Series, PALETTE};
 
 /// Gather the runs, print the tables, write the files and the plot.
 pub fn run(a: &ExperimentSpreadArgs) -> Result<()> {
@@ -59,6 +59,8 @@ fn forest(path: &Path, size: (u32, u32), s: &Spread) -> Result<()> {
         .y_label_area_size(330)
         .build_cartesian_2d(x_lo..x_hi, -0.5..rows as f64 - 0.5)
         .map_err(err)?;
+    // decimals of a tick step of about a tenth of the range; no "-0.0"
+    let decimals = (-((x_hi - x_lo) / 10.0).log10()).ceil().max(0.0) as usize;
     let labels: Vec<String> = s.differences.iter().map(|r| r.label.replace(" - ", " − ")).collect();
     chart
         .configure_mesh()
@@ -72,6 +74,7 @@ fn forest(path: &Path, size: (u32, u32), s: &Spread) -> Result<()> {
                 String::new()
             }
         })
+        .x_label_formatter(&|v| fixed_tick(*v, decimals))
         .x_desc("RMSE of Ωm difference (× 10⁻²); below 0: AWD better")
         .label_style(("sans-serif", 17))
         .axis_desc_style(("sans-serif", 19))
