@@ -81,9 +81,9 @@ pub const DIFFERENCE_ROWS: [(&str, &str); 9] = [
     ("AWD - CNN, nearest", "/rmse_omega_m/awd_minus/cnn"),
 ];
 
-/// Scale of the printed RMSE values (Omega_m, printed x 1e-2 as in the
-/// experiment's report).
-const PRINT_SCALE: f64 = 100.0;
+/// Scale of the printed (and plotted) RMSE values: Omega_m x 1e-2, as in
+/// the experiment's report.
+pub const PRINT_SCALE: f64 = 100.0;
 
 /// One run: its folder and seed.
 #[derive(Debug, Clone, PartialEq, Serialize)]

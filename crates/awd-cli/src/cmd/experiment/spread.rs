@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use anyhow::{anyhow, Result};
-use awd::pipeline::spread::{cosmology_spread, Spread};
+use awd::pipeline::spread::{cosmology_spread, Spread, PRINT_SCALE as SCALE};
 use plotters::prelude::*;
 
 use crate::args::ExperimentSpreadArgs;
@@ -24,14 +24,16 @@ pub fn run(a: &ExperimentSpreadArgs) -> Result<()> {
     crate::cmd::emit(&spread.report())
 }
 
-/// Printed (and plotted) unit of the differences: Omega_m x 1e-2.
-const SCALE: f64 = 100.0;
-
 /// Width of the key beside the forest plot.
 const KEY_WIDTH_PX: u32 = 240;
 
+/// Colour of every run's interval when there are more runs than colours.
+const MANY_RUNS: RGBColor = RGBColor(150, 150, 150);
+
 /// A forest plot: one row per comparison, each run's bootstrap interval in
-/// its colour, the interval of the mean over seeds in black, 0 marked.
+/// its colour (all grey beyond [`PALETTE`]'s six colours; spread.md has
+/// each run's values), the interval of the mean over seeds in black, 0
+/// marked.
 fn forest(path: &Path, size: (u32, u32), s: &Spread) -> Result<()> {
     let err = |e| anyhow!("cannot draw: {e:?}");
     let root = BitMapBackend::new(path, size).into_drawing_area();
@@ -39,6 +41,7 @@ fn forest(path: &Path, size: (u32, u32), s: &Spread) -> Result<()> {
     let (plot_area, key_area) = root.split_horizontally(size.0 - KEY_WIDTH_PX);
     let rows = s.differences.len();
     let n = s.runs.len();
+    let colour = |j: usize| if n <= PALETTE.len() { PALETTE[j] } else { MANY_RUNS };
     let (mut lo, mut hi) = (0f64, 0f64);
     for row in &s.differences {
         for i in &row.per_run {
@@ -50,7 +53,8 @@ fn forest(path: &Path, size: (u32, u32), s: &Spread) -> Result<()> {
     let (x_lo, x_hi) = ((lo - pad) * SCALE, (hi + pad) * SCALE);
     let pct = (s.interval * 100.0).round();
     let title = format!(
-        "AWD − each model over {n} seeds: each seed's {pct:.0} % bootstrap interval (colour), the {pct:.0} % t-interval of the mean (black)"
+        "AWD − each model over {n} seeds: each seed's {pct:.0} % bootstrap interval ({}), the {pct:.0} % t-interval of the mean (black)",
+        if n <= PALETTE.len() { "colour" } else { "grey" }
     );
     let mut chart = ChartBuilder::on(&plot_area)
         .caption(&title, ("sans-serif", fitted_font(&plot_area, &title, 22)))
@@ -92,7 +96,7 @@ fn forest(path: &Path, size: (u32, u32), s: &Spread) -> Result<()> {
         let step = 0.6 / n as f64;
         for (j, i) in row.per_run.iter().enumerate() {
             let y = y0 + 0.3 - step * (j as f64 + 0.5);
-            let c = PALETTE[j % PALETTE.len()];
+            let c = colour(j);
             chart
                 .draw_series([
                     PathElement::new(vec![(i.lo * SCALE, y), (i.hi * SCALE, y)], c.stroke_width(2)).into_dyn(),
@@ -116,16 +120,15 @@ fn forest(path: &Path, size: (u32, u32), s: &Spread) -> Result<()> {
             ])
             .map_err(err)?;
     }
-    let mut key: Vec<Series> = s
-        .runs
-        .iter()
-        .enumerate()
-        .map(|(j, r)| Series {
-            label: format!("seed {}", r.seed),
-            color: PALETTE[j % PALETTE.len()],
-            points: Vec::new(),
-        })
-        .collect();
+    let mut key: Vec<Series> = if n <= PALETTE.len() {
+        s.runs
+            .iter()
+            .enumerate()
+            .map(|(j, r)| Series { label: format!("seed {}", r.seed), color: colour(j), points: Vec::new() })
+            .collect()
+    } else {
+        vec![Series { label: "each seed".into(), color: MANY_RUNS, points: Vec::new() }]
+    };
     key.push(Series { label: "mean over seeds".into(), color: BLACK, points: Vec::new() });
     draw_key(&key_area, "runs", &key)?;
     root.present().map_err(err)?;
