@@ -306,21 +306,14 @@ impl Spread {
         let _ = writeln!(s, "| comparison |{run_cols} mean [interval] | std | runs below 0 / above 0 |");
         let _ = writeln!(s, "|---|{rule}---|---|---|");
         for row in &self.differences {
-            let cells: String = row
-                .per_run
-                .iter()
-                .map(|i| {
-                    format!(" {:+.3} [{:+.3}, {:+.3}] |", i.mean * PRINT_SCALE, i.lo * PRINT_SCALE, i.hi * PRINT_SCALE)
-                })
-                .collect();
+            let cells: String =
+                row.per_run.iter().map(|i| format!(" {} |", bracketed(i.mean, i.lo, i.hi, true))).collect();
             let a = &row.across;
             let _ = writeln!(
                 s,
-                "| {} |{cells} **{:+.3}** [{:+.3}, {:+.3}] | {:.3} | {} / {} of {n} |",
+                "| {} |{cells} {} | {:.3} | {} / {} of {n} |",
                 row.label,
-                a.mean * PRINT_SCALE,
-                a.lo * PRINT_SCALE,
-                a.hi * PRINT_SCALE,
+                bracketed(a.mean, a.lo, a.hi, true),
                 a.std * PRINT_SCALE,
                 row.runs_below_zero,
                 row.runs_above_zero
@@ -334,11 +327,9 @@ impl Spread {
             let a = &row.across;
             let _ = writeln!(
                 s,
-                "| {} |{cells} {:.3} [{:.3}, {:.3}] | {:.3} |",
+                "| {} |{cells} {} | {:.3} |",
                 row.label,
-                a.mean * PRINT_SCALE,
-                a.lo * PRINT_SCALE,
-                a.hi * PRINT_SCALE,
+                bracketed(a.mean, a.lo, a.hi, false),
                 a.std * PRINT_SCALE
             );
         }
@@ -350,6 +341,17 @@ impl Spread {
         prepare_dir(dir)?;
         write_json_atomic(&dir.join("spread.json"), self)?;
         write_text(&dir.join("spread.md"), &self.report())
+    }
+}
+
+/// `mean [lo, hi]` in the report's unit, with a sign on every value when
+/// `signed` (differences) or only on negative ones (RMSEs).
+fn bracketed(mean: f64, lo: f64, hi: f64, signed: bool) -> String {
+    let [m, l, h] = [mean, lo, hi].map(|v| v * PRINT_SCALE);
+    if signed {
+        format!("{m:+.3} [{l:+.3}, {h:+.3}]")
+    } else {
+        format!("{m:.3} [{l:.3}, {h:.3}]")
     }
 }
 
